@@ -1,0 +1,99 @@
+"""The one typed settings object for a newsclean run.
+
+Every threshold, size and switch lives here, grouped by pipeline stage, so that a user (or a
+scheduled deployment) can see and override the whole behaviour in one place instead of hunting
+module constants. The packages `cleaners/` and `dedup/` take only their own section, which keeps
+them usable without the rest of newsclean.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DecodeOptions(_Section):
+    """How bytes become text.
+
+    ftfy options are chosen, not defaulted: news text keeps its typographic quotes (gold strings and
+    quotations depend on them), full-width CJK forms stay as published, while the invisible damage
+    (control characters, broken line breaks, mojibake, surrogates) is always repaired.
+    """
+
+    fix_mojibake: bool = True
+    uncurl_quotes: bool = False
+    fix_character_width: bool = False
+    fix_latin_ligatures: bool = True
+    normalization: str | None = "NFC"
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+
+
+class CleaningOptions(_Section):
+    """Switches for each cleaning step; every step is on by default and can be turned off alone."""
+
+    html_comments: bool = True
+    markup: bool = True
+    boilerplate_lines: bool = True
+    photo_blocks: bool = True
+    metadata_lines: bool = True
+    title_repeat: bool = True
+    whitespace: bool = True
+    # A line longer than this is prose: no boilerplate rule may remove it (rules are for short lines).
+    max_rule_line_words: int = Field(default=40, ge=1)
+    # How far from the top (in non-empty lines) a title / dateline / site header is looked for.
+    header_zone_lines: int = Field(default=8, ge=1)
+    # Whole-page HTML extraction: trafilatura first, BeautifulSoup text as the fallback.
+    html_extractor: str = "trafilatura"
+    html_favor: str = "balanced"  # "precision" | "recall" | "balanced" (trafilatura's switches)
+
+
+class DedupSettings(_Section):
+    """Thresholds and signature sizes for the three relations (exact, near copy, same event)."""
+
+    seed: int = 1
+    # Near copies: MinHash over word shingles, LSH for candidates, exact Jaccard/containment to verify.
+    near_num_perm: int = Field(default=128, ge=16)
+    near_shingle_words: int = Field(default=5, ge=1)
+    near_lsh_threshold: float = Field(default=0.5, gt=0, lt=1)
+    near_jaccard: float = Field(default=0.7, gt=0, le=1)
+    # A shorter text whose shingles lie mostly inside a longer one (a teaser, a cut copy) is a copy.
+    near_containment: float = Field(default=0.8, gt=0, le=1)
+    # Same event: MinHash over the rarest "event terms" (names, places, numbers, rare words).
+    event_num_perm: int = Field(default=128, ge=16)
+    event_terms_per_doc: int = Field(default=40, ge=4)
+    event_lsh_threshold: float = Field(default=0.15, gt=0, lt=1)
+    event_similarity: float = Field(default=0.30, gt=0, le=1)
+    # Coverage of one event falls within a few days; both dates known and further apart: not one event.
+    event_max_days_apart: int = Field(default=4, ge=0)
+    # Average linkage inside each candidate component keeps one broad article from chaining stories.
+    linkage_threshold: float = Field(default=0.30, gt=0, le=1)
+    max_component_size: int = Field(default=3000, ge=2)
+
+
+class RunSettings(_Section):
+    """How a run is executed: batch sizes and worker processes (Prefect-independent)."""
+
+    batch_size: int = Field(default=500, ge=1)
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+
+class Settings(_Section):
+    """Everything a newsclean run needs to know besides its input and output folders."""
+
+    decode: DecodeOptions = DecodeOptions()
+    cleaning: CleaningOptions = CleaningOptions()
+    dedup: DedupSettings = DedupSettings()
+    run: RunSettings = RunSettings()
+
+    @classmethod
+    def from_file(cls, path: Path | None) -> Settings:
+        """Load overrides from a JSON file (the shape of this model); missing file means defaults."""
+        if path is None:
+            return cls()
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))

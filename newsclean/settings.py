@@ -68,11 +68,13 @@ class DedupSettings(_Section):
     event_num_perm: int = Field(default=128, ge=16)
     event_terms_per_doc: int = Field(default=40, ge=4)
     event_lsh_threshold: float = Field(default=0.15, gt=0, lt=1)
-    event_similarity: float = Field(default=0.30, gt=0, le=1)
+    event_similarity: float = Field(default=0.20, gt=0, le=1)
     # Coverage of one event falls within a few days; both dates known and further apart: not one event.
     event_max_days_apart: int = Field(default=4, ge=0)
+    # Both dates known and inside that window: added to the term evidence.
+    event_date_bonus: float = Field(default=0.1, ge=0, le=1)
     # Average linkage inside each candidate component keeps one broad article from chaining stories.
-    linkage_threshold: float = Field(default=0.30, gt=0, le=1)
+    linkage_threshold: float = Field(default=0.20, gt=0, le=1)
     max_component_size: int = Field(default=3000, ge=2)
 
 

@@ -1,0 +1,207 @@
+"""Line-level cleaning: boilerplate rules, header analysis, photo blocks, title repeats, tails.
+
+Works on the text's own line structure (before whitespace is normalised) because that structure
+is evidence: a photo block is the short group of lines around a credit, a title is the first short
+line of the header, a lone lowercase word at the very end is a widget's leftover. Metadata found in
+removed lines (title, date, author, site) is returned so nothing the page stated is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from cleaners.dates import parse_date
+from cleaners.rules import LINE_RULES, byline_author, is_menu_line, site_header_domain
+from cleaners.types import Metadata, Removal
+from newsclean.settings import CleaningOptions
+
+_DATE_LABEL = re.compile(
+    r"^(?:(?:first )?published|posted|updated|last updated|last modified|modified|date|created)"
+    r"(?:\s+(?:on|at))?\s*:?\s*",
+    re.I,
+)
+_UPDATED = re.compile(r"^(?:updated|last updated|last modified|modified)\b", re.I)
+_PIPE = re.compile(r"\s+\|\s+|\s*\|\s*")
+_TITLE_END_BAD = (".", ",", ";", ":", "…")
+_LONE_FRAGMENT = re.compile(r"[a-z][a-z-]{1,30}")
+
+
+def squash(line: str) -> str:
+    """A line as rules see it: no-break and other spaces collapsed, ends trimmed."""
+    return " ".join(line.replace("\xa0", " ").split())
+
+
+def _title_key(text: str) -> str:
+    return re.sub(r"\W+", " ", text).strip().casefold()
+
+
+@dataclass
+class _LineState:
+    """The document's lines and, for each removed one, the removal that took it."""
+
+    lines: list[str]
+    squashed: list[str] = field(init=False)
+    removed: dict[int, Removal] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.squashed = [squash(line) for line in self.lines]
+
+    def kept(self) -> list[int]:
+        return [i for i, s in enumerate(self.squashed) if s and i not in self.removed]
+
+    def drop(self, index: int, kind: str, rule: str) -> None:
+        if index not in self.removed:
+            self.removed[index] = Removal(kind, rule, self.squashed[index])
+
+    def block_of(self, index: int) -> tuple[int, int]:
+        """Bounds [start, end) of the run of non-blank lines around `index`."""
+        start = index
+        while start > 0 and self.squashed[start - 1]:
+            start -= 1
+        end = index + 1
+        while end < len(self.squashed) and self.squashed[end]:
+            end += 1
+        return start, end
+
+
+def _dateline(line: str) -> tuple[str | None, tuple[str, str | None] | None] | None:
+    """A line that is only dates, bylines and short labels, split by '|': (date, byline)."""
+    published: str | None = None
+    author: tuple[str, str | None] | None = None
+    parts = [p for p in _PIPE.split(line) if p]
+    for part in parts:
+        label_free = _DATE_LABEL.sub("", part)
+        date = parse_date(label_free, whole=True)
+        if date:
+            if not _UPDATED.match(part):
+                published = published or date
+            elif published is None:
+                published = date
+            continue
+        found = byline_author(part)
+        if found:
+            author = author or found
+            continue
+        return None
+    if published is None and author is None:
+        return None
+    return published, author
+
+
+def _is_title_candidate(line: str) -> bool:
+    words = line.split()
+    if not 2 <= len(words) <= 30 or len(line) > 250:
+        return False
+    if line.endswith(_TITLE_END_BAD) and not line.endswith("..."):
+        return False
+    first = line[0]
+    return first.isupper() or first.isdigit() or first in "\"'“‘¿¡"
+
+
+def clean_lines(
+    text: str, options: CleaningOptions, known: Metadata = Metadata()
+) -> tuple[str, list[Removal], Metadata]:
+    """Remove boilerplate lines; return the text, what was removed, and metadata found on the way."""
+    state = _LineState(text.split("\n"))
+    kept = state.kept()
+    head = set(kept[: options.header_zone_lines])
+    tail = set(kept[-5:]) if len(kept) > 5 else set()
+    meta = Metadata()
+
+    if options.metadata_lines:
+        for i in kept:
+            found = _dateline(state.squashed[i])
+            if found is None:
+                continue
+            date, byline = found
+            # A dateline deep in the body is a quoted date list; only take it near the edges.
+            if i not in head and i not in tail and byline is None:
+                continue
+            if date and not meta.published:
+                meta = Metadata(meta.title, date, meta.author, meta.outlet)
+            if byline:
+                author, org = byline
+                meta = Metadata(meta.title, meta.published, meta.author or author, meta.outlet or org)
+            state.drop(i, "byline" if byline else "dateline", "dateline" if date else "byline")
+
+    if options.boilerplate_lines:
+        for i in state.kept():
+            line = state.squashed[i]
+            words = len(line.split())
+            if words > options.max_rule_line_words:
+                continue
+            in_head, in_tail = i in head, i in tail
+            for rule in LINE_RULES:
+                if rule.matches(line, words, in_head=in_head, in_tail=in_tail):
+                    state.drop(i, rule.kind, rule.name)
+                    break
+            else:
+                # Menus are told by their spacing, which squashing would erase.
+                spaced = state.lines[i].replace("\xa0", " ").strip()
+                if is_menu_line(spaced, at_edge=in_head or in_tail):
+                    state.drop(i, "navigation", "menu-line")
+
+    # Header: site line, then the title as the first short line left at the top.
+    title = known.title
+    remaining_head = [i for i in state.kept() if i in head]
+    if options.metadata_lines and remaining_head:
+        first = remaining_head[0]
+        domain = site_header_domain(state.squashed[first])
+        if domain and len(remaining_head) > 1:
+            state.drop(first, "site_header", "domain-header")
+            meta = Metadata(meta.title, meta.published, meta.author, domain)
+            remaining_head = remaining_head[1:]
+        body_after = len(state.kept()) > 2
+        candidate = state.squashed[remaining_head[0]] if remaining_head else ""
+        if title and remaining_head and _title_key(candidate) == _title_key(title):
+            state.drop(remaining_head[0], "title", "known-title")
+        elif not title and remaining_head and body_after and _is_title_candidate(candidate):
+            title = candidate
+            state.drop(remaining_head[0], "title", "header-title")
+            meta = Metadata(title, meta.published, meta.author, meta.outlet)
+
+    if options.title_repeat and title:
+        key = _title_key(title)
+        for i in state.kept():
+            if _title_key(state.squashed[i]) == key:
+                state.drop(i, "title_repeat", "title-repeat")
+
+    if options.photo_blocks:
+        _drop_photo_captions(state)
+
+    if options.boilerplate_lines:
+        for i in reversed(state.kept()):
+            if _LONE_FRAGMENT.fullmatch(state.squashed[i]):
+                state.drop(i, "trailing_fragment", "lone-word-tail")
+            else:
+                break
+
+    lines = [line for i, line in enumerate(state.lines) if i not in state.removed]
+    removals = [state.removed[i] for i in sorted(state.removed)]
+    return "\n".join(lines), removals, meta
+
+
+def _drop_photo_captions(state: _LineState) -> None:
+    """Above each credit line, the caption lines of its photo block go too.
+
+    A photo block is alt text, a caption title and a caption, ending in a credit. Only lines in the
+    same run of non-blank lines are taken, at most three, and in a long run (an article written
+    with single newlines) only short ones, so an article paragraph is never taken for a caption.
+    """
+    credits = sorted(i for i, r in state.removed.items() if r.kind == "photo_credit")
+    for credit in credits:
+        start, end = state.block_of(credit)
+        small_block = end - start <= 7
+        taken = 0
+        i = credit - 1
+        while i >= start and taken < 3:
+            if i in state.removed:
+                i -= 1
+                continue
+            words = len(state.squashed[i].split())
+            if not (small_block and words <= 60) and words > 12:
+                break
+            state.drop(i, "photo_caption", "caption-above-credit")
+            taken += 1
+            i -= 1

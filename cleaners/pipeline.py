@@ -1,0 +1,30 @@
+"""The text cleaner: pure steps composed in a fixed order, each switchable in CleaningOptions.
+
+Order matters and is deliberate: markup first (a comment can span lines and hide boilerplate),
+then line rules on the original line structure (photo blocks and headers are line-shaped), then
+whitespace last so earlier steps still see the layout they reason about.
+"""
+
+from __future__ import annotations
+
+from cleaners.lines import clean_lines
+from cleaners.markup import strip_markup
+from cleaners.types import CleanedText, Metadata, Removal
+from cleaners.whitespace import normalise_whitespace
+from newsclean.settings import CleaningOptions
+
+
+def clean_text(
+    text: str, options: CleaningOptions | None = None, known: Metadata = Metadata()
+) -> CleanedText:
+    """Clean article text (no page around it); `known` metadata (e.g. a feed's title) helps."""
+    opts = options or CleaningOptions()
+    removals: list[Removal] = []
+    if opts.html_comments or opts.markup:
+        text, found = strip_markup(text)
+        removals.extend(found)
+    text, found, meta = clean_lines(text, opts, known)
+    removals.extend(found)
+    if opts.whitespace:
+        text = normalise_whitespace(text)
+    return CleanedText(text=text, metadata=known.merged(meta), removals=tuple(removals))

@@ -49,6 +49,7 @@ class DecodedText:
     text: str
     encoding: str
     method: str  # "bom" | "declared" | "utf-8" | "detected" | "fallback"
+    repaired: bool = False  # ftfy changed more than line endings: mojibake or damage was fixed
 
 
 def _codec_name(label: str) -> str | None:
@@ -167,12 +168,12 @@ def fix_text(text: str, options: DecodeOptions | None = None) -> str:
     return ftfy.fix_text(text, ftfy_config(options or DecodeOptions()))
 
 
-def decode_bytes(
-    data: bytes, *, filename: str = "", options: DecodeOptions | None = None
-) -> DecodedText:
+def decode_bytes(data: bytes, *, filename: str = "", options: DecodeOptions | None = None) -> DecodedText:
     """Decode a file's bytes and repair its text; HTML-ness is judged from the name and content."""
     opts = options or DecodeOptions()
     lowered = filename.lower().removesuffix(".gz")
     is_html = lowered.endswith((".html", ".htm", ".xhtml"))
     decoded = detect_and_decode(data, is_html=is_html)
-    return DecodedText(fix_text(decoded.text, opts), decoded.encoding, decoded.method)
+    fixed = fix_text(decoded.text, opts)
+    plain = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
+    return DecodedText(fixed, decoded.encoding, decoded.method, repaired=fixed != plain)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cleaners.dates import normalise_date
-from newsclean.decode import decode_bytes, looks_binary
+from newsclean.decode import decode_bytes, fix_text, looks_binary
 from newsclean.settings import DecodeOptions
 
 TEXT_SUFFIXES = (".txt", ".md", ".text", ".markdown")
@@ -43,6 +43,7 @@ class SourceDoc:
     url: str | None = None
     title: str | None = None
     published: str | None = None
+    mojibake_fixed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ def _record_field(record: dict[str, Any], name: str) -> str | None:
 
 
 def _read_jsonl(
-    text: str, rel_path: str, encoding: str, folder_outlet: str | None
+    text: str, rel_path: str, encoding: str, folder_outlet: str | None, options: DecodeOptions
 ) -> Iterator[ReadResult]:
     seen_ids: set[str] = set()
     any_line = False
@@ -148,18 +149,22 @@ def _read_jsonl(
             yield Quarantined(rel_path, record_id, "no content", "record has neither 'text' nor 'html'")
             continue
         kind: ContentKind = "text" if body is not None else "html"
+        content = body if body is not None else html or ""
+        # JSON strings can carry mojibake of their own: repair each record like a file.
+        fixed = fix_text(content, options)
         yield SourceDoc(
             id=document_id(rel_path, record_id),
             source_path=rel_path,
             record_id=record_id,
             kind=kind,
-            content=body if body is not None else html or "",
+            content=fixed,
             encoding=encoding,
             folder_outlet=folder_outlet,
             outlet=_record_field(record, "outlet") or _record_field(record, "source"),
             url=_record_field(record, "url"),
             title=_record_field(record, "title"),
             published=normalise_date(_record_field(record, "published") or _record_field(record, "date")),
+            mojibake_fixed=fixed != content,
         )
     if not any_line:
         yield Quarantined(rel_path, None, "empty file", "no records")
@@ -181,7 +186,7 @@ def read_file(raw_root: Path, rel_path: str, options: DecodeOptions) -> list[Rea
         return [Quarantined(rel_path, None, "binary content", "NUL or control bytes")]
     folder_outlet = _folder_outlet(rel_path)
     if name.endswith(JSONL_SUFFIXES):
-        return list(_read_jsonl(decoded.text, rel_path, decoded.encoding, folder_outlet))
+        return list(_read_jsonl(decoded.text, rel_path, decoded.encoding, folder_outlet, options))
     if not decoded.text.strip():
         return [Quarantined(rel_path, None, "empty file", "only whitespace after decoding")]
     kind: ContentKind = "html" if name.endswith(HTML_SUFFIXES) else "text"
@@ -194,5 +199,6 @@ def read_file(raw_root: Path, rel_path: str, options: DecodeOptions) -> list[Rea
             content=decoded.text,
             encoding=decoded.encoding,
             folder_outlet=folder_outlet,
+            mojibake_fixed=decoded.repaired,
         )
     ]

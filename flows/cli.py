@@ -1,0 +1,160 @@
+"""`newsclean`: the command line.
+
+`newsclean run` runs the cleaning flow's stages directly when no Prefect API is configured: the
+ephemeral Prefect server costs 12-23 s to start, longer than the whole job on a small folder.
+With `PREFECT_API_URL` set (or `--prefect`) it runs as a real flow run that the Prefect UI shows.
+Either way the same library functions run and the output is the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from newsclean.lock import OutputLocked
+from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
+from newsclean.report import RunSummary
+from newsclean.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_file(Path(args.settings) if args.settings else None)
+    run = settings.run.model_copy(
+        update={
+            k: v
+            for k, v in (("workers", args.workers), ("batch_size", args.batch_size))
+            if v is not None
+        }
+    )
+    return settings.model_copy(update={"run": run})
+
+
+def _print_summary(summary: RunSummary) -> None:
+    print(f"newsclean: {summary.one_line()}")
+    if summary.quarantine_reasons:
+        reasons = ", ".join(f"{k} x{v}" for k, v in summary.quarantine_reasons.items())
+        print(f"  quarantined: {reasons} (see {summary.out_dir}/quarantine.jsonl)")
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary.seconds.items() if k != "total")
+    print(f"  stages: {stages}")
+    print(f"  output: {summary.out_dir}")
+
+
+def _use_prefect(args: argparse.Namespace) -> bool:
+    if args.prefect is not None:
+        return bool(args.prefect)
+    return bool(os.environ.get("PREFECT_API_URL"))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+    except (OSError, ValueError) as exc:
+        print(f"newsclean: bad settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    raw, out = Path(args.raw), Path(args.out)
+    if not raw.is_dir():
+        print(f"newsclean: raw folder not found: {raw}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if _use_prefect(args):
+            from flows.clean_corpus import clean_corpus  # deferred: importing Prefect costs ~2 s
+
+            result = clean_corpus(
+                raw_dir=str(raw),
+                out_dir=str(out),
+                settings_file=args.settings,
+                workers=settings.run.workers,
+                wait_seconds=args.wait,
+            )
+            summary = RunSummary(**result)
+        else:
+            logger = logging.getLogger("newsclean")
+            progress = None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr))
+            options = RunOptions(raw, out, settings, wait_seconds=args.wait, debug_removals=args.debug_removals)
+            summary = run_pipeline(options, DirectExecutor(settings.run.workers, progress), logger)
+    except OutputLocked as exc:
+        print(f"newsclean: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except Exception as exc:
+        print(f"newsclean: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2, sort_keys=True))
+    else:
+        _print_summary(summary)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print a file's cleaned text, then each removed span with the rule that removed it."""
+    from newsclean.pipeline import clean_source
+    from newsclean.sources import Quarantined, read_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"newsclean: no such file: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = Settings.from_file(Path(args.settings) if args.settings else None)
+    for item in read_file(path.parent, path.name, settings.decode):
+        if isinstance(item, Quarantined):
+            print(f"quarantined: {item.reason} ({item.detail})")
+            continue
+        cleaned = clean_source(item, settings)
+        label = f"{item.source_path}" + (f" #{item.record_id}" if item.record_id else "")
+        print(f"=== {label} (encoding {item.encoding}{', mojibake repaired' if item.mojibake_fixed else ''})")
+        meta = cleaned.metadata
+        print(f"title: {meta.title}\npublished: {meta.published}\nauthor: {meta.author}\noutlet: {meta.outlet}")
+        print("--- cleaned text")
+        print(cleaned.text)
+        print(f"--- removed ({len(cleaned.removals)})")
+        for removal in cleaned.removals:
+            text = removal.text if len(removal.text) <= 160 else removal.text[:157] + "..."
+            print(f"[{removal.kind} / {removal.rule}] {text!r}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsclean", description=__doc__.split("\n")[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="clean a raw folder into canonical documents")
+    run.add_argument("--raw", default="raw", help="input folder (default: raw)")
+    run.add_argument("--out", default="clean", help="output folder (default: clean)")
+    run.add_argument("--settings", help="JSON file overriding settings (see newsclean/settings.py)")
+    run.add_argument("--workers", type=int, help="processes for cleaning (default: cores)")
+    run.add_argument("--batch-size", type=int, help="files per batch/task (default: 500)")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--prefect", dest="prefect", action="store_true", default=None, help="run as a Prefect flow run"
+    )
+    mode.add_argument("--no-prefect", dest="prefect", action="store_false", help="never use Prefect")
+    run.add_argument(
+        "--wait", type=float, default=0.0, help="seconds to wait if another run holds the output"
+    )
+    run.add_argument(
+        "--debug-removals", action="store_true", help="list every removed span in documents.jsonl"
+    )
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.set_defaults(func=cmd_run)
+
+    explain = sub.add_parser("explain", help="show a file's cleaned text and what was removed, by rule")
+    explain.add_argument("file")
+    explain.add_argument("--settings")
+    explain.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""The run, stage by stage: plan → clean batches → group → write.
+
+Stages exchange files, not lists of documents: a batch writes its cleaned documents and
+quarantine records to a work file and returns the file's path and counts. That keeps Prefect task
+results small (the per-task cost stays milliseconds), lets batches run in separate processes, and
+gives each stage an on-disk contract that can be inspected when a run goes wrong.
+
+How stages are executed is the caller's choice (`StageExecutor`): directly, with a process pool,
+or as Prefect tasks. The functions and the output are the same either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from cleaners import clean_html, clean_text
+from cleaners.markup import is_html_document
+from cleaners.types import CleanedText, Metadata
+from dedup import DedupDoc, group_documents
+from newsclean.lock import output_lock
+from newsclean.output import read_jsonl, write_atomic, write_jsonl
+from newsclean.report import RunSummary, canonical_markdown
+from newsclean.settings import Settings
+from newsclean.sources import Quarantined, SourceDoc, discover, read_file
+
+T = TypeVar("T")
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSpec:
+    """One unit of cleaning work: which files, and where its results go."""
+
+    number: int
+    total: int
+    raw_root: str
+    paths: tuple[str, ...]
+    work_file: str
+
+    @property
+    def label(self) -> str:
+        return f"clean batch {self.number}/{self.total}"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a cleaned batch left on disk and how it went."""
+
+    number: int
+    work_file: str
+    files: int
+    documents: int
+    quarantined: int
+    seconds: float
+
+
+class StageExecutor(Protocol):
+    """Runs stage functions: directly, in a process pool, or as Prefect tasks."""
+
+    def map_batches(
+        self, fn: Callable[[BatchSpec, Settings], BatchResult], specs: Sequence[BatchSpec], settings: Settings
+    ) -> list[BatchResult]: ...
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class DirectExecutor:
+    """No orchestration: batches in a process pool when there is more than one, else inline."""
+
+    def __init__(self, workers: int, progress: Callable[[str], None] | None = None) -> None:
+        self.workers = workers
+        self.progress = progress or (lambda _msg: None)
+
+    def map_batches(
+        self, fn: Callable[[BatchSpec, Settings], BatchResult], specs: Sequence[BatchSpec], settings: Settings
+    ) -> list[BatchResult]:
+        results: list[BatchResult] = []
+        if self.workers <= 1 or len(specs) <= 1:
+            for spec in specs:
+                results.append(fn(spec, settings))
+                self.progress(f"{spec.label}: {results[-1].files} files")
+            return results
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            futures = [pool.submit(fn, spec, settings) for spec in specs]
+            for spec, future in zip(specs, futures, strict=True):
+                results.append(future.result())
+                self.progress(f"{spec.label}: {results[-1].files} files")
+        return results
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        self.progress(name)
+        return fn(*args)
+
+
+# --------------------------------------------------------------------------- stage: plan
+
+
+def plan_batches(raw_root: Path, work_dir: Path, batch_size: int) -> list[BatchSpec]:
+    """Split the raw folder's files into batches of `batch_size`, in path order."""
+    paths = discover(raw_root)
+    chunks = [tuple(paths[i : i + batch_size]) for i in range(0, len(paths), batch_size)]
+    return [
+        BatchSpec(n, len(chunks), str(raw_root), chunk, str(work_dir / f"batch-{n:05d}.jsonl"))
+        for n, chunk in enumerate(chunks, start=1)
+    ]
+
+
+# --------------------------------------------------------------------------- stage: clean
+
+
+def clean_source(doc: SourceDoc, settings: Settings) -> CleanedText:
+    """Clean one document by its kind; a text file holding a whole page is treated as a page."""
+    known = Metadata(title=doc.title, published=doc.published, outlet=doc.outlet, url=doc.url)
+    if doc.kind == "html" or is_html_document(doc.content):
+        return clean_html(doc.content, settings.cleaning, url=doc.url, known=known)
+    return clean_text(doc.content, settings.cleaning, known=known)
+
+
+def _document_record(doc: SourceDoc, cleaned: CleanedText, mojibake: bool) -> dict[str, Any]:
+    meta = cleaned.metadata
+    removed = cleaned.removed_counts()
+    if mojibake:
+        removed = dict(sorted({**removed, "mojibake": 1}.items()))
+    return {
+        "id": doc.id,
+        "source_path": doc.source_path,
+        "record_id": doc.record_id,
+        # Metadata first, then the folder the file was filed under, then what the text says.
+        "outlet": doc.outlet or doc.folder_outlet or meta.outlet,
+        "url": doc.url or meta.url,
+        "title": meta.title,
+        "published": meta.published,
+        "author": meta.author,
+        "text": cleaned.text,
+        "content_sha256": hashlib.sha256(cleaned.text.encode("utf-8")).hexdigest(),
+        "removed": removed,
+        "removals": [asdict(r) for r in cleaned.removals],
+    }
+
+
+def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
+    """Read, decode and clean a batch of files; write documents and quarantine records."""
+    started = time.perf_counter()
+    raw_root = Path(spec.raw_root)
+    lines: list[dict[str, Any]] = []
+    documents = quarantined = 0
+    for rel_path in spec.paths:
+        try:
+            results = read_file(raw_root, rel_path, settings.decode)
+        except Exception as exc:  # a reader bug must cost one file, not the run
+            results = [Quarantined(rel_path, None, "read error", f"{type(exc).__name__}: {exc}")]
+        for item in results:
+            if isinstance(item, Quarantined):
+                lines.append({"quarantine": item.to_json()})
+                quarantined += 1
+                continue
+            try:
+                cleaned = clean_source(item, settings)
+            except Exception as exc:
+                q = Quarantined(
+                    item.source_path, item.record_id, "cleaning error", f"{type(exc).__name__}: {exc}"
+                )
+                lines.append({"quarantine": q.to_json()})
+                quarantined += 1
+                continue
+            if not cleaned.text.strip():
+                kinds = ", ".join(f"{k}={v}" for k, v in cleaned.removed_counts().items())
+                q = Quarantined(item.source_path, item.record_id, "no article text", f"removed: {kinds}")
+                lines.append({"quarantine": q.to_json()})
+                quarantined += 1
+                continue
+            lines.append({"document": _document_record(item, cleaned, item.mojibake_fixed)})
+            documents += 1
+    write_jsonl(Path(spec.work_file), lines)
+    return BatchResult(
+        spec.number,
+        spec.work_file,
+        len(spec.paths),
+        documents,
+        quarantined,
+        round(time.perf_counter() - started, 4),
+    )
+
+
+# --------------------------------------------------------------------------- stage: group
+
+
+def load_batches(work_files: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """All cleaned documents and quarantine records of a run's batches."""
+    documents: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = []
+    for work_file in work_files:
+        for line in read_jsonl(Path(work_file)):
+            if "document" in line:
+                documents.append(line["document"])
+            else:
+                quarantine.append(line["quarantine"])
+    return documents, quarantine
+
+
+def group_batches(work_files: Sequence[str], work_dir: str, settings: Settings) -> str:
+    """Group every cleaned document; write the assignments next to the batches."""
+    documents, _ = load_batches(work_files)
+    grouping = group_documents(
+        [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
+        settings.dedup,
+    )
+    path = Path(work_dir) / "groups.json"
+    payload = {
+        "assignments": {k: asdict(v) for k, v in sorted(grouping.assignments.items())},
+        "stats": grouping.stats,
+    }
+    write_atomic(path, json.dumps(payload, sort_keys=True))
+    return str(path)
+
+
+# --------------------------------------------------------------------------- stage: write
+
+
+def _sources_order(source: dict[str, Any]) -> tuple[int, str]:
+    return (0 if source["relation"] == "canonical" else 1, source["id"])
+
+
+def write_outputs(
+    work_files: Sequence[str], groups_file: str, out_dir: str, debug_removals: bool = False
+) -> dict[str, Any]:
+    """Write the output contract; returns the deterministic summary it also writes."""
+    out = Path(out_dir)
+    documents, quarantine = load_batches(work_files)
+    groups = json.loads(Path(groups_file).read_text(encoding="utf-8"))
+    assignments: dict[str, dict[str, Any]] = groups["assignments"]
+
+    records: list[dict[str, Any]] = []
+    for doc in sorted(documents, key=lambda d: d["id"]):
+        a = assignments[doc["id"]]
+        record = {k: v for k, v in doc.items() if k != "removals"}
+        record.update(
+            cluster_id=a["cluster_id"],
+            canonical_id=a["canonical_id"],
+            relation=a["relation"],
+            similarity=a["similarity"],
+        )
+        if debug_removals:
+            record["removals"] = doc["removals"]
+        records.append(record)
+    write_jsonl(out / "documents.jsonl", records)
+
+    clusters: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        clusters.setdefault(record["cluster_id"], []).append(record)
+    canonical_rows: list[dict[str, Any]] = []
+    for cluster_id in sorted(clusters):
+        members = clusters[cluster_id]
+        canonical = next(m for m in members if m["relation"] == "canonical")
+        ranked = sorted(members, key=_sources_order)
+        dates = sorted(m["published"] for m in members if m["published"])
+        row = {
+            "cluster_id": cluster_id,
+            "canonical_id": canonical["id"],
+            # The canonical's own metadata first; gaps filled from the other sources.
+            "title": canonical["title"] or next((m["title"] for m in ranked if m["title"]), None),
+            "published": canonical["published"] or (dates[0] if dates else None),
+            "outlet": canonical["outlet"],
+            "text": canonical["text"],
+            "sources": [
+                {k: m[k] for k in ("id", "source_path", "outlet", "url", "relation", "similarity")}
+                for m in ranked
+            ],
+        }
+        canonical_rows.append(row)
+    write_jsonl(out / "canonical.jsonl", canonical_rows)
+
+    md_dir = out / "canonical"
+    md_dir.mkdir(parents=True, exist_ok=True)
+    wanted = {f"{row['cluster_id']}.md" for row in canonical_rows}
+    for row in canonical_rows:
+        write_atomic(md_dir / f"{row['cluster_id']}.md", canonical_markdown(row))
+    for stale in md_dir.glob("*.md"):
+        if stale.name not in wanted:
+            stale.unlink()
+
+    quarantine_sorted = sorted(quarantine, key=lambda q: (q["source_path"], q["record_id"] or ""))
+    write_jsonl(out / "quarantine.jsonl", quarantine_sorted)
+
+    removed: Counter[str] = Counter()
+    for record in records:
+        removed.update(record["removed"])
+    relations = Counter(r["relation"] for r in records)
+    reasons = Counter(q["reason"] for q in quarantine_sorted)
+    summary = {
+        "documents": len(records),
+        "quarantined": len(quarantine_sorted),
+        "quarantine_reasons": dict(sorted(reasons.items())),
+        "clusters": len(canonical_rows),
+        "canonical_documents": len(canonical_rows),
+        "relations": dict(sorted(relations.items())),
+        "removed": dict(sorted(removed.items())),
+    }
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return summary
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunOptions:
+    """A run's folders and switches beyond the settings."""
+
+    raw_dir: Path
+    out_dir: Path
+    settings: Settings = field(default_factory=Settings)
+    wait_seconds: float = 0.0
+    debug_removals: bool = False
+
+
+def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> RunSummary:
+    """Clean `raw_dir` into `out_dir`; the caller decides how stages execute."""
+    raw = options.raw_dir.resolve()
+    out = options.out_dir.resolve()
+    if not raw.is_dir():
+        raise FileNotFoundError(f"raw folder not found: {options.raw_dir}")
+    if out == raw or raw in out.parents:
+        raise ValueError(f"output folder {out} must not be inside the raw folder {raw}")
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    with output_lock(out, options.wait_seconds):
+        work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
+        try:
+            t = time.perf_counter()
+            specs = executor.run("plan", plan_batches, raw, work_dir, options.settings.run.batch_size)
+            files = sum(len(s.paths) for s in specs)
+            log.info("planned %d files in %d batches", files, len(specs))
+            seconds["plan"] = time.perf_counter() - t
+
+            t = time.perf_counter()
+            batches = executor.map_batches(clean_batch, specs, options.settings)
+            seconds["read_clean"] = time.perf_counter() - t
+            work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]
+
+            t = time.perf_counter()
+            groups_file = executor.run("group", group_batches, work_files, str(work_dir), options.settings)
+            seconds["group"] = time.perf_counter() - t
+
+            t = time.perf_counter()
+            summary = executor.run(
+                "write outputs", write_outputs, work_files, groups_file, str(out), options.debug_removals
+            )
+            seconds["write"] = time.perf_counter() - t
+            group_stats = json.loads(Path(groups_file).read_text(encoding="utf-8"))["stats"]
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    seconds["total"] = time.perf_counter() - started
+    result = RunSummary(
+        files=files,
+        documents=summary["documents"],
+        quarantined=summary["quarantined"],
+        quarantine_reasons=summary["quarantine_reasons"],
+        clusters=summary["clusters"],
+        canonical_documents=summary["canonical_documents"],
+        relations=summary["relations"],
+        removed=summary["removed"],
+        candidate_pairs=int(group_stats.get("candidate_pairs", 0)),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+        out_dir=str(out),
+    )
+    log.info(result.one_line())
+    return result

@@ -1,0 +1,85 @@
+"""What a run tells people: the console summary, the Prefect summary, the canonical Markdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RunSummary:
+    """Figures of one run; `seconds` is wall time per stage (not written to clean/: not stable)."""
+
+    files: int
+    documents: int
+    quarantined: int
+    quarantine_reasons: dict[str, int]
+    clusters: int
+    canonical_documents: int
+    relations: dict[str, int]
+    removed: dict[str, int]
+    candidate_pairs: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    out_dir: str = ""
+
+    def one_line(self) -> str:
+        return (
+            f"{self.files} files read: {self.documents} documents cleaned, {self.quarantined} "
+            f"quarantined; {self.clusters} clusters, {self.canonical_documents} canonical documents "
+            f"in {self.seconds.get('total', 0.0):.2f}s"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def markdown(self) -> str:
+        """The run's summary as Markdown: the Prefect UI artifact and the --report output."""
+        lines = [
+            "# newsclean run",
+            "",
+            "| figure | value |",
+            "|---|---|",
+            f"| files read | {self.files} |",
+            f"| documents cleaned | {self.documents} |",
+            f"| quarantined | {self.quarantined} |",
+            f"| clusters | {self.clusters} |",
+            f"| canonical documents | {self.canonical_documents} |",
+            f"| candidate pairs examined | {self.candidate_pairs} |",
+            f"| seconds | {self.seconds.get('total', 0.0):.2f} |",
+            "",
+        ]
+        if self.quarantine_reasons:
+            lines += [
+                "**Warning: some input was quarantined** (see `quarantine.jsonl`).",
+                "",
+                "| reason | count |",
+                "|---|---|",
+            ]
+            lines += [f"| {k} | {v} |" for k, v in self.quarantine_reasons.items()]
+            lines.append("")
+        lines += ["| relation | documents |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in self.relations.items()]
+        lines += ["", "| removed artifact | count |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in self.removed.items()]
+        lines += ["", "| stage | seconds |", "|---|---|"]
+        lines += [f"| {k} | {v:.3f} |" for k, v in self.seconds.items()]
+        return "\n".join(lines) + "\n"
+
+
+def canonical_markdown(row: dict[str, Any]) -> str:
+    """A canonical document for people to read: title, date, sources, text."""
+    title = row.get("title") or "(untitled)"
+    lines = [f"# {title}", ""]
+    if row.get("published"):
+        lines += [f"Published: {row['published']}", ""]
+    lines += ["Sources:", ""]
+    for source in row["sources"]:
+        outlet = source.get("outlet") or "unknown outlet"
+        where = source.get("url") or source["source_path"]
+        relation = source["relation"].replace("_", " ")
+        similarity = (
+            f", similarity {source['similarity']:.2f}" if source.get("similarity") is not None else ""
+        )
+        lines.append(f"- {outlet}: {where} ({relation}{similarity})")
+    lines += ["", "---", "", row["text"], ""]
+    return "\n".join(lines)

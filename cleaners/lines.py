@@ -152,7 +152,7 @@ def clean_lines(
             state.drop(first, "site_header", "domain-header")
             meta = Metadata(meta.title, meta.published, meta.author, domain)
             remaining_head = remaining_head[1:]
-        body_after = len(state.kept()) > 2
+        body_after = len(state.kept()) >= 2  # a title needs a body under it
         candidate = state.squashed[remaining_head[0]] if remaining_head else ""
         if title and remaining_head and _title_key(candidate) == _title_key(title):
             state.drop(remaining_head[0], "title", "known-title")

@@ -46,9 +46,9 @@ def looks_like_html_fragment(text: str) -> bool:
     return len(_TAG.findall(text[:20000])) >= 3
 
 
-def _recording(removals: list[Removal], kind: str, rule: str, replacement: str = "") -> Callable[
-    [re.Match[str]], str
-]:
+def _recording(
+    removals: list[Removal], kind: str, rule: str, replacement: str = ""
+) -> Callable[[re.Match[str]], str]:
     """A re.sub callback that logs each match it removes."""
 
     def _sub(match: re.Match[str]) -> str:

@@ -118,7 +118,7 @@ LINE_RULES: tuple[LineRule, ...] = (
           r".{0,80}(?:newsletters?|updates|alerts|digest|briefings?|subscription|inbox|podcast|channel|emails?)\b.{0,80}",
           max_words=30),
     _rule("subscribe", "account-prompt",
-          r"(?:already (?:a subscriber|have an account|registered)|not a subscriber|become a (?:member|subscriber)"
+          r"(?:already (?:a subscriber|have an account|registered)\W*(?:(?:log|sign) in|subscribe)?|not a subscriber|become a (?:member|subscriber)"
           r"|(?:log|sign) in(?: to| or| with).{0,80}|create (?:a free |an |your )?account.{0,80}|subscribe(?: now| today)?"
           r"|unlimited (?:digital )?access.{0,80}|this (?:article|story|content) is (?:for|available to|reserved for) (?:subscribers|members).{0,80}"
           r"|(?:to continue reading|read the full story|get full access).{0,80}(?:subscribe|subscription|log in|sign in|register).{0,60})\W*",
@@ -140,7 +140,10 @@ LINE_RULES: tuple[LineRule, ...] = (
           r"(?: (?:stories|articles|news|content|coverage|links|reading|videos))?\s*:?.{0,160}".replace("{APOS}", APOS),
           max_words=25, allow_final_period=False),
     # Rights lines.
-    _rule("copyright", "copyright-sign", r"(?:©|\(c\)|copyright\b|&copy;).{0,250}", max_words=40),
+    # "© 2024 X", "Copyright 2021 The Associated Press", "Copyright © X": a sign or a year; never
+    # a sentence about copyright ("Copyright law was ...").
+    _rule("copyright", "copyright-sign",
+          r"(?:©|\(c\)|&copy;).{0,250}|copyright\s*(?:©|\(c\)|&copy;)?\s*(?:(?:19|20)\d\d|by\b|©).{0,250}", max_words=40),
     _rule("copyright", "all-rights-reserved", r".{0,200}\ball rights reserved\b.{0,150}", max_words=40),
     _rule("copyright", "no-republish",
           r"this (?:material|article|story|content) may not be (?:published|reproduced|republished|redistributed).{0,250}",
@@ -170,7 +173,9 @@ LINE_RULES: tuple[LineRule, ...] = (
 # "Home > World > Asia", "News | Politics", "Home / Business / Markets": short Title-case segments.
 _EXPLICIT_SEPARATOR = re.compile(r"\s+(?:>|»|›|/|\||•|·|::|–)\s+|\s*(?:>|»|›|\||•|·)\s*")
 _SPACE_SEPARATOR = re.compile(r"\s{2,}|\t+")
-_SEGMENT = re.compile(r"(?:[A-Z0-9][\w'’&.-]*|&|and|of|the|in|for)(?:\s+(?:[A-Z0-9][\w'’&.-]*|&|and|of|the|in|for)){0,3}")
+_SEGMENT = re.compile(
+    r"(?:[A-Z0-9][\w'’&.-]*|&|and|of|the|in|for)(?:\s+(?:[A-Z0-9][\w'’&.-]*|&|and|of|the|in|for)){0,3}"
+)
 
 # A site header near the top: a short line naming a web domain ("Voz media US Voz.us").
 _DOMAIN = re.compile(
@@ -205,7 +210,9 @@ def site_header_domain(line: str) -> str | None:
     return match.group(1) if match else None
 
 
-_NAME_WORD = re.compile(r"[A-Z][\w'’.-]*|[A-Z]\.|(?:and|&|de|van|von|der|den|da|del|della|la|le|bin|al|el|y|di|du|st\.)")
+_NAME_WORD = re.compile(
+    r"[A-Z][\w'’.-]*|[A-Z]\.|(?:and|&|de|van|von|der|den|da|del|della|la|le|bin|al|el|y|di|du|st\.)"
+)
 _BYLINE = re.compile(
     r"(?:by|written by|words by|story by|reporting by|reported by|posted by|published by|compiled by|edited by|author)\s*:?\s+(?P<names>.{2,120})",
     re.I,

@@ -17,7 +17,9 @@ from wordfreq import zipf_frequency
 
 _WORD = re.compile(r"\w+")
 # Tokens with their case and position: words (with inner apostrophes/hyphens) and numbers.
-_TOKEN = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]|\d[\d,.]*\d(?:st|nd|rd|th|s|m|bn|k)?|\d(?:st|nd|rd|th)?")
+_TOKEN = re.compile(
+    r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]|\d[\d,.]*\d(?:st|nd|rd|th|s|m|bn|k)?|\d(?:st|nd|rd|th)?"
+)
 
 # A lower-case word this rare in general English is topical enough to identify a story.
 _RARE_ZIPF = 3.0
@@ -98,6 +100,17 @@ def rarity_prior(term: str) -> float:
     if term.startswith("#") or " " in term:
         return 1.5
     return min(1.5, max(0.25, (7.0 - zipf(term)) / 4.0))
+
+
+def salient_terms(bag: Counter[str], k: int) -> set[str]:
+    """The `k` terms that best identify a story, for its candidate signature.
+
+    Ranked by frequency and general-English rarity only, not by corpus IDF: a name that only this
+    document has so far (IDF at its highest) can find no partner, while one it shares with the
+    other coverage of its event can. Ties break alphabetically so signatures are deterministic.
+    """
+    ranked = sorted(bag.items(), key=lambda kv: (-(1.0 + math.log(kv[1])) * rarity_prior(kv[0]), kv[0]))
+    return {term for term, _ in ranked[:k]}
 
 
 def idf(doc_freq: int, n_docs: int) -> float:

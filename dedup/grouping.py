@@ -22,7 +22,7 @@ import numpy as np
 from datasketch import MinHashLSH
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from dedup.features import event_terms, exact_key, idf, rarity_prior, shingles, words
+from dedup.features import event_terms, exact_key, idf, rarity_prior, salient_terms, shingles, words
 from dedup.minhash import MinHasher
 from dedup.types import Assignment, DedupDoc, Grouping, Relation
 from newsclean.settings import DedupSettings
@@ -117,7 +117,6 @@ class _EventSpace:
         n = len(bags)
         self.vectors: dict[str, SparseVector] = {}
         self.totals: dict[str, float] = {}
-        self.salience: dict[str, SparseVector] = {}
         for unit, bag in bags.items():
             vec = {
                 term: (1.0 + math.log(tf)) * idf(doc_freq[term], n) * rarity_prior(term)
@@ -126,16 +125,6 @@ class _EventSpace:
             vec = {t: w for t, w in vec.items() if w > 0}
             self.vectors[unit] = vec
             self.totals[unit] = sum(vec.values())
-            # Candidate terms ignore corpus IDF: a name only this document has yet (IDF at its
-            # highest) can find no partner, while one it shares with its event's coverage can.
-            self.salience[unit] = {
-                t: (1.0 + math.log(bag[t])) * rarity_prior(t) for t in vec
-            }
-
-    def top_terms(self, unit: str, k: int) -> set[str]:
-        """The document's most salient terms, for the candidate signature."""
-        sal = self.salience[unit]
-        return {t for t, _ in sorted(sal.items(), key=lambda kv: (-kv[1], kv[0]))[:k]}
 
     def similarity(self, a: str, b: str) -> float:
         va, vb = self.vectors[a], self.vectors[b]
@@ -211,11 +200,16 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
         exact_groups[exact_key(by_id[doc_id].text)].append(doc_id)
     reps = {members[0]: members for members in exact_groups.values()}
 
-    # 2. Near copies among representatives.
+    # 2. Candidates among representatives, from two LSH indexes: word shingles find copies,
+    #    salient event terms find coverage of one event. Every candidate pair is first checked as
+    #    a copy, so a teaser (too short for Jaccard, found through its names) joins its article.
     shingle_sets = {r: shingles(tokens[r], s.near_shingle_words) for r in reps}
+    bags = {r: event_terms(by_id[r].text, by_id[r].title) for r in reps}
     near_pairs = _lsh_pairs(shingle_sets, MinHasher(s.near_num_perm, s.seed), s.near_lsh_threshold)
+    salient = {r: salient_terms(bags[r], s.event_terms_per_doc) for r in reps}
+    event_pairs = _lsh_pairs(salient, MinHasher(s.event_num_perm, s.seed + 1), s.event_lsh_threshold)
     near = UnionFind(reps)
-    for a, b in sorted(near_pairs):
+    for a, b in sorted(near_pairs | event_pairs):
         if _copy_score(shingle_sets[a], shingle_sets[b], s) is not None:
             near.union(a, b)
     near_groups = near.groups()  # unit id (smallest rep) -> reps
@@ -225,7 +219,10 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
     unit_doc = {
         unit: _canonical([by_id[r] for r in members], lengths) for unit, members in near_groups.items()
     }
-    space = _EventSpace({u: event_terms(d.text, d.title) for u, d in unit_doc.items()})
+    space = _EventSpace({u: bags[d.id] for u, d in unit_doc.items()})
+    unit_pairs = {
+        (min(ua, ub), max(ua, ub)) for a, b in event_pairs if (ua := near.find(a)) != (ub := near.find(b))
+    }
     unit_day: dict[str, date | None] = {}
     for unit, members in near_groups.items():
         known = [
@@ -235,10 +232,8 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
             if (day := _parse_day(by_id[doc_id].published)) is not None
         ]
         unit_day[unit] = min(known) if known else None
-    top = {u: space.top_terms(u, s.event_terms_per_doc) for u in unit_doc}
-    event_pairs = _lsh_pairs(top, MinHasher(s.event_num_perm, s.seed + 1), s.event_lsh_threshold)
     linked = UnionFind(unit_doc)
-    for a, b in sorted(event_pairs):
+    for a, b in sorted(unit_pairs):
         score = _event_score(a, b, space, unit_day, s)
         if score is not None and score >= s.event_similarity:
             linked.union(a, b)

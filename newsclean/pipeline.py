@@ -120,9 +120,13 @@ def plan_batches(raw_root: Path, work_dir: Path, batch_size: int) -> list[BatchS
 
 
 def clean_source(doc: SourceDoc, settings: Settings) -> CleanedText:
-    """Clean one document by its kind; a text file holding a whole page is treated as a page."""
+    """Whole pages go through extraction (whatever the file is called); fragments and text do not.
+
+    A fragment (a feed's `html` field, a saved snippet) has no page chrome for an extractor to
+    remove, and extractors drop short fragments outright; the text cleaner renders its markup.
+    """
     known = Metadata(title=doc.title, published=doc.published, outlet=doc.outlet, url=doc.url)
-    if doc.kind == "html" or is_html_document(doc.content):
+    if is_html_document(doc.content):
         return clean_html(doc.content, settings.cleaning, url=doc.url, known=known)
     return clean_text(doc.content, settings.cleaning, known=known)
 

@@ -1,0 +1,108 @@
+"""Grouping relations on real article text: copies, wire edits, rewrites, and what must stay apart."""
+
+from __future__ import annotations
+
+from cleaners import clean_text
+from conftest import seed_text
+from dedup import DedupDoc, group_documents
+from dedup.features import event_terms, exact_key, shingles, words
+from newsclean.settings import DedupSettings
+
+
+def seed_doc(doc_id: str, name: str) -> DedupDoc:
+    cleaned = clean_text(seed_text(name))
+    meta = cleaned.metadata
+    return DedupDoc(doc_id, cleaned.text, meta.title, meta.published, meta.outlet)
+
+
+TOKYO_2021_A = "000_cd16a20b02b0c67d.txt"
+WASHINGTON_2023 = "001_5ad0f19daa08a087.txt"
+TOKYO_2021_B = "002_e5de64b388efb1a4.txt"
+TOKYO_2021_C = "003_42f1c81c42cc92c4.txt"
+TOKYO_2024 = "004_9bb03da469b49762.txt"
+
+
+def wire_copy(doc: DedupDoc, doc_id: str) -> DedupDoc:
+    """What syndication does: new dateline, a paragraph cut, an editor's note appended."""
+    paragraphs = doc.text.split("\n\n")
+    edited = ["TOKYO (Wire) —" + paragraphs[1], *paragraphs[2:-2], paragraphs[-1]]
+    edited.append("Editor's note: this story has been updated with the ministers' joint statement.")
+    return DedupDoc(doc_id, "\n\n".join(edited), "Blinken, Austin open Asia tour in Tokyo", None, "Wire Copy")
+
+
+def test_exact_copy_ignores_case_and_spacing() -> None:
+    original = seed_doc("a", TOKYO_2021_B)
+    copy = DedupDoc("b", "  " + original.text.upper().replace("\n\n", "\n"), None, None, "Mirror")
+    assert exact_key(original.text) == exact_key(copy.text)
+    grouping = group_documents([original, copy])
+    assert grouping.assignments["b"].relation == "exact_duplicate"
+    assert grouping.assignments["b"].similarity == 1.0
+    assert grouping.assignments["a"].relation == "canonical"
+
+
+def test_lightly_edited_wire_copy_is_a_near_duplicate() -> None:
+    original = seed_doc("orig", TOKYO_2021_B)
+    copy = wire_copy(original, "copy")
+    grouping = group_documents([original, copy, seed_doc("other", WASHINGTON_2023)])
+    a = grouping.assignments
+    assert a["copy"].cluster_id == a["orig"].cluster_id
+    assert a["orig"].relation == "canonical"  # the more complete text is canonical
+    assert a["copy"].relation == "near_duplicate"
+    assert a["copy"].similarity is not None and 0.5 < a["copy"].similarity < 1.0
+    assert a["other"].cluster_id != a["orig"].cluster_id
+
+
+def test_teaser_is_attached_to_its_full_article_by_containment() -> None:
+    full = seed_doc("full", TOKYO_2021_B)
+    teaser_text = " ".join(full.text.split()[:120])
+    grouping = group_documents([full, DedupDoc("teaser", teaser_text)])
+    assert grouping.assignments["teaser"].canonical_id == "full"
+    assert grouping.assignments["teaser"].relation == "near_duplicate"
+
+
+def test_same_event_rewrites_group_and_other_meetings_stay_apart() -> None:
+    docs = [
+        seed_doc("tokyo21a", TOKYO_2021_A),
+        seed_doc("dc23", WASHINGTON_2023),
+        seed_doc("tokyo21b", TOKYO_2021_B),
+        seed_doc("tokyo21c", TOKYO_2021_C),
+        seed_doc("tokyo24", TOKYO_2024),
+    ]
+    grouping = group_documents(docs)
+    assert sorted(grouping.clusters().values()) == [["dc23"], ["tokyo21a", "tokyo21b", "tokyo21c"], ["tokyo24"]]
+    a = grouping.assignments
+    assert {a[i].relation for i in ("tokyo21a", "tokyo21b", "tokyo21c")} == {"canonical", "same_event"}
+    # The rewrites really are paraphrases: almost no shared word 5-grams.
+    s1 = shingles(words(docs[0].text), 5)
+    s2 = shingles(words(docs[3].text), 5)
+    assert len(s1 & s2) / len(s1 | s2) < 0.02
+
+
+def test_dates_far_apart_keep_lookalike_stories_apart() -> None:
+    first = seed_doc("first", TOKYO_2021_A)
+    second = seed_doc("second", TOKYO_2021_C)
+    together = group_documents([first, second])
+    assert together.assignments["first"].cluster_id == together.assignments["second"].cluster_id
+    years_later = DedupDoc(second.id, second.text, second.title, "2024-07-28", second.outlet)
+    apart = group_documents([first, years_later])
+    assert apart.assignments["first"].cluster_id != apart.assignments["second"].cluster_id
+
+
+def test_grouping_is_deterministic_and_order_free() -> None:
+    docs = [seed_doc(str(i), name) for i, name in enumerate(sorted([TOKYO_2021_A, TOKYO_2021_B, TOKYO_2021_C, TOKYO_2024]))]
+    first = group_documents(docs).assignments
+    second = group_documents(list(reversed(docs))).assignments
+    assert first == second
+
+
+def test_event_terms_are_names_numbers_and_rare_words() -> None:
+    bag = event_terms("Japanese Defense Minister Nobuo Kishi met Blinken in Tokyo on Tuesday, 2021.")
+    assert {"nobuo", "kishi", "nobuo kishi", "blinken", "#2021"} <= set(bag)
+    assert "minister" not in bag and "defense" not in bag and "met" not in bag
+
+
+def test_thresholds_come_from_settings() -> None:
+    docs = [seed_doc("a", TOKYO_2021_A), seed_doc("c", TOKYO_2021_C)]
+    strict = group_documents(docs, DedupSettings(event_similarity=0.99, linkage_threshold=0.99))
+    assert len(strict.clusters()) == 2
+    assert strict.stats["candidate_pairs"] >= 1

@@ -11,13 +11,18 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
-from prefect.artifacts import update_progress_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -28,7 +33,7 @@ from newsclean.sources import discover
 T = TypeVar("T")
 # File stages can meet a busy disk or a network mount hiccup: retry them, with backoff.
 FILE_RETRIES = 2
-FILE_RETRY_DELAYS = [2, 10]
+FILE_RETRY_DELAYS: list[float] = [2.0, 10.0]
 MAX_TABLE_ROWS = 500
 
 
@@ -45,8 +50,12 @@ class PrefectExecutor:
         settings: Settings,
     ) -> list[BatchResult]:
         logger = get_run_logger()
-        progress_id = create_progress_artifact(
-            progress=0.0, key="newsclean-progress", description="Share of batches cleaned"
+        # Called from a sync flow, Prefect's dual sync/async API returns the id itself.
+        progress_id = cast(
+            UUID,
+            create_progress_artifact(
+                progress=0.0, key="newsclean-progress", description="Share of batches cleaned"
+            ),
         )
         with ProcessPoolExecutor(max_workers=max(1, self.workers)) as pool:
 
@@ -59,13 +68,12 @@ class PrefectExecutor:
                 return result
 
             batch_task = task(
-                run_batch,
                 name="clean batch",
                 retries=FILE_RETRIES,
                 retry_delay_seconds=FILE_RETRY_DELAYS,
                 cache_policy=NO_CACHE,
                 persist_result=False,
-            )
+            )(run_batch)
             futures = [
                 batch_task.with_options(task_run_name=spec.label).submit(spec, settings) for spec in specs
             ]
@@ -79,13 +87,12 @@ class PrefectExecutor:
 
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         stage = task(
-            fn,
             name=name,
             retries=FILE_RETRIES,
             retry_delay_seconds=FILE_RETRY_DELAYS,
             cache_policy=NO_CACHE,
             persist_result=False,
-        )
+        )(fn)
         return stage(*args)
 
 
@@ -98,7 +105,7 @@ def _run_name() -> str:
     except OSError:
         files = []
     outlets = {p.split("/", 1)[0] for p in files if "/" in p}
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     outlet_part = f", {len(outlets)} outlets" if outlets else ""
     return f"clean {raw.name or raw} ({len(files)} files{outlet_part}) {when}"
 

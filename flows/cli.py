@@ -28,9 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_file(Path(args.settings) if args.settings else None)
     run = settings.run.model_copy(
         update={
-            k: v
-            for k, v in (("workers", args.workers), ("batch_size", args.batch_size))
-            if v is not None
+            k: v for k, v in (("workers", args.workers), ("batch_size", args.batch_size)) if v is not None
         }
     )
     return settings.model_copy(update={"run": run})
@@ -77,7 +75,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             logger = logging.getLogger("newsclean")
             progress = None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr))
-            options = RunOptions(raw, out, settings, wait_seconds=args.wait, debug_removals=args.debug_removals)
+            options = RunOptions(
+                raw, out, settings, wait_seconds=args.wait, debug_removals=args.debug_removals
+            )
             summary = run_pipeline(options, DirectExecutor(settings.run.workers, progress), logger)
     except OutputLocked as exc:
         print(f"newsclean: {exc}", file=sys.stderr)
@@ -110,7 +110,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
         label = f"{item.source_path}" + (f" #{item.record_id}" if item.record_id else "")
         print(f"=== {label} (encoding {item.encoding}{', mojibake repaired' if item.mojibake_fixed else ''})")
         meta = cleaned.metadata
-        print(f"title: {meta.title}\npublished: {meta.published}\nauthor: {meta.author}\noutlet: {meta.outlet}")
+        print(
+            f"title: {meta.title}\npublished: {meta.published}\nauthor: {meta.author}\noutlet: {meta.outlet}"
+        )
         print("--- cleaned text")
         print(cleaned.text)
         print(f"--- removed ({len(cleaned.removals)})")
@@ -121,7 +123,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsclean", description=__doc__.split("\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="newsclean", description=__doc__.split("\n")[0] if __doc__ else None
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="clean a raw folder into canonical documents")

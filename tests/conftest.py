@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -23,3 +24,8 @@ def seeds_raw(tmp_path: Path) -> Path:
 
 def seed_text(name: str) -> str:
     return (SEEDS / name).read_text(encoding="utf-8")
+
+
+# No network here: Prefect's telemetry would only log failures.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 
 from conftest import INPUTS
+
 from newsclean.decode import declared_charset, decode_bytes, detect_and_decode, fix_text
 
 

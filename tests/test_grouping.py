@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from cleaners import clean_text
 from conftest import seed_text
+
+from cleaners import clean_text
 from dedup import DedupDoc, group_documents
 from dedup.features import event_terms, exact_key, shingles, words
 from newsclean.settings import DedupSettings
@@ -69,7 +70,11 @@ def test_same_event_rewrites_group_and_other_meetings_stay_apart() -> None:
         seed_doc("tokyo24", TOKYO_2024),
     ]
     grouping = group_documents(docs)
-    assert sorted(grouping.clusters().values()) == [["dc23"], ["tokyo21a", "tokyo21b", "tokyo21c"], ["tokyo24"]]
+    assert sorted(grouping.clusters().values()) == [
+        ["dc23"],
+        ["tokyo21a", "tokyo21b", "tokyo21c"],
+        ["tokyo24"],
+    ]
     a = grouping.assignments
     assert {a[i].relation for i in ("tokyo21a", "tokyo21b", "tokyo21c")} == {"canonical", "same_event"}
     # The rewrites really are paraphrases: almost no shared word 5-grams.
@@ -89,7 +94,10 @@ def test_dates_far_apart_keep_lookalike_stories_apart() -> None:
 
 
 def test_grouping_is_deterministic_and_order_free() -> None:
-    docs = [seed_doc(str(i), name) for i, name in enumerate(sorted([TOKYO_2021_A, TOKYO_2021_B, TOKYO_2021_C, TOKYO_2024]))]
+    docs = [
+        seed_doc(str(i), name)
+        for i, name in enumerate(sorted([TOKYO_2021_A, TOKYO_2021_B, TOKYO_2021_C, TOKYO_2024]))
+    ]
     first = group_documents(docs).assignments
     second = group_documents(list(reversed(docs))).assignments
     assert first == second

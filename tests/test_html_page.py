@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 
-from cleaners import clean_html
 from conftest import INPUTS
+
+from cleaners import clean_html
 from newsclean.settings import CleaningOptions
 
 
@@ -23,8 +24,17 @@ def test_page_article_and_metadata() -> None:
     assert text.startswith("The Old Mill Bridge reopened to traffic on Thursday")
     assert "“We expect it to last another fifty years,” she said." in text
     assert text.endswith("while painters finish the railings.")
-    for chrome in ("Home", "Weather", "Most read", "Council budget vote delayed", "All rights reserved",
-                   "cookies", "Share this article", "Photo: Sam Ortiz", "dataLayer"):
+    for chrome in (
+        "Home",
+        "Weather",
+        "Most read",
+        "Council budget vote delayed",
+        "All rights reserved",
+        "cookies",
+        "Share this article",
+        "Photo: Sam Ortiz",
+        "dataLayer",
+    ):
         assert chrome not in text, chrome
 
 

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from conftest import INPUTS
+
 from newsclean.settings import DecodeOptions
 from newsclean.sources import Quarantined, SourceDoc, discover, document_id, read_file
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import GOLD, seed_text
 
 from cleaners import CleanedText, Metadata, clean_text
 from cleaners.dates import normalise_date, parse_date
 from cleaners.whitespace import normalise_whitespace
-from conftest import GOLD, seed_text
 from newsclean.settings import CleaningOptions
 
 GOLD_DOCS = json.loads(GOLD.read_text(encoding="utf-8"))["documents"]
@@ -36,7 +36,14 @@ def test_seed_removals_are_counted_by_kind() -> None:
     counts = clean_text(seed_text("000_cd16a20b02b0c67d.txt")).removed_counts()
     assert counts == {"byline": 1, "navigation": 1, "photo_caption": 6, "photo_credit": 4, "title": 1}
     counts = clean_text(seed_text("004_9bb03da469b49762.txt")).removed_counts()
-    assert counts == {"byline": 1, "photo_credit": 1, "site_header": 1, "title": 1, "topics": 1, "trailing_fragment": 1}
+    assert counts == {
+        "byline": 1,
+        "photo_credit": 1,
+        "site_header": 1,
+        "title": 1,
+        "topics": 1,
+        "trailing_fragment": 1,
+    }
 
 
 def test_byline_and_site_header_become_metadata() -> None:
@@ -60,7 +67,9 @@ def test_article_sentences_with_trigger_words_survive() -> None:
 
 
 def test_known_title_is_removed_from_the_body() -> None:
-    result = clean_text("Drought Limits Water\n\nThe towns will limit watering.", known=Metadata(title="Drought Limits Water"))
+    result = clean_text(
+        "Drought Limits Water\n\nThe towns will limit watering.", known=Metadata(title="Drought Limits Water")
+    )
     assert result.text == "The towns will limit watering."
     assert result.metadata.title == "Drought Limits Water"
 

@@ -1,0 +1,182 @@
+"""The whole run on real inputs: the output contract, the gold grouping, and the run's guarantees."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import GOLD, INPUTS, SEEDS
+
+from flows.cli import EXIT_LOCKED, main
+from newsclean.lock import OutputLocked, output_lock
+from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
+from newsclean.settings import RunSettings, Settings
+
+LOG = logging.getLogger("test")
+OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
+
+
+def run(raw: Path, out: Path, workers: int = 1, batch_size: int = 500) -> None:
+    settings = Settings(run=RunSettings(workers=workers, batch_size=batch_size))
+    run_pipeline(RunOptions(raw, out, settings), DirectExecutor(workers), LOG)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".newsclean.lock")
+    }
+
+
+def test_seeds_match_gold(seeds_raw: Path, tmp_path: Path) -> None:
+    out = tmp_path / "clean"
+    assert main(["run", "--raw", str(seeds_raw), "--out", str(out), "--no-prefect", "--quiet"]) == 0
+    gold = json.loads(GOLD.read_text(encoding="utf-8"))
+    docs = {d["source_path"]: d for d in read_jsonl(out / "documents.jsonl")}
+    assert set(docs) == set(gold["documents"])
+    for name, expected in gold["documents"].items():
+        doc = docs[name]
+        body = " ".join(doc["text"].split())
+        assert all(s not in doc["text"] and s not in body for s in expected["must_drop"]), name
+        assert all(" ".join(s.split()) in body for s in expected["must_keep"]), name
+        assert (doc["title"], doc["published"]) == (expected["title"], expected["date"]), name
+    clusters: dict[str, set[str]] = {}
+    for doc in docs.values():
+        clusters.setdefault(doc["cluster_id"], set()).add(doc["source_path"])
+    assert sorted(map(sorted, clusters.values())) == sorted(sorted(e["members"]) for e in gold["events"])
+
+    canonical = read_jsonl(out / "canonical.jsonl")
+    assert len(canonical) == 3
+    tokyo = next(c for c in canonical if len(c["sources"]) == 3)
+    assert tokyo["title"] == "US Secretaries of State and Defence Begin Asia Tour in Tokyo"
+    assert tokyo["published"] == "2021-03-17"
+    assert [s["relation"] for s in tokyo["sources"]] == ["canonical", "same_event", "same_event"]
+    assert (
+        (out / "canonical" / f"{tokyo['cluster_id']}.md")
+        .read_text(encoding="utf-8")
+        .startswith("# US Secretaries of State and Defence Begin Asia Tour in Tokyo")
+    )
+    assert read_jsonl(out / "quarantine.jsonl") == []
+
+
+def test_document_record_contract(seeds_raw: Path, tmp_path: Path) -> None:
+    run(seeds_raw, tmp_path / "out")
+    records = read_jsonl(tmp_path / "out" / "documents.jsonl")
+    assert [r["id"] for r in records] == sorted(r["id"] for r in records)
+    expected_keys = {
+        "id", "source_path", "record_id", "outlet", "url", "title", "published", "author", "text",
+        "content_sha256", "cluster_id", "canonical_id", "relation", "similarity", "removed",
+    }  # fmt: skip
+    for r in records:
+        assert set(r) == expected_keys
+        assert r["content_sha256"] == hashlib.sha256(r["text"].encode()).hexdigest()
+        assert "\u00a0" not in r["text"] and "\n\n\n" not in r["text"]
+        assert (r["relation"] == "canonical") == (r["id"] == r["canonical_id"])
+
+
+def mixed_raw(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    shutil.copytree(SEEDS, raw / "seeds")
+    shutil.copytree(INPUTS, raw / "inputs")
+    return raw
+
+
+def test_every_input_is_accounted_for_exactly_once(tmp_path: Path) -> None:
+    raw = mixed_raw(tmp_path)
+    run(raw, tmp_path / "out", batch_size=4)
+    docs = read_jsonl(tmp_path / "out" / "documents.jsonl")
+    quarantine = read_jsonl(tmp_path / "out" / "quarantine.jsonl")
+    seen = {(d["source_path"], d["record_id"]) for d in docs}
+    held = {(q["source_path"], q["record_id"]) for q in quarantine}
+    assert not seen & held
+    files = {p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file()}
+    assert {path for path, _ in seen | held} == files
+    reasons = {q["source_path"]: q["reason"] for q in quarantine if q["record_id"] is None}
+    assert reasons == {
+        "inputs/empty.txt": "empty file",
+        "inputs/photo.txt": "binary content",
+        "inputs/notes.pdf": "unsupported file type",
+    }
+    by_path = {d["source_path"]: d for d in docs if d["record_id"] is None}
+    assert by_path["inputs/mojibake.txt"]["removed"] == {"mojibake": 1}
+    assert by_path["inputs/article.html.gz"]["title"] == "Bridge Reopens After Repairs"
+    assert all(d["outlet"] in {"seeds", "inputs", "Valley Wire"} for d in docs)
+
+
+def test_output_is_byte_identical_across_runs_batches_and_workers(tmp_path: Path) -> None:
+    raw = mixed_raw(tmp_path)
+    before = tree_digest(raw)
+    run(raw, tmp_path / "a", workers=1, batch_size=500)
+    run(raw, tmp_path / "b", workers=2, batch_size=3)
+    run(raw, tmp_path / "a", workers=2, batch_size=5)  # a rerun over existing output
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+    assert tree_digest(raw) == before  # raw/ is never modified
+    leftovers = [p.name for p in (tmp_path / "a").iterdir() if p.name.startswith((".work", "."))]
+    assert leftovers == [".newsclean.lock"]
+
+
+def test_stale_canonical_pages_are_removed(tmp_path: Path) -> None:
+    raw = mixed_raw(tmp_path)
+    run(raw, tmp_path / "out")
+    before = {p.name for p in (tmp_path / "out" / "canonical").iterdir()}
+    shutil.rmtree(raw / "inputs")
+    run(raw, tmp_path / "out")
+    after = {p.name for p in (tmp_path / "out" / "canonical").iterdir()}
+    clusters = {f"{c['cluster_id']}.md" for c in read_jsonl(tmp_path / "out" / "canonical.jsonl")}
+    assert after == clusters and len(after) == 3
+    assert len(before) > len(after)
+
+
+def test_a_second_writer_is_refused_clearly(
+    seeds_raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with output_lock(out):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        with pytest.raises(OutputLocked):
+            run(seeds_raw, out)
+        assert (
+            main(["run", "--raw", str(seeds_raw), "--out", str(out), "--no-prefect", "--quiet"])
+            == EXIT_LOCKED
+        )
+        assert "another newsclean run" in capsys.readouterr().err
+    finally:
+        release.set()
+        holder.join()
+    run(seeds_raw, out)  # free again once the holder is gone
+    assert (out / "documents.jsonl").exists()
+
+
+def test_missing_raw_folder_is_a_clear_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--raw", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--no-prefect"]) == 2
+    assert "raw folder not found" in capsys.readouterr().err
+
+
+def test_explain_shows_removed_spans_and_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(SEEDS / "004_9bb03da469b49762.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "title: US strengthens alliance with Japan to defend against Chinese expansionism" in out
+    assert "[topics / topics-label] 'Topics:'" in out
+    assert "[photo_credit / agency-credit-end]" in out

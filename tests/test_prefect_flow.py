@@ -1,0 +1,76 @@
+"""The Prefect flow for real: a temporary Prefect server, named batch tasks, artifacts, same output.
+
+Slow by nature (Prefect starts a local server, ~15 s), so the whole module shares one server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
+from newsclean.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def prefect_server() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        for name in ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
+    }
+
+
+def test_flow_run_matches_direct_run_and_publishes_artifacts(
+    prefect_server: None, seeds_raw: Path, tmp_path: Path
+) -> None:
+    import logging
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.clean_corpus import clean_corpus
+
+    state = clean_corpus(raw_dir=str(seeds_raw), out_dir=str(tmp_path / "flow"), workers=2, return_state=True)
+    assert state.is_completed()
+    summary = state.result()
+    assert (summary["documents"], summary["clusters"], summary["quarantined"]) == (5, 3, 0)
+
+    run_pipeline(
+        RunOptions(seeds_raw, tmp_path / "direct", Settings()), DirectExecutor(1), logging.getLogger("t")
+    )
+    assert digest(tmp_path / "flow") == digest(tmp_path / "direct")
+
+    flow_run_id = state.state_details.flow_run_id
+
+    async def inspect() -> tuple[str, list[str], dict[str, str]]:
+        async with get_client() as client:
+            run = await client.read_flow_run(flow_run_id)
+            tasks = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            artifacts = await client.read_artifacts()
+            mine = {a.key: a.type for a in artifacts if a.flow_run_id == flow_run_id and a.key}
+            return run.name, sorted(t.name for t in tasks), mine
+
+    name, task_names, artifacts = asyncio.run(inspect())
+    assert name.startswith("clean raw (5 files)")
+    assert "clean batch 1/1" in task_names
+    assert any(n.startswith("group") for n in task_names)
+    assert any(n.startswith("write outputs") for n in task_names)
+    assert len(task_names) <= 10  # batches, never a task per document
+    assert artifacts.get("newsclean-summary") == "markdown"
+    assert artifacts.get("newsclean-clusters") == "table"
+    table_source = json.loads((tmp_path / "flow" / "summary.json").read_text())
+    assert table_source["clusters"] == 3

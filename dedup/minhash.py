@@ -1,35 +1,427 @@
 """MinHash signatures for many documents at once, as datasketch objects.
 
-First version: a thin wrapper over datasketch's own MinHash.update_batch. The interface is what
-the rest of dedup relies on; the implementation is meant to be replaced by a vectorised one.
+Why this exists: datasketch's ``MinHash.update_batch`` spends most of its time calling SHA-1 once
+per shingle from Python, then builds an ``n_shingles x num_perm`` array per document. Here
+the same construction is done for a whole chunk of documents with a handful of numpy calls:
+
+1. **Base hash** (one 32-bit value per shingle). Instead of SHA-1 per string, the shingles of
+   a chunk are joined into one byte buffer and every shingle gets a 64-bit polynomial hash of
+   its bytes, computed for all of them at once from sums over that buffer (see
+   `_hash_groups`), then folded to 32 bits by multiply-shift (datasketch's own fmix32
+   pre-mix avalanches it afterwards). The scalar reference is `shingle_hash32`, which can be
+   handed to datasketch as ``hashfunc``.
+2. **Permutations** -- datasketch 2.0's ``"affine32"`` scheme, bit for bit: the same ``a``, ``b``
+   (taken from a datasketch ``MinHash`` with the same ``num_perm`` and ``seed``), the same
+   32-bit fmix pre-mix, ``a * h + b mod 2**32`` and a column minimum per document.
+
+So a signature equals ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed
+with the UTF-8 bytes of the same shingles, and `MinHasher.signatures_from_hashes` equals
+datasketch for *any* base hash (e.g. `sha1_hashes`, which reproduces datasketch's default
+MinHash exactly, at datasketch's hashing speed).
+
+The signatures are not interchangeable with default (SHA-1) datasketch MinHash objects: both
+say ``scheme="affine32"``, but the base hash differs, so never put both kinds in one LSH index.
+
+Word n-grams: `hash_ngrams` / `MinHasher.signatures_from_tokens` hash every
+``" ".join(tokens[i:i + n])`` straight from the token list, without building the shingle
+strings (the n-gram is a contiguous slice of ``" ".join(tokens)``, so one prefix sum over the
+text serves all of them); the values are identical to hashing those strings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import hashlib
+import math
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from itertools import chain
 
 import numpy as np
+import numpy.typing as npt
 from datasketch import LeanMinHash, MinHash
+
+SCHEME = "affine32"
+"""The datasketch permutation scheme the signatures follow (datasketch >= 2.0)."""
+
+EMPTY_HASH = np.uint32(0xFFFFFFFF)
+"""Every value of an empty set's signature (datasketch's initial / "empty" state)."""
+
+U32Array = npt.NDArray[np.uint32]
+U64Array = npt.NDArray[np.uint64]
+I64Array = npt.NDArray[np.int64]
+
+_MASK64 = (1 << 64) - 1
+# Polynomial base: any odd 64-bit constant works (odd makes it invertible mod 2**64, which the
+# prefix-sum trick needs); this one is the 64-bit golden-ratio constant, with well-spread bits.
+_POLY_BASE = 0x9E3779B97F4A7C15
+_POLY_BASE_INV = pow(_POLY_BASE, -1, 1 << 64)
+# Folds the byte length into the hash so that e.g. b"a" and b"\x00a" differ.
+_LEN_MUL = 0xC2B2AE3D27D4EB4F
+# Multiply-shift (Dietzfelbinger et al.) from 64 to 32 bits: the top half of a product with an
+# odd constant depends on every bit of the polynomial hash, including its weak low bits.
+_FOLD_MUL = 0xD6E8FEB86659FD93
+# MurmurHash3 fmix32 constants: datasketch's affine32 pre-mix, which does the avalanching.
+_FMIX32_M1 = 0x85EBCA6B
+_FMIX32_M2 = 0xC2B2AE35
+
+# Bytes that cannot occur inside a shingle / token in the fast paths; if they do, a slower
+# per-string path finds the boundaries instead, with the same result.
+_SHINGLE_SEP = "\x00"
+_TOKEN_SEP = " "
+
+# Budget (bytes) for the num_perm x window matrix of permuted hashes (8192 shingles at
+# num_perm=128). A chunk of documents hashed together holds up to _CHUNK_WINDOWS windows of
+# shingles (65536): measured faster than smaller chunks, as numpy's per-call overhead fades,
+# while the scratch arrays stay around 20 MB for 5-word shingles (8 bytes per text byte).
+_WINDOW_BYTES = 4 << 20
+_CHUNK_WINDOWS = 8
+# Scratch arrays larger than this are not kept between calls.
+_WORKSPACE_MAX_BYTES = 64 << 20
+
+
+def _fmix32(x: U32Array) -> U32Array:
+    """datasketch's affine32 pre-mix (MurmurHash3 fmix32), in place on a uint32 array."""
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(_FMIX32_M1)
+    x ^= x >> np.uint32(13)
+    x *= np.uint32(_FMIX32_M2)
+    x ^= x >> np.uint32(16)
+    return x
+
+
+def shingle_hash32(data: bytes) -> int:
+    """The base hash of one shingle's UTF-8 bytes, in plain Python (the scalar reference).
+
+    Pass it as ``hashfunc=`` to ``datasketch.MinHash`` to get exactly the signatures
+    `MinHasher` computes -- that is how compatibility is checked, and how a MinHash for a
+    single new text can be built without numpy batching.
+    """
+    h = 0
+    for byte in data:
+        h = (h * _POLY_BASE + byte) & _MASK64
+    x = (h + len(data) * _LEN_MUL) & _MASK64
+    return ((x * _FOLD_MUL) & _MASK64) >> 32
+
+
+class _PowerTables:
+    """Cached ``base**j * FOLD`` and ``base**-j`` (mod 2**64) for j below some length.
+
+    Grown on demand; recomputing them per chunk would cost as much as the hashing itself.
+    (The fold multiplier is premultiplied into the forward powers: one multiply less per hash.)
+    """
+
+    def __init__(self) -> None:
+        self._tables: tuple[U64Array, U64Array] = (
+            np.full(1, _FOLD_MUL, dtype=np.uint64),
+            np.ones(1, dtype=np.uint64),
+        )
+
+    def get(self, length: int) -> tuple[U64Array, U64Array]:
+        """``(pow_fold, inv)`` with at least `length` entries each (powers 0 .. length-1)."""
+        tables = self._tables  # one read: a concurrent grow swaps the pair as a whole
+        if tables[1].size < length:
+            size = 1 << max(16, (length - 1).bit_length())
+            pw = np.full(size, _POLY_BASE, dtype=np.uint64)
+            inv = np.full(size, _POLY_BASE_INV, dtype=np.uint64)
+            pw[0] = _FOLD_MUL
+            inv[0] = 1
+            np.multiply.accumulate(pw, out=pw)  # wraps mod 2**64, as intended
+            np.multiply.accumulate(inv, out=inv)
+            tables = self._tables = (pw, inv)
+        return tables
+
+
+_POWERS = _PowerTables()
+
+
+class _Workspace(threading.local):
+    """Scratch arrays reused from call to call (one set per thread).
+
+    The big temporaries here are a few MB each; allocating them afresh per chunk means fresh
+    pages from the OS every time, and those page faults cost more than the arithmetic.
+    """
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: type[np.generic]) -> np.ndarray:
+        """An uninitialised array of `shape`, a view of a cached one when it fits."""
+        size = math.prod(shape)
+        if size * np.dtype(dtype).itemsize > _WORKSPACE_MAX_BYTES:
+            return np.empty(shape, dtype=dtype)  # an outsized one-off: don't keep it around
+        arr = self.arrays.get(name)
+        if arr is None or arr.size < size or arr.dtype != dtype:
+            arr = np.empty(max(size, 1 << 12), dtype=dtype)
+            self.arrays[name] = arr
+        return arr[:size].reshape(shape)
+
+
+_WORK = _Workspace()
+
+
+def _finish(sums: U64Array, ends: I64Array, lengths: I64Array) -> U32Array:
+    """Turn the weighted byte sums of slices into their `shingle_hash32` values.
+
+    `sums[i]` is ``sum_j buf[j] * base**-j`` over slice i, which ends (exclusive) at `ends[i]`;
+    multiplying by ``base**(end-1)`` makes it the polynomial hash of the slice's bytes, the
+    same wherever the slice sits in the buffer.
+    """
+    pow_fold, _ = _POWERS.get(int(ends.max()) + 1)
+    # ((poly + len * LEN) * FOLD) >> 32, with poly = sums * base**(end-1); an empty slice has a
+    # zero sum, so the power at index -1 (the table's last) is as good as any
+    sums *= pow_fold[ends - 1]
+    sums += lengths.view(np.uint64) * np.uint64((_LEN_MUL * _FOLD_MUL) & _MASK64)
+    sums >>= np.uint64(32)
+    return sums.astype(np.uint32)
+
+
+def _weighted(buf: npt.NDArray[np.uint8]) -> U64Array:
+    """``buf[j] * base**-j`` for every byte, plus one trailing zero, in a scratch array."""
+    n_bytes = buf.size
+    _, inv = _POWERS.get(n_bytes + 1)
+    w = _WORK.get("weighted", (n_bytes + 1,), np.uint64)
+    w[:n_bytes] = buf
+    w[n_bytes] = 0
+    w *= inv[: n_bytes + 1]
+    return w
+
+
+def _encode(text: str) -> npt.NDArray[np.uint8]:
+    """UTF-8 bytes of `text` as a uint8 array (lone surrogates pass through rather than fail)."""
+    return np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+
+
+def _hash_groups(groups: Sequence[Collection[str]]) -> U32Array:
+    """`shingle_hash32` of the UTF-8 bytes of every string in `groups`, back to back.
+
+    The strings are joined with NUL bytes into one buffer (joining each group first and then
+    the groups is about twice as fast as joining one chained iterable). A NUL adds nothing to a
+    polynomial sum, so each string's sum is the sum over its slice *including* the NUL after it,
+    which ``add.reduceat`` computes for all slices in one pass over the bytes (faster than a
+    full cumulative sum). The byte length enters the hash separately.
+    """
+    total = sum(map(len, groups))
+    if total == 0:
+        return np.empty(0, dtype=np.uint32)
+    buf = _encode(_SHINGLE_SEP.join([_SHINGLE_SEP.join(g) for g in groups if g]))
+    seps = np.flatnonzero(buf == 0)
+    if seps.size == total - 1:
+        ends = np.empty(total, dtype=np.int64)
+        ends[:-1] = seps
+        ends[-1] = buf.size
+        lengths = np.diff(ends, prepend=-1) - 1
+    else:  # some string holds a NUL itself: take the slices from per-string byte lengths
+        encoded = [s.encode("utf-8", "surrogatepass") for s in chain.from_iterable(groups)]
+        buf = np.frombuffer(b"\x00".join(encoded), dtype=np.uint8)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=total)
+        ends = np.cumsum(lengths + 1) - 1
+    starts = ends - lengths
+    sums = np.add.reduceat(_weighted(buf), starts)
+    return _finish(sums, ends, lengths)
+
+
+def hash_shingles(shingles: Iterable[str]) -> U32Array:
+    """Base hashes (`shingle_hash32` of the UTF-8 bytes) of string shingles, as uint32."""
+    return _hash_groups([list(shingles)])
+
+
+def _ngram_hashes_flat(token_lists: Sequence[Sequence[str]], n: int) -> tuple[U32Array, I64Array]:
+    """Base hashes of the word n-grams of several token lists, concatenated, and their counts.
+
+    The n-gram ``" ".join(tokens[i:i+n])`` is the slice of ``" ".join(tokens)`` from the start
+    of token i to the end of token i+n-1, so one buffer of the whole text yields them all.
+    A list with fewer than `n` tokens gives one shingle of all its tokens (short texts are
+    not empty); an empty list gives none.
+    """
+    n_tok = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    n_grams = np.where(n_tok == 0, 0, np.maximum(n_tok - n + 1, 1))
+    total_tok = int(n_tok.sum())
+    total_grams = int(n_grams.sum())
+    if total_grams == 0:
+        return np.empty(0, dtype=np.uint32), n_grams
+    # join each list, then the lists: about twice as fast as joining one chained iterable
+    buf = _encode(_TOKEN_SEP.join([_TOKEN_SEP.join(t) for t in token_lists if t]))
+    seps = np.flatnonzero(buf == ord(_TOKEN_SEP))
+    if seps.size == total_tok - 1:
+        tok_start = np.concatenate(([0], seps + 1))
+        tok_end = np.concatenate((seps, [buf.size]))
+    else:  # some token holds a space: take token boundaries from their byte lengths
+        lens = np.fromiter(
+            (len(t.encode("utf-8", "surrogatepass")) for t in chain.from_iterable(token_lists)),
+            dtype=np.int64,
+            count=total_tok,
+        )
+        tok_end = np.cumsum(lens + 1) - 1
+        tok_start = tok_end - lens
+    tok_off = np.cumsum(n_tok) - n_tok
+    gram_off = np.cumsum(n_grams) - n_grams
+    # first token of every n-gram: the doc's token offset plus the n-gram's index in the doc
+    first = np.repeat(tok_off - gram_off, n_grams)
+    first += np.arange(total_grams)
+    last = first + (n - 1)
+    short = np.flatnonzero((n_tok > 0) & (n_tok < n))
+    if short.size:  # texts under n tokens: their one n-gram ends at their last token
+        last[gram_off[short]] = tok_off[short] + n_tok[short] - 1
+    starts = tok_start[first]
+    ends = tok_end[last]
+    # n-grams overlap, so take slice sums as differences of one cumulative sum
+    w = _weighted(buf)
+    prefix = _WORK.get("prefix", (w.size + 1,), np.uint64)
+    prefix[0] = 0
+    np.cumsum(w, out=prefix[1:])
+    sums = prefix[ends]
+    sums -= prefix[starts]
+    return _finish(sums, ends, ends - starts), n_grams
+
+
+def hash_ngrams(tokens: Sequence[str], n: int) -> U32Array:
+    """Base hashes of the word n-grams of one token list, without building the strings.
+
+    Equal to ``hash_shingles(" ".join(tokens[i:i+n]) for i in ...)``; fewer than `n` tokens
+    give one hash of all of them. May contain repeats (MinHash ignores them).
+    """
+    if n < 1:
+        raise ValueError("n must be positive")
+    return _ngram_hashes_flat([tokens], n)[0]
+
+
+def sha1_hashes(shingles: Iterable[str]) -> U32Array:
+    """datasketch's default base hash (``sha1_hash32`` of the UTF-8 bytes) of each shingle.
+
+    For exact interoperability with default-constructed datasketch MinHash objects, via
+    `MinHasher.signatures_from_hashes`; as slow as datasketch's own hashing.
+    """
+    return np.fromiter(
+        (int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:4], "little") for s in shingles),
+        dtype=np.uint32,
+    )
+
+
+def _chunks(counts: Sequence[int], limit: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ``[lo, hi)`` index ranges whose counts add up to at most `limit`.
+
+    An item over the limit gets a range of its own (give or take empty items next to it).
+    """
+    lo, acc = 0, 0
+    for i, c in enumerate(counts):
+        if acc and acc + c > limit:
+            yield lo, i
+            lo, acc = i, 0
+        acc += c
+    if lo < len(counts):
+        yield lo, len(counts)
 
 
 class MinHasher:
-    """Signs shingle sets with `num_perm` permutations seeded by `seed`."""
+    """Signs shingle sets with `num_perm` permutations seeded by `seed` (datasketch affine32)."""
 
     def __init__(self, num_perm: int = 128, seed: int = 1) -> None:
         self.num_perm = num_perm
         self.seed = seed
-        self._template = MinHash(num_perm=num_perm, seed=seed)
+        # Take the permutations from datasketch itself, so they match it by construction.
+        template = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
+        a, b = template.permutations
+        self._a: U32Array = np.ascontiguousarray(a, dtype=np.uint32).reshape(-1, 1)
+        self._b: U32Array = np.ascontiguousarray(b, dtype=np.uint32).reshape(-1, 1)
+        self._window = max(256, _WINDOW_BYTES // (4 * num_perm))
+        self._chunk = _CHUNK_WINDOWS * self._window
 
     def signatures(self, shingle_sets: Sequence[Collection[str]]) -> np.ndarray:
-        """One row of `num_perm` hash values per set (an empty set gives the empty row)."""
-        out = np.empty((len(shingle_sets), self.num_perm), dtype=self._template.hashvalues.dtype)
-        for i, shingles in enumerate(shingle_sets):
-            m = self._template.copy()
-            if shingles:
-                m.update_batch([s.encode("utf-8") for s in shingles])
-            out[i] = m.hashvalues
+        """One row of `num_perm` uint32 hash values per set (an empty set gives the empty row).
+
+        Row i equals datasketch's ``MinHash(num_perm, seed, hashfunc=shingle_hash32)`` after
+        ``update_batch`` with the UTF-8 bytes of ``shingle_sets[i]``. Sets are processed a
+        chunk at a time (up to ``8 * 8192`` shingles at num_perm=128); a set larger than a
+        chunk is split, so memory stays bounded whatever the input.
+        """
+        out = self._empty(len(shingle_sets))
+        counts = [len(s) for s in shingle_sets]
+        for lo, hi in _chunks(counts, self._chunk):
+            if sum(counts[lo:hi]) <= self._chunk:
+                hashes = _hash_groups(shingle_sets[lo:hi])
+                self._sign_premixed(_fmix32(hashes), counts[lo:hi], out[lo:hi])
+                continue
+            for i in range(lo, hi):  # one huge set (maybe beside empty ones): piece by piece
+                items = list(shingle_sets[i])
+                for p in range(0, len(items), self._chunk):
+                    piece = items[p : p + self._chunk]
+                    self._sign_premixed(_fmix32(_hash_groups([piece])), [len(piece)], out[i : i + 1])
+        return out
+
+    def signatures_from_tokens(self, token_lists: Sequence[Sequence[str]], n: int) -> np.ndarray:
+        """Signatures of the word n-gram sets of token lists (see `hash_ngrams`).
+
+        Same rows as ``signatures`` of the sets of ``" ".join(tokens[i:i+n])`` strings, but
+        without building those strings, which is most of the remaining cost.
+        """
+        if n < 1:
+            raise ValueError("n must be positive")
+        out = self._empty(len(token_lists))
+        n_grams = [max(len(t) - n + 1, 1) if t else 0 for t in token_lists]
+        for lo, hi in _chunks(n_grams, self._chunk):
+            if sum(n_grams[lo:hi]) <= self._chunk:
+                hashes, counts = _ngram_hashes_flat(token_lists[lo:hi], n)
+                self._sign_premixed(_fmix32(hashes), counts, out[lo:hi])
+                continue
+            for i in range(lo, hi):  # one huge text: overlapping pieces of chunk + n-1 tokens
+                tokens = token_lists[i]
+                for p in range(0, n_grams[i], self._chunk):
+                    hashes, counts = _ngram_hashes_flat([tokens[p : p + self._chunk + n - 1]], n)
+                    self._sign_premixed(_fmix32(hashes), counts, out[i : i + 1])
+        return out
+
+    def signatures_from_hashes(self, hash_arrays: Sequence[npt.ArrayLike]) -> np.ndarray:
+        """Signatures from base hashes already computed (uint32 values, one array per set).
+
+        Bit-identical to datasketch's ``MinHash(num_perm, seed, hashfunc=f)`` when the arrays
+        hold ``f`` of each item -- e.g. `sha1_hashes` for datasketch's default MinHash.
+        """
+        arrays = [np.asarray(h) for h in hash_arrays]
+        for h in arrays:
+            if h.size and (h.dtype.kind not in "iu" or h.min() < 0 or h.max() > EMPTY_HASH):
+                raise ValueError("base hashes must be integers in [0, 2**32)")
+        out = self._empty(len(arrays))
+        counts = [h.size for h in arrays]
+        for lo, hi in _chunks(counts, self._chunk):
+            part = arrays[lo:hi]
+            flat = np.concatenate(part).astype(np.uint32) if part else np.empty(0, np.uint32)
+            self._sign_premixed(_fmix32(flat), counts[lo:hi], out[lo:hi])
         return out
 
     def lean(self, row: np.ndarray) -> LeanMinHash:
         """A datasketch LeanMinHash for one signature row, usable with MinHashLSH."""
-        return LeanMinHash(seed=self.seed, hashvalues=row, scheme=self._template.scheme)
+        return LeanMinHash(seed=self.seed, hashvalues=row, scheme=SCHEME)
+
+    def _empty(self, n_docs: int) -> U32Array:
+        return np.full((n_docs, self.num_perm), EMPTY_HASH, dtype=np.uint32)
+
+    def _sign_premixed(self, hashes: U32Array, counts: Sequence[int] | I64Array, out: U32Array) -> None:
+        """Fold pre-mixed hashes (the docs' hashes back to back) into their rows of `out`.
+
+        Works through windows of the hash array so the ``num_perm x window`` matrix of permuted
+        values stays a few MB; a window may hold many small documents or part of a large one,
+        and ``minimum.reduceat`` takes each document's column minima in one call. The layout
+        (permutations as rows) keeps numpy's inner loops long and contiguous.
+        """
+        if hashes.size == 0:
+            return
+        cnt = np.asarray(counts, dtype=np.int64)
+        ends = np.cumsum(cnt)
+        starts = ends - cnt
+        nonempty = cnt > 0
+        total = hashes.size
+        # equal windows of at most self._window: no tiny last window (numpy is slow on short
+        # broadcast rows, and a window costs a dozen calls whatever its size)
+        width = -(-total // -(-total // self._window))
+        buf = _WORK.get("permuted", (self.num_perm, width), np.uint32)
+        for w0 in range(0, total, width):
+            w1 = min(w0 + width, total)
+            lo = int(np.searchsorted(ends, w0, side="right"))  # first doc ending after w0
+            hi = int(np.searchsorted(starts, w1, side="left"))  # docs starting before w1
+            docs = np.arange(lo, hi)[nonempty[lo:hi]]
+            seg = np.maximum(starts[docs], w0) - w0
+            view = buf[:, : w1 - w0]
+            np.multiply(self._a, hashes[w0:w1], out=view)  # wraps mod 2**32, as in datasketch
+            np.add(view, self._b, out=view)
+            mins = np.minimum.reduceat(view, seg, axis=1)
+            out[docs] = np.minimum(out[docs], mins.T)

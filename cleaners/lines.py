@@ -9,8 +9,10 @@ removed lines (title, date, author, site) is returned so nothing the page stated
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cleaners.blocks import body_span, duplicate_lines, repeated_lines, tail_cut
 from cleaners.dates import parse_date
 from cleaners.rules import LINE_RULES, byline_author, is_menu_line, site_header_domain
 from cleaners.types import Metadata, Removal
@@ -25,6 +27,8 @@ _UPDATED = re.compile(r"^(?:updated|last updated|last modified|modified)\b", re.
 _PIPE = re.compile(r"\s+\|\s+|\s*\|\s*")
 _TITLE_END_BAD = (".", ",", ";", ":", "…")
 _LONE_FRAGMENT = re.compile(r"[a-z][a-z-]{1,30}")
+# Removed lines that belong to the article's own header, not to the page around it.
+_ARTICLE_KINDS = frozenset({"title", "title_repeat", "dateline", "byline", "photo_caption", "duplicate_line"})
 
 
 def squash(line: str) -> str:
@@ -100,7 +104,10 @@ def _is_title_candidate(line: str) -> bool:
 
 
 def clean_lines(
-    text: str, options: CleaningOptions, known: Metadata = Metadata()
+    text: str,
+    options: CleaningOptions,
+    known: Metadata = Metadata(),
+    line_stats: Mapping[str, int] | None = None,
 ) -> tuple[str, list[Removal], Metadata]:
     """Remove boilerplate lines; return the text, what was removed, and metadata found on the way."""
     state = _LineState(text.split("\n"))
@@ -170,6 +177,8 @@ def clean_lines(
     if options.photo_blocks:
         _drop_photo_captions(state)
 
+    _drop_blocks(state, options, line_stats)
+
     if options.boilerplate_lines:
         for i in reversed(state.kept()):
             if _LONE_FRAGMENT.fullmatch(state.squashed[i]):
@@ -205,3 +214,35 @@ def _drop_photo_captions(state: _LineState) -> None:
             state.drop(i, "photo_caption", "caption-above-credit")
             taken += 1
             i -= 1
+
+
+def _drop_blocks(state: _LineState, options: CleaningOptions, line_stats: Mapping[str, int] | None) -> None:
+    """Block-level steps (see `cleaners.blocks`), on the lines the line rules left."""
+    if line_stats and options.repeated_lines:
+        kept = state.kept()
+        found = repeated_lines(
+            [state.squashed[i] for i in kept],
+            line_stats,
+            min_docs=options.repeated_line_min_docs,
+            max_words=options.repeated_line_max_words,
+        )
+        for j in found:
+            state.drop(kept[j], "repeated_line", "outlet-repeated-line")
+    if options.duplicate_lines:
+        kept = state.kept()
+        for j in duplicate_lines([state.squashed[i] for i in kept]):
+            state.drop(kept[j], "duplicate_line", "repeated-in-document")
+    if options.tail_blocks:
+        kept = state.kept()
+        cut = tail_cut([state.squashed[i] for i in kept])
+        if cut is not None:
+            for i in kept[cut:]:
+                state.drop(i, "comments_related", "tail-after-heading")
+    if options.body_span:
+        # Lines the rules removed still say where the chrome is: they take part, as evidence.
+        present = [i for i, line in enumerate(state.squashed) if line]
+        chrome = [i in state.removed and state.removed[i].kind not in _ARTICLE_KINDS for i in present]
+        start, end = body_span([state.squashed[i] for i in present], chrome)
+        for i in present[:start] + present[end:]:
+            if i not in state.removed:
+                state.drop(i, "page_chrome", "before-body" if i < present[start] else "after-body")

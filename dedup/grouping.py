@@ -4,77 +4,76 @@ Three layers, each cheaper and stricter than the next is broad:
 1. exact: identical normalised text (a hash);
 2. near copies: MinHash-LSH over word 5-grams finds candidates, exact Jaccard or containment on
    the shingle sets decides (containment attaches a teaser to its full article);
-3. same event: MinHash-LSH over each near-group's most telling event terms finds candidates, a
-   TF-IDF cosine over all event terms plus a date window verifies, and average linkage inside each
-   connected component groups, so one broad article cannot chain unrelated stories together.
-No step compares all pairs: candidates come from LSH, linkage runs per component.
+3. same event: MinHash-LSH over each story's most salient event terms finds candidates, a score
+   combining TF-IDF cosine and event-term overlap (see `dedup.event_space`) with a date penalty
+   weighs them, and average linkage over that sparse graph groups, so one broad article cannot
+   chain unrelated stories together.
+No step compares all pairs: candidates come from LSH, and linkage only sees candidate pairs.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
 from datasketch import MinHashLSH
-from scipy.cluster.hierarchy import fcluster, linkage
 
-from dedup.features import event_terms, exact_key, idf, rarity_prior, salient_terms, shingles, words
-from dedup.minhash import MinHasher
+from dedup.event_space import EventSpace
+from dedup.features import event_terms, exact_key, salient_terms, shingles, words
+from dedup.linkage import average_linkage
+from dedup.minhash import EMPTY_HASH, MinHasher
 from dedup.types import Assignment, DedupDoc, Grouping, Relation
+from dedup.unionfind import UnionFind
 from newsclean.settings import DedupSettings
 
-SparseVector = dict[str, float]
 
+def _lsh_pairs(
+    ids: Sequence[str], signatures: np.ndarray, hasher: MinHasher, threshold: float
+) -> set[tuple[str, str]]:
+    """Candidate pairs (a < b) whose MinHash signatures collide in some LSH band.
 
-class UnionFind:
-    """Disjoint sets over string ids; the smallest id is each set's root, so results are stable."""
-
-    def __init__(self, items: Iterable[str]) -> None:
-        self.parent = {item: item for item in items}
-
-    def find(self, item: str) -> str:
-        root = item
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[item] != root:
-            self.parent[item], item = root, self.parent[item]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            if rb < ra:
-                ra, rb = rb, ra
-            self.parent[rb] = ra
-
-    def groups(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = defaultdict(list)
-        for item in sorted(self.parent):
-            out[self.find(item)].append(item)
-        return dict(out)
-
-
-def _lsh_pairs(sets: dict[str, set[str]], hasher: MinHasher, threshold: float) -> set[tuple[str, str]]:
-    """Candidate pairs (a < b) whose MinHash signatures collide in some LSH band."""
-    ids = sorted(k for k, v in sets.items() if v)
-    if len(ids) < 2:
+    Rows of ids whose set was empty carry the empty signature and are left out."""
+    empty = np.all(signatures == EMPTY_HASH, axis=1) if len(ids) else np.zeros(0, dtype=bool)
+    keep = [i for i in range(len(ids)) if not empty[i]]
+    if len(keep) < 2:
         return set()
-    signatures = hasher.signatures([sets[i] for i in ids])
     lsh = MinHashLSH(threshold=threshold, num_perm=hasher.num_perm)
-    leans = [hasher.lean(row) for row in signatures]
+    leans = {ids[i]: hasher.lean(signatures[i]) for i in keep}
     with lsh.insertion_session() as session:
-        for doc_id, lean in zip(ids, leans, strict=True):
+        for doc_id, lean in leans.items():
             session.insert(doc_id, lean)
     pairs: set[tuple[str, str]] = set()
-    for doc_id, lean in zip(ids, leans, strict=True):
+    for doc_id, lean in leans.items():
         for other in lsh.query(lean):
             if other != doc_id:
                 pairs.add((doc_id, other) if doc_id < other else (other, doc_id))
     return pairs
+
+
+def _plausible_copies(
+    pairs: Sequence[tuple[int, int]], signatures: np.ndarray, sizes: np.ndarray, settings: DedupSettings
+) -> list[bool]:
+    """Which pairs could be copies, judged from their MinHash signatures alone.
+
+    The exact check intersects two shingle sets; most same-event candidates are nowhere near a
+    copy, and their signatures say so at a fraction of the cost. The margin (0.15 below either
+    threshold, several standard errors at 128 permutations) keeps every real copy."""
+    if not pairs:
+        return []
+    out: list[bool] = []
+    for start in range(0, len(pairs), 50_000):
+        chunk = np.asarray(pairs[start : start + 50_000])
+        jaccard = (signatures[chunk[:, 0]] == signatures[chunk[:, 1]]).mean(axis=1)
+        size_a, size_b = sizes[chunk[:, 0]], sizes[chunk[:, 1]]
+        shared = jaccard / (1.0 + jaccard) * (size_a + size_b)
+        containment = shared / np.maximum(np.minimum(size_a, size_b), 1)
+        ok = (jaccard >= settings.near_jaccard - 0.15) | (containment >= settings.near_containment - 0.15)
+        out.extend(bool(x) for x in ok)
+    return out
 
 
 def _copy_score(a: set[str], b: set[str], settings: DedupSettings) -> float | None:
@@ -101,79 +100,17 @@ def _parse_day(value: str | None) -> date | None:
         return None
 
 
-class _EventSpace:
-    """Event-term weights for the units being grouped: corpus IDF times general-English rarity.
-
-    Similarity is the weighted overlap coefficient: the weight two stories share over the total
-    weight of the shorter one. Cosine would punish a long article for its extra names (a long
-    report and a short wire story about one meeting share few of the long one's terms), while
-    the overlap asks the right question: how much of the shorter story's evidence the other has.
-    """
-
-    def __init__(self, bags: dict[str, Counter[str]]) -> None:
-        doc_freq: Counter[str] = Counter()
-        for bag in bags.values():
-            doc_freq.update(bag.keys())
-        n = len(bags)
-        self.vectors: dict[str, SparseVector] = {}
-        self.totals: dict[str, float] = {}
-        for unit, bag in bags.items():
-            vec = {
-                term: (1.0 + math.log(tf)) * idf(doc_freq[term], n) * rarity_prior(term)
-                for term, tf in bag.items()
-            }
-            vec = {t: w for t, w in vec.items() if w > 0}
-            self.vectors[unit] = vec
-            self.totals[unit] = sum(vec.values())
-
-    def similarity(self, a: str, b: str) -> float:
-        va, vb = self.vectors[a], self.vectors[b]
-        if len(va) > len(vb):
-            va, vb = vb, va
-        shared = sum(min(w, vb[t]) for t, w in va.items() if t in vb)
-        smaller = min(self.totals[a], self.totals[b])
-        return shared / smaller if smaller > 0 else 0.0
-
-
-def _dates_compatible(a: date | None, b: date | None, max_days: int) -> bool:
-    return a is None or b is None or abs((a - b).days) <= max_days
-
-
-def _event_score(
-    a: str, b: str, space: _EventSpace, days: dict[str, date | None], settings: DedupSettings
-) -> float | None:
-    """Evidence that two units report one event; None when their dates rule it out.
-
-    Dates within the window on both sides are evidence in their own right (same names in the
-    same days), so they add a bonus; a missing date is no evidence either way.
-    """
-    day_a, day_b = days[a], days[b]
-    if not _dates_compatible(day_a, day_b, settings.event_max_days_apart):
-        return None
-    bonus = settings.event_date_bonus if day_a is not None and day_b is not None else 0.0
-    return space.similarity(a, b) + bonus
-
-
-def _average_linkage(
-    units: list[str], space: _EventSpace, days: dict[str, date | None], settings: DedupSettings
-) -> list[list[str]]:
-    """Average-linkage clusters of one component; date-incompatible pairs count as unrelated."""
-    if len(units) == 1:
-        return [units]
-    m = len(units)
-    distances = np.empty(m * (m - 1) // 2)
-    k = 0
-    for i in range(m):
-        for j in range(i + 1, m):
-            score = _event_score(units[i], units[j], space, days, settings)
-            distances[k] = 2.0 if score is None else 1.0 - score
-            k += 1
-    tree = linkage(np.clip(distances, 0.0, 2.0), method="average")
-    labels = fcluster(tree, t=1.0 - settings.linkage_threshold, criterion="distance")
-    clusters: dict[int, list[str]] = defaultdict(list)
-    for unit, label in zip(units, labels, strict=True):
-        clusters[int(label)].append(unit)
-    return sorted(clusters.values())
+def _date_penalty(a: date | None, b: date | None, settings: DedupSettings) -> float:
+    """Known dates further apart than the window are evidence of two events, growing with the
+    gap: a fortnight apart is a follow-up, years apart is another event. Not a veto, because some
+    labelled events (a crisis, a trial) run for months; a missing date is no evidence at all."""
+    if a is None or b is None:
+        return 0.0
+    days = abs((a - b).days)
+    window = max(settings.event_max_days_apart, 1)
+    if days <= window:
+        return 0.0
+    return min(1.0, settings.event_date_penalty * math.log2(days / window))
 
 
 def _canonical(members: list[DedupDoc], lengths: dict[str, int]) -> DedupDoc:
@@ -200,49 +137,72 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
         exact_groups[exact_key(by_id[doc_id].text)].append(doc_id)
     reps = {members[0]: members for members in exact_groups.values()}
 
-    # 2. Candidates among representatives, from two LSH indexes: word shingles find copies,
-    #    salient event terms find coverage of one event. Every candidate pair is first checked as
-    #    a copy, so a teaser (too short for Jaccard, found through its names) joins its article.
-    shingle_sets = {r: shingles(tokens[r], s.near_shingle_words) for r in reps}
-    bags = {r: event_terms(by_id[r].text, by_id[r].title) for r in reps}
-    near_pairs = _lsh_pairs(shingle_sets, MinHasher(s.near_num_perm, s.seed), s.near_lsh_threshold)
-    salient = {r: salient_terms(bags[r], s.event_terms_per_doc) for r in reps}
-    event_pairs = _lsh_pairs(salient, MinHasher(s.event_num_perm, s.seed + 1), s.event_lsh_threshold)
-    near = UnionFind(reps)
-    for a, b in sorted(near_pairs | event_pairs):
-        if _copy_score(shingle_sets[a], shingle_sets[b], s) is not None:
+    # 2. Candidates among representatives, from two LSH indexes: word shingles find copies, each
+    #    story's top TF-IDF terms (words and event terms) find coverage of one event. Every
+    #    candidate pair is first checked as a copy, so a teaser (too short for Jaccard, found
+    #    through what it is about) joins its article.
+    rep_ids = sorted(reps)
+    index = {r: i for i, r in enumerate(rep_ids)}
+    shingle_sets = {r: shingles(tokens[r], s.near_shingle_words) for r in rep_ids}
+    bags = [event_terms(by_id[r].text, by_id[r].title) for r in rep_ids]
+    space = EventSpace(
+        [f"{by_id[r].title or ''}\n{by_id[r].text}" for r in rep_ids],
+        bags,
+        overlap_offset=s.event_overlap_offset,
+        overlap_reference=s.event_overlap_reference,
+    )
+    near_hasher = MinHasher(s.near_num_perm, s.seed)
+    near_signatures = near_hasher.signatures_from_tokens([tokens[r] for r in rep_ids], s.near_shingle_words)
+    near_pairs = _lsh_pairs(rep_ids, near_signatures, near_hasher, s.near_lsh_threshold)
+    event_hasher = MinHasher(s.event_num_perm, s.seed + 1)
+    salient = [salient_terms(bag, s.event_terms_per_doc) for bag in bags]
+    event_pairs = _lsh_pairs(rep_ids, event_hasher.signatures(salient), event_hasher, s.event_lsh_threshold)
+    if s.topic_terms_per_doc:
+        topic_hasher = MinHasher(s.event_num_perm, s.seed + 2)
+        topical = [space.top_terms(i, s.topic_terms_per_doc) for i in range(len(rep_ids))]
+        event_pairs |= _lsh_pairs(
+            rep_ids, topic_hasher.signatures(topical), topic_hasher, s.topic_lsh_threshold
+        )
+    near = UnionFind(rep_ids)
+    checked = sorted(near_pairs | event_pairs)
+    sizes = np.array([len(shingle_sets[r]) for r in rep_ids], dtype=np.float64)
+    plausible = _plausible_copies([(index[a], index[b]) for a, b in checked], near_signatures, sizes, s)
+    for (a, b), maybe in zip(checked, plausible, strict=True):
+        if maybe and _copy_score(shingle_sets[a], shingle_sets[b], s) is not None:
             near.union(a, b)
     near_groups = near.groups()  # unit id (smallest rep) -> reps
     t_near = time.perf_counter()
 
     # 3. Same event among near-groups, each represented by its longest member.
-    unit_doc = {
-        unit: _canonical([by_id[r] for r in members], lengths) for unit, members in near_groups.items()
-    }
-    space = _EventSpace({u: bags[d.id] for u, d in unit_doc.items()})
-    unit_pairs = {
-        (min(ua, ub), max(ua, ub)) for a, b in event_pairs if (ua := near.find(a)) != (ub := near.find(b))
-    }
-    unit_day: dict[str, date | None] = {}
-    for unit, members in near_groups.items():
+    units = sorted(near_groups)
+    unit_index = {u: i for i, u in enumerate(units)}
+    unit_rep = [index[_canonical([by_id[r] for r in near_groups[u]], lengths).id] for u in units]
+    unit_day: list[date | None] = []
+    for u in units:
         known = [
             day
-            for rep in members
+            for rep in near_groups[u]
             for doc_id in reps[rep]
             if (day := _parse_day(by_id[doc_id].published)) is not None
         ]
-        unit_day[unit] = min(known) if known else None
-    linked = UnionFind(unit_doc)
-    for a, b in sorted(unit_pairs):
-        score = _event_score(a, b, space, unit_day, s)
-        if score is not None and score >= s.event_similarity:
-            linked.union(a, b)
-    clusters: list[list[str]] = []
-    for component in linked.groups().values():
-        if len(component) > s.max_component_size:
-            clusters.extend([u] for u in component)  # too broad to be one event: keep apart
-        else:
-            clusters.extend(_average_linkage(component, space, unit_day, s))
+        unit_day.append(min(known) if known else None)
+    unit_pairs = sorted(
+        {
+            (min(ia, ib), max(ia, ib))
+            for a, b in event_pairs
+            if (ia := unit_index[near.find(a)]) != (ib := unit_index[near.find(b)])
+        }
+    )
+    scores = space.scores([(unit_rep[a], unit_rep[b]) for a, b in unit_pairs])
+    edges = {
+        pair: score - _date_penalty(unit_day[pair[0]], unit_day[pair[1]], s)
+        for pair, score in zip(unit_pairs, scores, strict=True)
+    }
+    labels = average_linkage(len(units), edges, s.linkage_threshold)
+    by_label: dict[int, list[str]] = defaultdict(list)
+    for unit, label in zip(units, labels, strict=True):
+        by_label[label].append(unit)
+    clusters = sorted(by_label.values())
     t_event = time.perf_counter()
 
     # 4. Canonical and relations.
@@ -269,7 +229,10 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
                 union = len(mine | canon_shingles) or 1
                 relation, similarity = "near_duplicate", len(mine & canon_shingles) / union
             else:
-                relation, similarity = "same_event", space.similarity(unit_of[doc_id], canon_unit)
+                relation, similarity = (
+                    "same_event",
+                    space.score(unit_rep[unit_index[unit_of[doc_id]]], unit_rep[unit_index[canon_unit]]),
+                )
             if similarity is not None:
                 similarity = round(similarity, 4)
             assignments[doc_id] = Assignment(cluster_id, canonical.id, relation, similarity)
@@ -281,6 +244,7 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
         "near_candidate_pairs": float(len(near_pairs)),
         "near_groups": float(len(near_groups)),
         "event_candidate_pairs": float(len(event_pairs)),
+        "event_edges": float(len(edges)),
         "candidate_pairs": float(len(near_pairs) + len(event_pairs)),
         "clusters": float(len(clusters)),
         "seconds_near": round(t_near - started, 4),

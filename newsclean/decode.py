@@ -9,11 +9,17 @@ After decoding, ftfy repairs mojibake that was baked into the text before we eve
 from __future__ import annotations
 
 import codecs
+import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import ftfy
+import ftfy.fixes
+import ftfy.bad_codecs  # noqa: F401  registers the sloppy-windows-1252 codec
 from charset_normalizer import from_bytes
+from ftfy.badness import BADNESS_RE
+from ftfy.chardata import CONTROL_CHARS, LIGATURES
 
 from newsclean.settings import DecodeOptions
 
@@ -33,14 +39,6 @@ _DECLARED_CHARSET = re.compile(
 
 # Declarations that are often a lie: pages saved as UTF-8 keep their old Western header.
 _WEAK_DECLARATIONS = {"iso8859-1", "latin-1", "ascii", "cp1252", "windows-1252"}
-
-# charset-normalizer's single-byte Western guesses are a coin toss between near-identical code
-# pages; cp1252 is the superset that real Western text was written in.
-_WESTERN_SINGLE_BYTE = {
-    "latin_1", "iso8859_15", "cp1250", "cp1252", "mac_roman", "cp850", "cp437", "iso8859_2",
-    "mac_latin2", "cp1257", "iso8859_9", "cp1254", "iso8859_13",
-}  # fmt: skip
-
 
 @dataclass(frozen=True, slots=True)
 class DecodedText:
@@ -101,6 +99,62 @@ def looks_binary(data: bytes) -> bool:
     return controls > 0.05 * len(sample)
 
 
+@functools.lru_cache(maxsize=64)
+def _is_latin_single_byte(encoding: str) -> bool:
+    """A single-byte code page for Latin script (cp852, mac-iceland, cp1258 ...), from its table.
+
+    The detector's guesses among these are near coin tosses (they share ASCII and differ in a few
+    accented letters and punctuation), while for Cyrillic, Greek or CJK the guess names the script.
+    """
+    try:
+        upper = bytes(range(0x80, 0x100)).decode(encoding, errors="ignore")
+    except LookupError:
+        return False
+    if len(upper) < 100:  # multi-byte codecs decode few of these bytes on their own
+        return False
+    letters = [ch for ch in upper if ch.isalpha()]
+    latin = sum(1 for ch in letters if unicodedata.name(ch, "").startswith("LATIN"))
+    return bool(letters) and latin >= 0.8 * len(letters)
+
+
+_ACCENTED_ALONE_OK = frozenset("àèéìòóùÀÈÉ")
+
+
+def _implausibility(text: str) -> int:
+    """How unlike written Latin-script text the non-ASCII characters of `text` are.
+
+    Decoded with the wrong Western code page, curly quotes and dashes come out as letters in
+    odd places ("Syriaĺs", "MADRID Ś Rafael", "ItÆs") and letters as symbols or rare letters. Each
+    non-ASCII character costs: a letter from outside Latin-1 1, a capital straight after a
+    lowercase letter 2, a lone non-ASCII letter as a word 2 (French "à", Italian "è" excepted), a
+    symbol or punctuation mark between two letters 2 (the apostrophe excepted), a control or
+    box-drawing character 3. Only compared between two decodings of the same bytes.
+    """
+    cost = 0
+    n = len(text)
+    for match in _NON_ASCII_RUN.finditer(text):
+        for i in range(match.start(), match.end()):
+            ch = text[i]
+            prev = text[i - 1] if i > 0 else " "
+            nxt = text[i + 1] if i + 1 < n else " "
+            category = unicodedata.category(ch)
+            if category[0] == "L":
+                if ch > "\u00ff":
+                    cost += 1
+                if ch.isupper() and prev.islower():
+                    cost += 2
+                if not prev.isalnum() and not nxt.isalnum() and ch not in _ACCENTED_ALONE_OK:
+                    cost += 2
+            elif category[0] in "PS":
+                if prev.isalpha() and nxt.isalpha() and ch not in "’'":
+                    cost += 2
+                if "\u2500" <= ch <= "\u259f":
+                    cost += 3
+            elif category[0] == "C":
+                cost += 3
+    return cost
+
+
 def detect_and_decode(data: bytes, *, is_html: bool = False) -> DecodedText:
     """Decode bytes of unknown encoding; never raises (the last resort replaces bad bytes)."""
     for bom, encoding in _BOMS:
@@ -126,11 +180,11 @@ def detect_and_decode(data: bytes, *, is_html: bool = False) -> DecodedText:
     best = from_bytes(data).best()
     if best is not None:
         encoding = _codec_name(best.encoding) or best.encoding
-        if encoding in _WESTERN_SINGLE_BYTE:
-            cp1252 = _strict(data, "cp1252")
-            if cp1252 is not None:
-                return DecodedText(cp1252, "cp1252", "detected")
         text = _strict(data, encoding)
+        if encoding != "cp1252" and _is_latin_single_byte(encoding):
+            cp1252 = _strict(data, "cp1252")
+            if cp1252 is not None and (text is None or _implausibility(cp1252) <= _implausibility(text)):
+                return DecodedText(cp1252, "cp1252", "detected")
         if text is not None:
             return DecodedText(text, encoding, "detected")
 
@@ -163,9 +217,177 @@ def ftfy_config(options: DecodeOptions) -> ftfy.TextFixerConfig:
     )
 
 
+# Characters one of ftfy's cheap fixers changes: C1 and other control characters, terminal
+# escapes (they start with ESC, a control character), line breaks other than "\n", ligatures
+# and lone surrogates. A line without them, that ftfy's badness regex does not flag and that is
+# already normalised, comes back from ftfy.fix_text unchanged.
+_CONTROL = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(CONTROL_CHARS)) + "]")
+_LIGATURE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(LIGATURES)) + "]")
+_CHEAP_TRIGGERS = re.compile(
+    f"{_CONTROL.pattern}|{_LIGATURE.pattern}|[\\r\\x80-\\x9f\\u2028\\u2029\\ud800-\\udfff]"
+)
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+# Every alternative of ftfy's BADNESS_RE is at most 7 characters long and contains a non-ASCII
+# character, so a match always lies within this many characters of a non-ASCII run.
+_BADNESS_REACH = 6
+# BADNESS_RE's one anchored alternative, "^[ÃÂ] ": searching from an offset, "^" does not match
+# at a line start as it does in ftfy's own per-line search, so that case is tested on its own.
+_LINE_START_BAD = re.compile("[\u00c3\u00c2] ")
+# UTF-8 for U+2000-U+20FF (punctuation, currency signs) read as Windows-1252: E2 80-83 xx.
+# ftfy's badness test misses some of these (the won sign "â‚©" has no character it counts as
+# bad), so they survive ftfy; a lead "â" followed by two continuation-byte characters that
+# decode as one UTF-8 character is not a sequence real text contains.
+_CONTINUATION = bytes(range(0x80, 0xC0)).decode("sloppy-windows-1252")
+_PUNCTUATION_MOJIBAKE = re.compile(
+    "\u00e2[" + re.escape(_CONTINUATION[:4]) + "][" + re.escape(_CONTINUATION) + "]"
+)
+
+
+class _LineStarts:
+    """Start of the line holding an offset, for offsets visited in increasing order.
+
+    Searching back for the previous newline from each offset would rescan a minified page's
+    single long line once per match; this only scans the text between two offsets.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.offset = 0
+        self.start = 0
+
+    def __call__(self, offset: int) -> int:
+        found = self.text.rfind("\n", self.offset, offset)
+        if found != -1:
+            self.start = found + 1
+        self.offset = offset
+        return self.start
+
+
+def _bad_line_starts(text: str) -> set[int]:
+    """Starts of the lines ftfy's badness regex flags, searched only around non-ASCII runs."""
+    bad: set[int] = set()
+    line_start = _LineStarts(text)
+    for match in _NON_ASCII_RUN.finditer(text):
+        start = line_start(match.start())
+        if start in bad:
+            continue
+        lo = max(start, match.start() - _BADNESS_REACH)
+        if BADNESS_RE.search(text, lo, match.end() + _BADNESS_REACH) or (
+            lo == start and _LINE_START_BAD.match(text, start)
+        ):
+            bad.add(start)
+    return bad
+
+
+def _suspect_lines(text: str, config: ftfy.TextFixerConfig) -> tuple[dict[int, int], set[int]]:
+    """Spans {start: end} of the lines (with their '\\n') that ftfy could change, and which of
+    those (by start) its badness regex flags as mojibake.
+
+    ftfy works segment by segment (a line each); a segment changes only if its badness regex
+    fires (mojibake), if a cheap fixer finds its trigger character, or if it is not normalised.
+    Those tests run here over the whole text at C speed instead of line by line in Python.
+    """
+    spans: dict[int, int] = {}
+
+    def add(start: int, offset: int) -> None:
+        if start not in spans:
+            end = text.find("\n", offset)
+            spans[start] = len(text) if end == -1 else end + 1  # ftfy's segment keeps its "\n"
+
+    bad = _bad_line_starts(text)
+    for start in bad:
+        add(start, start)
+    line_start = _LineStarts(text)
+    for match in _CHEAP_TRIGGERS.finditer(text):
+        add(line_start(match.start()), match.start())
+    if config.fix_character_width or config.uncurl_quotes:  # these change many non-ASCII lines
+        line_start = _LineStarts(text)
+        for match in _NON_ASCII_RUN.finditer(text):
+            add(line_start(match.start()), match.start())
+    if config.normalization is not None and not unicodedata.is_normalized(config.normalization, text):
+        line_start = _LineStarts(text)
+        checked: set[int] = set()
+        for match in _NON_ASCII_RUN.finditer(text):
+            start = line_start(match.start())
+            if start in spans or start in checked:
+                continue
+            checked.add(start)
+            end = text.find("\n", match.start())
+            line = text[start : len(text) if end == -1 else end]
+            if not unicodedata.is_normalized(config.normalization, line):
+                add(start, match.start())
+    return spans, bad
+
+
+def _cheap_fixes(segment: str, config: ftfy.TextFixerConfig) -> str:
+    """ftfy's fixers after fix_encoding, in ftfy's order, each run only where it has work."""
+    if config.fix_c1_controls:
+        segment = ftfy.fixes.fix_c1_controls(segment)
+    if config.fix_latin_ligatures and _LIGATURE.search(segment):
+        segment = _LIGATURE.sub(lambda m: str(LIGATURES[ord(m.group(0))]), segment)
+    if config.fix_line_breaks:
+        segment = ftfy.fixes.fix_line_breaks(segment)
+    if config.fix_surrogates:
+        segment = ftfy.fixes.fix_surrogates(segment)
+    if config.remove_terminal_escapes and "\x1b" in segment:
+        segment = ftfy.fixes.remove_terminal_escapes(segment)
+    if config.remove_control_chars:
+        segment = _CONTROL.sub("", segment)
+    if config.normalization is not None:
+        segment = unicodedata.normalize(config.normalization, segment)
+    return segment
+
+
+def _fix_segment(segment: str, flagged: bool, config: ftfy.TextFixerConfig) -> str:
+    """What ftfy.fix_text makes of one line, without its costly steps when they cannot apply.
+
+    A line that is not mojibake needs only the cheap fixers; ftfy would then check the result
+    for mojibake once more, and so does this (falling back to ftfy itself if it is flagged).
+    """
+    if flagged or config.fix_character_width or config.uncurl_quotes:
+        return ftfy.fix_text(segment, config)
+    fixed = _cheap_fixes(segment, config)
+    if fixed != segment and config.fix_encoding and _bad_line_starts(fixed):
+        return ftfy.fix_text(segment, config)
+    return fixed
+
+
+def _fix_punctuation_mojibake(text: str) -> str:
+    """Repair UTF-8 punctuation and currency signs read as Windows-1252 that ftfy leaves."""
+    if "\u00e2" not in text:
+        return text
+
+    def _decode(match: re.Match[str]) -> str:
+        try:
+            return match.group(0).encode("sloppy-windows-1252").decode("utf-8")
+        except UnicodeError:
+            return match.group(0)
+
+    return _PUNCTUATION_MOJIBAKE.sub(_decode, text)
+
+
 def fix_text(text: str, options: DecodeOptions | None = None) -> str:
-    """Repair mojibake and invisible damage with newsclean's ftfy configuration."""
-    return ftfy.fix_text(text, ftfy_config(options or DecodeOptions()))
+    """Repair mojibake and invisible damage with newsclean's ftfy configuration.
+
+    Same result as `ftfy.fix_text` (which fixes a text line by line), but ftfy only runs on the
+    lines it could change (see `_suspect_lines`): on a whole HTML page that is a few lines out of
+    thousands, and running ftfy over every line of a page cost more than extracting its article.
+    Then UTF-8 punctuation and currency signs read as Windows-1252 that ftfy misses are repaired.
+    """
+    config = ftfy_config(options or DecodeOptions())
+    if text.isascii() and not _CHEAP_TRIGGERS.search(text):
+        return text
+    if any(len(line) > config.max_decode_length for line in text.split("\n")):
+        fixed = ftfy.fix_text(text, config)  # ftfy cuts such lines itself: let it
+    else:
+        spans, bad = _suspect_lines(text, config)
+        pieces: list[str] = []
+        done = 0
+        for start, end in sorted(spans.items()):
+            pieces += [text[done:start], _fix_segment(text[start:end], start in bad, config)]
+            done = end
+        fixed = "".join(pieces) + text[done:] if pieces else text
+    return _fix_punctuation_mojibake(fixed) if config.fix_encoding else fixed
 
 
 def decode_bytes(data: bytes, *, filename: str = "", options: DecodeOptions | None = None) -> DecodedText:

@@ -51,6 +51,17 @@ class CleaningOptions(_Section):
     # Whole-page HTML extraction: trafilatura first, BeautifulSoup text as the fallback.
     html_extractor: str = "trafilatura"
     html_favor: str = "balanced"  # "precision" | "recall" | "balanced" (trafilatura's switches)
+    # Block steps: later copies of a caption-sized line; everything after a comment-section or
+    # "related stories" heading in the tail; page chrome around the prose body.
+    duplicate_lines: bool = True
+    tail_blocks: bool = True
+    body_span: bool = True
+    # Lines learned from the corpus: a short line (at most `repeated_line_max_words`) found in at
+    # least `repeated_line_min_docs` documents of the same outlet is boilerplate. Needs the
+    # caller's per-outlet statistics (see cleaners.blocks.repeated_lines); without them it is off.
+    repeated_lines: bool = True
+    repeated_line_min_docs: int = Field(default=5, ge=2)
+    repeated_line_max_words: int = Field(default=20, ge=1)
 
 
 class DedupSettings(_Section):
@@ -64,18 +75,22 @@ class DedupSettings(_Section):
     near_jaccard: float = Field(default=0.7, gt=0, le=1)
     # A shorter text whose shingles lie mostly inside a longer one (a teaser, a cut copy) is a copy.
     near_containment: float = Field(default=0.8, gt=0, le=1)
-    # Same event: MinHash over the rarest "event terms" (names, places, numbers, rare words).
+    # Same event: MinHash-LSH over each story's most salient event terms (names, places, numbers,
+    # rare words) finds candidates; score = TF-IDF cosine x (term overlap + offset) / (reference +
+    # offset) weighs them; average linkage at `linkage_threshold` groups. Chosen on events-dev.
     event_num_perm: int = Field(default=128, ge=16)
     event_terms_per_doc: int = Field(default=40, ge=4)
-    event_lsh_threshold: float = Field(default=0.15, gt=0, lt=1)
-    event_similarity: float = Field(default=0.20, gt=0, le=1)
-    # Coverage of one event falls within a few days; both dates known and further apart: not one event.
-    event_max_days_apart: int = Field(default=4, ge=0)
-    # Both dates known and inside that window: added to the term evidence.
-    event_date_bonus: float = Field(default=0.1, ge=0, le=1)
-    # Average linkage inside each candidate component keeps one broad article from chaining stories.
-    linkage_threshold: float = Field(default=0.20, gt=0, le=1)
-    max_component_size: int = Field(default=3000, ge=2)
+    event_lsh_threshold: float = Field(default=0.05, gt=0, lt=1)
+    # A second candidate signature over each story's top TF-IDF features (0 switches it off).
+    topic_terms_per_doc: int = Field(default=20, ge=0)
+    topic_lsh_threshold: float = Field(default=0.08, gt=0, lt=1)
+    event_overlap_offset: float = Field(default=0.5, ge=0)
+    event_overlap_reference: float = Field(default=0.3, gt=0)
+    # Coverage of one event falls within days: known dates further apart cost
+    # event_date_penalty x log2(gap / window) of score (a year apart: about 0.29).
+    event_max_days_apart: int = Field(default=7, ge=0)
+    event_date_penalty: float = Field(default=0.05, ge=0, le=2)
+    linkage_threshold: float = Field(default=0.16, gt=0, le=1)
 
 
 class RunSettings(_Section):

@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the committed sample inputs (never ../shared, which users lack)."""
+"""Shared fixtures: a raw folder of the sample articles; no network for Prefect."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-FIXTURES = Path(__file__).parent / "fixtures"
-SEEDS = FIXTURES / "seeds"
-INPUTS = FIXTURES / "inputs"
-GOLD = FIXTURES / "seeds_gold.json"
+from support import SEEDS
 
 
 @pytest.fixture
@@ -20,10 +16,6 @@ def seeds_raw(tmp_path: Path) -> Path:
     raw = tmp_path / "raw"
     shutil.copytree(SEEDS, raw)
     return raw
-
-
-def seed_text(name: str) -> str:
-    return (SEEDS / name).read_text(encoding="utf-8")
 
 
 # No network here: Prefect's telemetry would only log failures.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 
-from conftest import INPUTS
+from support import INPUTS
 
 from newsclean.decode import declared_charset, decode_bytes, detect_and_decode, fix_text
 
@@ -72,3 +72,45 @@ def test_fix_text_keeps_curly_quotes_and_full_width_forms() -> None:
 
 def test_fix_text_leaves_entities_to_the_markup_cleaner() -> None:
     assert fix_text("&lt;!-- x --&gt; AT&amp;T") == "&lt;!-- x --&gt; AT&amp;T"
+
+
+def test_undeclared_cp1252_beats_a_rival_latin_code_page() -> None:
+    # charset-normalizer calls these bytes cp852 or mac-iceland ("Syriaĺs", "MADRID Ś Rafael");
+    # the cp1252 reading is the plausible one.
+    text = "MADRID — Rafael Nadal said Syria’s “border” isn’t closed – yet. Dräger agreed."
+    decoded = decode_bytes(text.encode("cp1252"), filename="a.txt")
+    assert (decoded.text, decoded.encoding) == (text, "cp1252")
+
+
+def test_other_scripts_keep_the_detectors_code_page() -> None:
+    text = "Президент России заявил в понедельник, что переговоры продолжатся на следующей неделе."
+    assert decode_bytes(text.encode("cp1251"), filename="a.txt").text == text
+
+
+def test_central_european_text_is_not_forced_into_cp1252() -> None:
+    text = "Źródło podało, że ministrowie spotkają się w środę. Żółć, gęślą jaźń, łódź i ćma."
+    assert decode_bytes(text.encode("cp1250"), filename="a.txt").text == text
+
+
+def test_currency_sign_mojibake_that_ftfy_misses_is_repaired() -> None:
+    broken = "Tickets: VIP 60,000₩, R 50,000₩".encode().decode("cp1252")
+    assert fix_text(broken) == "Tickets: VIP 60,000₩, R 50,000₩"
+    twice = broken.encode().decode("cp1252")
+    assert fix_text(twice) == "Tickets: VIP 60,000₩, R 50,000₩"
+
+
+def test_fix_text_matches_ftfy_line_by_line() -> None:
+    import ftfy
+
+    from newsclean.decode import ftfy_config
+    from newsclean.settings import DecodeOptions
+
+    config = ftfy_config(DecodeOptions())
+    samples = [
+        "plain ascii\r\r\nnext\x1b[31m red\x00",
+        "Ã  la carte\nline two with caf\u00c3\u00a9 and ﬁsh\ufeff\n",
+        "e\u0301t\u00e9 \u2028 \x85 \x93quoted\x94 — fine “ok”",
+        "Â é at the start of a line\nœ\n",
+    ]
+    for text in samples:
+        assert fix_text(text) == ftfy.fix_text(text, config), text

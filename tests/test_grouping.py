@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import seed_text
+from support import seed_text
 
 from cleaners import clean_text
 from dedup import DedupDoc, group_documents
@@ -111,6 +111,6 @@ def test_event_terms_are_names_numbers_and_rare_words() -> None:
 
 def test_thresholds_come_from_settings() -> None:
     docs = [seed_doc("a", TOKYO_2021_A), seed_doc("c", TOKYO_2021_C)]
-    strict = group_documents(docs, DedupSettings(event_similarity=0.99, linkage_threshold=0.99))
+    strict = group_documents(docs, DedupSettings(linkage_threshold=0.99))
     assert len(strict.clusters()) == 2
     assert strict.stats["candidate_pairs"] >= 1

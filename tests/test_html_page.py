@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 
-from conftest import INPUTS
+from support import INPUTS
 
 from cleaners import clean_html
 from newsclean.settings import CleaningOptions

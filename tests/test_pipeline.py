@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import GOLD, INPUTS, SEEDS
+from support import GOLD, INPUTS, SEEDS
 
 from flows.cli import EXIT_LOCKED, main
 from newsclean.lock import OutputLocked, output_lock

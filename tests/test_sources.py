@@ -6,7 +6,7 @@ import gzip
 import shutil
 from pathlib import Path
 
-from conftest import INPUTS
+from support import INPUTS
 
 from newsclean.settings import DecodeOptions
 from newsclean.sources import Quarantined, SourceDoc, discover, document_id, read_file

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import GOLD, seed_text
+from support import GOLD, seed_text
 
 from cleaners import CleanedText, Metadata, clean_text
 from cleaners.dates import normalise_date, parse_date

@@ -1,0 +1,217 @@
+"""Block-level cleaning: where the article body starts and ends, and lines that are not its own.
+
+Line rules judge one line at a time; some boilerplate is only visible in aggregate. A page's text
+(a whole-page dump, or an extractor that kept too much) is a run of short menu and link lines, the
+article's paragraphs, then more short lines (related links, footers, comment threads). The body
+is the stretch where prose dominates, found as a maximum-sum segment (the idea of Finn et al.'s
+"Body Text Extraction", applied to lines instead of tags): prose lines count for, short lines
+against. Only a margin that is clearly chrome (several short lines) is removed, so an article
+that merely starts with a dateline or ends with a sign-off keeps them.
+
+All functions take the document's non-empty lines (whitespace collapsed) and return indexes to
+drop; they never edit text, so the caller can log each removal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+_WORD = re.compile(r"\w+")
+_SENTENCE_MARK = re.compile(r"[.!?。！？…;:,，、]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def length_units(line: str) -> float:
+    """Words, or for scripts written without spaces (CJK) about one unit per two characters."""
+    words = len(_WORD.findall(line))
+    cjk = len(_CJK.findall(line))
+    return max(words, cjk / 2)
+
+
+def is_prose(line: str, min_units: int = 10) -> bool:
+    """A line that reads as running text: long enough and punctuated like sentences.
+
+    Menus, link lists and labels are short or unpunctuated; a paragraph has both length and
+    sentence marks. A very long line counts even without marks (some pages drop punctuation).
+    """
+    units = length_units(line)
+    if units >= 3 * min_units:
+        return True
+    return units >= min_units and _SENTENCE_MARK.search(line) is not None
+
+
+MIN_EVIDENCE = 1
+LABEL_SHARE = 0.3
+# A margin holding more of the document's prose than this is not cut: the span may have picked
+# a wordy footer over a short article, and losing the article is worse than keeping chrome.
+MAX_MARGIN_PROSE = 0.25
+
+
+def _is_label(line: str) -> bool:
+    """A menu item, button or link label: a few words, no figures, no sentence."""
+    return length_units(line) <= LABEL_WORDS and not _NUMBER.search(line) and not is_prose(line)
+
+
+LABEL_WORDS = 4
+_NUMBER = re.compile(r"\d")
+
+
+def _line_score(line: str, short_penalty: float) -> float:
+    """Prose counts its length; a row of figures (a table, a list of dates) counts nothing either
+    way; any other short line counts against, the shorter (a menu label) the more."""
+    units = length_units(line)
+    if is_prose(line):
+        return units
+    if len(_NUMBER.findall(line)) >= 2:
+        return 0.0
+    return -(short_penalty + max(0.0, 6 - units) / 2)
+
+
+def body_span(
+    lines: Sequence[str],
+    chrome_lines: Sequence[bool] | None = None,
+    *,
+    short_penalty: float = 2.0,
+    min_margin_lines: int = 3,
+) -> tuple[int, int]:
+    """[start, end) of the article body among `lines`; the margins outside are page chrome.
+
+    The span is the maximum-sum run of line scores (prose: its length; other lines: a penalty).
+    A margin is only cut when it holds at least `min_margin_lines` non-prose lines, one of them
+    known chrome (`chrome_lines[i]`: a line rule recognised it as a menu, share or copyright
+    line...): one or two short lines at an edge (a dateline, a sign-off) are the article's own,
+    and so is a list or a table of results that ends an article.
+    """
+    n = len(lines)
+    if n == 0:
+        return 0, 0
+    scores = [_line_score(line, short_penalty) for line in lines]
+    best, best_start, best_end = float("-inf"), 0, n
+    running, start = 0.0, 0
+    for i, score in enumerate(scores):
+        if running <= 0:
+            running, start = score, i
+        else:
+            running += score
+        if running > best:
+            best, best_start, best_end = running, start, i + 1
+    if best <= 0:
+        return 0, n
+
+    evidence = list(chrome_lines) if chrome_lines is not None else [True] * n
+    total_prose = sum(score for score in scores if score > 0)
+
+    def chrome(lo: int, hi: int) -> bool:
+        labels = sum(1 for line in lines[lo:hi] if _is_label(line))
+        prose = sum(score for score in scores[lo:hi] if score > 0)
+        return (
+            labels >= min_margin_lines
+            and prose <= MAX_MARGIN_PROSE * total_prose
+            and labels >= LABEL_SHARE * (hi - lo)
+            and sum(evidence[lo:hi]) >= MIN_EVIDENCE
+        )
+
+    start = best_start if chrome(0, best_start) else 0
+    end = best_end if chrome(best_end, n) else n
+    return start, end
+
+
+# A heading that opens a page's tail: the comment section, or lists of other stories.
+TAIL_HEADINGS = re.compile(
+    r"(?:leave a (?:reply|comment)|post a comment|add (?:a )?comment|join the (?:discussion|conversation)"
+    r"|comments?(?: \(\d+\))?|\d+ (?:comments?|responses?|replies|thoughts)(?: (?:on|to) .{0,150})?"
+    r"|comments are closed\.?|show comments|view comments|load comments|loading comments\W*"
+    r"|be the first to comment\W*|blog comments powered by disqus|discussion"
+    r"|related (?:articles|stories|posts|news|coverage|content|links|reading)|more (?:stories|news|articles)"
+    r"(?: from .{1,40})?|you (?:may|might) (?:also )?(?:like|enjoy|be interested in)\W*"
+    r"|recommended(?: for you| stories| articles)?|most (?:read|popular|viewed|shared)(?: .{1,30})?"
+    r"|popular (?:stories|posts|articles|now|on .{1,30})|trending(?: now| stories)?|what to read next"
+    r"|(?:our )?latest (?:news|stories|headlines|articles)|top stories|editor['’]s picks)\W*",
+    re.I,
+)
+
+
+def tail_cut(lines: Sequence[str], *, min_prose_above: float = 80, max_words: int = 25) -> int | None:
+    """Index of a tail heading (comments, related stories) after which everything is chrome.
+
+    Only a short line that is nothing but such a heading counts, and only below a body of at
+    least `min_prose_above` words of prose: the same words at the top of a page are its menu, and
+    an article cannot have ended before it began. (No share of the prose is asked for: a
+    comment thread can be longer than the article above it.)
+    """
+    seen = 0.0
+    prose_lines = 0
+    for i, line in enumerate(lines):
+        if is_prose(line):
+            seen += length_units(line)
+            prose_lines += 1
+            continue
+        if (
+            seen >= min_prose_above
+            and prose_lines >= 2
+            and len(line.split()) <= max_words
+            and TAIL_HEADINGS.fullmatch(line)
+        ):
+            return i
+    return None
+
+
+def duplicate_lines(
+    lines: Sequence[str], *, min_words: int = 3, max_words: int = 60, window: int = 3
+) -> list[int]:
+    """A copy of a line printed again within `window` lines (a photo's alt text, then its caption).
+
+    Only nearby copies of caption-sized lines: an article repeats a heading or a list item far
+    apart on purpose (a Q&A's questions, a product's features), and a one-word repeat may be a
+    table value.
+    """
+    dropped: list[int] = []
+    recent: list[tuple[int, str]] = []
+    for i, line in enumerate(lines):
+        words = len(line.split())
+        key = line_key(line) if min_words <= words <= max_words else ""
+        if key and any(key == k and i - j <= window for j, k in recent):
+            dropped.append(i)
+            continue
+        recent = [(j, k) for j, k in recent if i - j < window] + [(i, key)]
+    return dropped
+
+
+def line_key(line: str) -> str:
+    """A line normalised for counting: lower-case words only, so spacing and punctuation differ."""
+    return " ".join(_WORD.findall(line.casefold()))
+
+
+def document_line_keys(text: str, *, max_words: int = 20) -> set[str]:
+    """The keys of a document's short lines, for per-outlet statistics (one count per document).
+
+    A caller (the pipeline) adds these sets up over an outlet's documents to build the
+    `line_stats` mapping that `repeated_lines` takes.
+    """
+    keys: set[str] = set()
+    for raw in text.split("\n"):
+        line = " ".join(raw.split())
+        if line and len(line.split()) <= max_words:
+            key = line_key(line)
+            if key:
+                keys.add(key)
+    return keys
+
+
+def repeated_lines(
+    lines: Sequence[str], line_stats: Mapping[str, int], *, min_docs: int = 5, max_words: int = 20
+) -> list[int]:
+    """Short lines that recur in at least `min_docs` documents of the same outlet.
+
+    This is how C4, Gopher and datatrove learn boilerplate from a corpus: a site's navigation,
+    sign-up prompt or standard disclaimer repeats on every page, an article's sentences do not.
+    `line_stats` maps `line_key(line)` to the number of the outlet's documents containing it.
+    """
+    dropped: list[int] = []
+    for i, line in enumerate(lines):
+        if len(line.split()) > max_words:
+            continue
+        if line_stats.get(line_key(line), 0) >= min_docs:
+            dropped.append(i)
+    return dropped

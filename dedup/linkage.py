@@ -1,0 +1,62 @@
+"""Average-linkage clustering on a sparse similarity graph.
+
+Average linkage merges two groups only when their members are similar *on average*, so one broad
+article that resembles two unrelated stories cannot chain them together (single linkage would).
+Pairs that were never candidates count as similarity 0, which is what LSH's silence means; that
+keeps memory proportional to the candidate pairs, not to the square of the corpus.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+
+
+def average_linkage(n_items: int, edges: Mapping[tuple[int, int], float], threshold: float) -> list[int]:
+    """Cluster label per item: merge the pair of clusters with the highest average similarity
+    while that average is at least `threshold`. Ties break on the smaller ids (deterministic)."""
+    size = dict.fromkeys(range(n_items), 1)
+    sums: dict[int, dict[int, float]] = {i: {} for i in range(n_items)}
+    for (a, b), sim in edges.items():
+        if a != b and sim > 0:
+            sums[a][b] = sums[a].get(b, 0.0) + sim
+            sums[b][a] = sums[b].get(a, 0.0) + sim
+    version = dict.fromkeys(range(n_items), 0)
+    heap: list[tuple[float, int, int, int, int]] = []
+    for a, neighbours in sums.items():
+        for b, total in neighbours.items():
+            if a < b and total >= threshold:
+                heap.append((-total, a, b, 0, 0))
+    heapq.heapify(heap)
+    parent = list(range(n_items))
+    while heap:
+        negative, a, b, va, vb = heapq.heappop(heap)
+        if a not in size or b not in size or version[a] != va or version[b] != vb:
+            continue  # stale: one side has merged since this entry was pushed
+        if -negative < threshold:
+            break
+        # Merge b into a.
+        parent[b] = a
+        size[a] += size.pop(b)
+        merged = sums[a]
+        merged.pop(b, None)
+        for k, total in sums.pop(b).items():
+            if k == a:
+                continue
+            merged[k] = merged.get(k, 0.0) + total
+            other = sums[k]
+            other[a] = other.get(a, 0.0) + other.pop(b, 0.0)
+        version[a] += 1
+        del version[b]
+        for k, total in merged.items():
+            average = total / (size[a] * size[k])
+            if average >= threshold:
+                lo, hi = (a, k) if a < k else (k, a)
+                heapq.heappush(heap, (-average, lo, hi, version[lo], version[hi]))
+    labels = []
+    for i in range(n_items):
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        labels.append(root)
+    return labels

@@ -18,7 +18,6 @@ import re
 from collections.abc import Mapping, Sequence
 
 _WORD = re.compile(r"\w+")
-_SENTENCE_MARK = re.compile(r"[.!?。！？…;:,，、]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
@@ -30,15 +29,24 @@ def length_units(line: str) -> float:
 
 
 def is_prose(line: str, min_units: int = 10) -> bool:
-    """A line that reads as running text: long enough and punctuated like sentences.
+    """A line that reads as running text: sentences, not a label, headline or link.
 
-    Menus, link lists and labels are short or unpunctuated; a paragraph has both length and
-    sentence marks. A very long line counts even without marks (some pages drop punctuation).
+    A paragraph is long enough and ends like a sentence (headlines and link texts do not end
+    with a full stop), or holds a sentence break inside, or is simply long; a bare URL is not
+    prose however long.
     """
+    if " " not in line and _CJK.search(line) is None:
+        return False
     units = length_units(line)
-    if units >= 3 * min_units:
+    if units >= 2.5 * min_units:
         return True
-    return units >= min_units and _SENTENCE_MARK.search(line) is not None
+    if units < min_units:
+        return False
+    return _SENTENCE_END.search(line) is not None or _INNER_SENTENCE_BREAK.search(line) is not None
+
+
+_SENTENCE_END = re.compile(r"""[.!?。！？…]["'”’)\]]?$|[.!?]\s*\(\w[^()]*\)$""")
+_INNER_SENTENCE_BREAK = re.compile(r"\w[.!?]\s+[\"“‘']?[A-Z]")
 
 
 MIN_EVIDENCE = 1

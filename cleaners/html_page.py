@@ -8,8 +8,11 @@ same text cleaner as any scraped text: extractors keep captions, share lines and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bs4 import BeautifulSoup
 
+from cleaners.blocks import is_prose, length_units
 from cleaners.dates import normalise_date
 from cleaners.markup import fragment_to_text
 from cleaners.pipeline import clean_text
@@ -66,11 +69,30 @@ def extract_page(html: str, options: CleaningOptions, url: str | None = None) ->
 
 
 def clean_html(
-    html: str, options: CleaningOptions | None = None, url: str | None = None, known: Metadata = Metadata()
+    html: str,
+    options: CleaningOptions | None = None,
+    url: str | None = None,
+    known: Metadata = Metadata(),
+    line_stats: Mapping[str, int] | None = None,
 ) -> CleanedText:
-    """Extract a page's article, then clean it as text; page metadata fills what `known` lacks."""
+    """Extract a page's article, then clean it as text; page metadata fills what `known` lacks.
+
+    `line_stats`: the outlet's line statistics, as for `clean_text`.
+    """
     opts = options or CleaningOptions()
     text, page_meta, extractor = extract_page(html, opts, url)
-    result = clean_text(text, opts, known.merged(page_meta))
+    result = clean_text(text, opts, known.merged(page_meta), line_stats)
+    if extractor != "beautifulsoup" and _prose_words(result.text) < opts.html_min_prose_words:
+        # The extractor kept too little (a reprint notice, a teaser): render the page without its
+        # chrome and let the text cleaner find the body; keep whichever holds more prose.
+        soup_text, soup_meta = _soup_text(html)
+        fallback = clean_text(soup_text, opts, known.merged(page_meta).merged(soup_meta), line_stats)
+        if _prose_words(fallback.text) > 2 * _prose_words(result.text):
+            result, extractor = fallback, "beautifulsoup"
     removals = (Removal("page_chrome", extractor, "non-article page content"), *result.removals)
-    return CleanedText(result.text, result.metadata, removals)
+    return CleanedText(result.text, result.metadata, removals, result.line_keys)
+
+
+def _prose_words(text: str) -> float:
+    """Words in the text's prose lines: how much article an extraction found."""
+    return sum(length_units(line) for line in text.split("\n") if is_prose(line))

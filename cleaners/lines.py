@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cleaners.blocks import body_span, duplicate_lines, repeated_lines, tail_cut
+from cleaners.blocks import body_span, duplicate_lines, is_prose, repeated_lines, tail_cut
 from cleaners.dates import parse_date
 from cleaners.rules import LINE_RULES, byline_author, is_menu_line, site_header_domain
 from cleaners.types import Metadata, Removal
@@ -26,6 +26,8 @@ _DATE_LABEL = re.compile(
 _UPDATED = re.compile(r"^(?:updated|last updated|last modified|modified)\b", re.I)
 _PIPE = re.compile(r"\s+\|\s+|\s*\|\s*")
 _TITLE_END_BAD = (".", ",", ";", ":", "…")
+_TITLE_MAX_WORDS = 20
+_LABEL_FIELD = re.compile(r"^\S+(?:\s+\S+)?\s*:\s")
 _LONE_FRAGMENT = re.compile(r"[a-z][a-z-]{1,30}")
 # Removed lines that belong to the article's own header, not to the page around it.
 _ARTICLE_KINDS = frozenset({"title", "title_repeat", "dateline", "byline", "photo_caption", "duplicate_line"})
@@ -94,10 +96,18 @@ def _dateline(line: str) -> tuple[str | None, tuple[str, str | None] | None] | N
 
 
 def _is_title_candidate(line: str) -> bool:
+    """A headline's shape: a short capitalised line, not a sentence and not a "Label: value".
+
+    Without a known title this is a guess, so it leans to keeping text: an opening paragraph
+    ("Chelsea have this morning paid the £71.6million fee ...") is longer than a headline, and
+    "Tested by: John Milbank" is a field of the article, not its title.
+    """
     words = line.split()
-    if not 2 <= len(words) <= 30 or len(line) > 250:
+    if not 2 <= len(words) <= _TITLE_MAX_WORDS or len(line) > 200:
         return False
     if line.endswith(_TITLE_END_BAD) and not line.endswith("..."):
+        return False
+    if _LABEL_FIELD.match(line) or is_prose(line):
         return False
     first = line[0]
     return first.isupper() or first.isdigit() or first in "\"'“‘¿¡"

@@ -177,6 +177,8 @@ _SEGMENT = re.compile(
     r"(?:[A-Z0-9][\w'’&.-]*|&|and|of|the|in|for)(?:\s+(?:[A-Z0-9][\w'’&.-]*|&|and|of|the|in|for)){0,3}"
 )
 
+_FIGURE = re.compile(r"[\d.,:%+-]+")
+
 # A site header near the top: a short line naming a web domain ("Voz media US Voz.us").
 _DOMAIN = re.compile(
     r"\b([A-Za-z0-9][A-Za-z0-9-]{0,62}\.(?:com|org|net|us|uk|co\.uk|co|io|news|info|tv|de|fr|es|it|jp|cn|in|au|ca|eu|ru|br|nl|ch|se|no|dk|pl|pt|ie|nz|za|mx|ar|kr|tw|hk|sg|my|ph|id|ng|ke|gov|mil|edu))\b",
@@ -197,6 +199,9 @@ def is_menu_line(line: str, *, at_edge: bool) -> bool:
     for separator in separators:
         parts = [p.strip() for p in separator.split(line)]
         parts = [p for p in parts if p]
+        # A cell that is only a figure makes the line a table row ("| 1 | Kyle Busch | 5040 |").
+        if any(_FIGURE.fullmatch(p) for p in parts):
+            return False
         if len(parts) >= 2 and all(_SEGMENT.fullmatch(p) for p in parts):
             return True
     return False

@@ -217,6 +217,10 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
         canon_unit = unit_of[canonical.id]
         canon_shingles = shingles(tokens[canonical.id], s.near_shingle_words)
         cluster_id = "c_" + canonical.id
+        copy_canonical = {
+            u: _canonical([by_id[d] for rep in near_groups[u] for d in reps[rep]], lengths).id
+            for u in units
+        }
         for doc_id in member_ids:
             relation: Relation
             similarity: float | None
@@ -235,7 +239,10 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
                 )
             if similarity is not None:
                 similarity = round(similarity, 4)
-            assignments[doc_id] = Assignment(cluster_id, canonical.id, relation, similarity)
+            copy_of = copy_canonical[unit_of[doc_id]]
+            assignments[doc_id] = Assignment(
+                cluster_id, canonical.id, relation, similarity, None if copy_of == doc_id else copy_of
+            )
 
     finished = time.perf_counter()
     stats = {

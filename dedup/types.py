@@ -27,6 +27,10 @@ class Assignment:
     canonical_id: str
     relation: Relation
     similarity: float | None
+    # The canonical of this document's copy group (exact and near copies of one text), when that
+    # is another document: names what a copy copies even when the cluster's canonical is a
+    # different article of the event. None for a document that is its copy group's canonical.
+    duplicate_of: str | None = None
 
 
 @dataclass(slots=True)

@@ -139,12 +139,13 @@ def clean_corpus(
     settings_file: str | None = None,
     workers: int | None = None,
     wait_seconds: float = 0.0,
+    full: bool = False,
 ) -> dict[str, Any]:
     """Clean a raw folder into canonical documents, one per event, every source listed."""
     logger = get_run_logger()
     settings = Settings.from_file(Path(settings_file) if settings_file else None)
     n_workers = workers or settings.run.workers or os.cpu_count() or 1
-    options = RunOptions(Path(raw_dir), Path(out_dir), settings, wait_seconds=wait_seconds)
+    options = RunOptions(Path(raw_dir), Path(out_dir), settings, wait_seconds=wait_seconds, full=full)
     summary = run_pipeline(options, PrefectExecutor(n_workers), logger)
     if summary.quarantined:
         logger.warning(

@@ -70,13 +70,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                 settings_file=args.settings,
                 workers=settings.run.workers,
                 wait_seconds=args.wait,
+                full=args.full,
             )
             summary = RunSummary(**result)
         else:
             logger = logging.getLogger("newsclean")
             progress = None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr))
             options = RunOptions(
-                raw, out, settings, wait_seconds=args.wait, debug_removals=args.debug_removals
+                raw, out, settings, wait_seconds=args.wait, debug_removals=args.debug_removals, full=args.full
             )
             summary = run_pipeline(options, DirectExecutor(settings.run.workers, progress), logger)
     except OutputLocked as exc:
@@ -122,6 +123,32 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_server(args: argparse.Namespace) -> int:
+    """A local Prefect server (API and UI) on loopback, its database under the project."""
+    from flows.server import run_server
+
+    return run_server(args.host, args.port, args.prefect_home)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the cleaning flow on a schedule against the configured Prefect server."""
+    from flows.serve import ServeConfigError, serve_cleaning
+
+    try:
+        serve_cleaning(
+            args.raw,
+            args.out,
+            cron=args.cron,
+            interval=args.interval,
+            settings_file=args.settings,
+            name=args.name,
+        )
+    except ServeConfigError as exc:
+        print(f"newsclean serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsclean", description=__doc__.split("\n")[0] if __doc__ else None
@@ -145,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--debug-removals", action="store_true", help="list every removed span in documents.jsonl"
     )
+    run.add_argument("--full", action="store_true", help="ignore the run state and re-clean every file")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.set_defaults(func=cmd_run)
@@ -153,6 +181,22 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("file")
     explain.add_argument("--settings")
     explain.set_defaults(func=cmd_explain)
+
+    server = sub.add_parser("server", help="start a local Prefect server (API + UI) on 127.0.0.1")
+    server.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=4200, help="port (default 4200)")
+    server.add_argument("--prefect-home", help="Prefect's data folder (default: .prefect/ in the project)")
+    server.set_defaults(func=cmd_server)
+
+    serve = sub.add_parser("serve", help="run the cleaning flow on a schedule (needs PREFECT_API_URL)")
+    serve.add_argument("--raw", default="raw", help="input folder (default: raw)")
+    serve.add_argument("--out", default="clean", help="output folder (default: clean)")
+    serve.add_argument("--settings", help="JSON file overriding settings")
+    serve.add_argument("--name", default="newsclean-scheduled", help="deployment name")
+    schedule = serve.add_mutually_exclusive_group(required=True)
+    schedule.add_argument("--cron", help='cron schedule, e.g. "*/15 * * * *"')
+    schedule.add_argument("--interval", type=int, help="seconds between runs")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -15,8 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 
 import ftfy
+import ftfy.bad_codecs  # registers the sloppy-windows-1252 codec
 import ftfy.fixes
-import ftfy.bad_codecs  # noqa: F401  registers the sloppy-windows-1252 codec
 from charset_normalizer import from_bytes
 from ftfy.badness import BADNESS_RE
 from ftfy.chardata import CONTROL_CHARS, LIGATURES
@@ -39,6 +39,7 @@ _DECLARED_CHARSET = re.compile(
 
 # Declarations that are often a lie: pages saved as UTF-8 keep their old Western header.
 _WEAK_DECLARATIONS = {"iso8859-1", "latin-1", "ascii", "cp1252", "windows-1252"}
+
 
 @dataclass(frozen=True, slots=True)
 class DecodedText:

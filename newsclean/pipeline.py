@@ -33,6 +33,7 @@ from newsclean.output import read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown
 from newsclean.settings import Settings
 from newsclean.sources import Quarantined, SourceDoc, discover, read_file
+from newsclean.state import FileStamp, RunState, state_path
 
 T = TypeVar("T")
 Logger = logging.Logger | logging.LoggerAdapter[Any]
@@ -106,14 +107,55 @@ class DirectExecutor:
 # --------------------------------------------------------------------------- stage: plan
 
 
-def plan_batches(raw_root: Path, work_dir: Path, batch_size: int) -> list[BatchSpec]:
-    """Split the raw folder's files into batches of `batch_size`, in path order."""
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What this run must clean (new or changed files, in batches), and what it can reuse."""
+
+    specs: list[BatchSpec]
+    stamps: dict[str, FileStamp]
+    deleted: list[str]
+    unchanged: int
+    files: int
+
+
+def plan_batches(raw_root: Path, work_dir: Path, batch_size: int, known: dict[str, FileStamp]) -> RunPlan:
+    """Compare the raw folder with the state; batch the files that are new or changed."""
     paths = discover(raw_root)
-    chunks = [tuple(paths[i : i + batch_size]) for i in range(0, len(paths), batch_size)]
-    return [
+    stamps: dict[str, FileStamp] = {}
+    for rel in paths:
+        try:
+            stat = (raw_root / rel).stat()
+        except OSError:
+            stat = None  # vanished or unreadable: clean it, which quarantines it with the reason
+        stamp = FileStamp(stat.st_size, stat.st_mtime_ns) if stat else FileStamp(-1, -1)
+        if known.get(rel) != stamp or stat is None:
+            stamps[rel] = stamp
+    todo = sorted(stamps)
+    chunks = [tuple(todo[i : i + batch_size]) for i in range(0, len(todo), batch_size)]
+    specs = [
         BatchSpec(n, len(chunks), str(raw_root), chunk, str(work_dir / f"batch-{n:05d}.jsonl"))
         for n, chunk in enumerate(chunks, start=1)
     ]
+    present = set(paths)
+    deleted = sorted(p for p in known if p not in present)
+    return RunPlan(specs, stamps, deleted, len(paths) - len(todo), len(paths))
+
+
+# The code whose output the run state caches: a change to any of it invalidates the cache.
+_CLEANING_SOURCES = ("cleaners/*.py", "newsclean/decode.py", "newsclean/sources.py")
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """Cached cleaning results are valid only for the settings and code that produced them."""
+    digest = hashlib.sha256()
+    digest.update(settings.decode.model_dump_json().encode())
+    digest.update(settings.cleaning.model_dump_json().encode())
+    root = Path(__file__).resolve().parent.parent
+    for pattern in _CLEANING_SOURCES:
+        for source in sorted(root.glob(pattern)):
+            digest.update(source.relative_to(root).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- stage: clean
@@ -166,7 +208,7 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
             results = [Quarantined(rel_path, None, "read error", f"{type(exc).__name__}: {exc}")]
         for item in results:
             if isinstance(item, Quarantined):
-                lines.append({"quarantine": item.to_json()})
+                lines.append({"path": rel_path, "quarantine": item.to_json()})
                 quarantined += 1
                 continue
             try:
@@ -175,16 +217,16 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
                 q = Quarantined(
                     item.source_path, item.record_id, "cleaning error", f"{type(exc).__name__}: {exc}"
                 )
-                lines.append({"quarantine": q.to_json()})
+                lines.append({"path": rel_path, "quarantine": q.to_json()})
                 quarantined += 1
                 continue
             if not cleaned.text.strip():
                 kinds = ", ".join(f"{k}={v}" for k, v in cleaned.removed_counts().items())
                 q = Quarantined(item.source_path, item.record_id, "no article text", f"removed: {kinds}")
-                lines.append({"quarantine": q.to_json()})
+                lines.append({"path": rel_path, "quarantine": q.to_json()})
                 quarantined += 1
                 continue
-            lines.append({"document": _document_record(item, cleaned, item.mojibake_fixed)})
+            lines.append({"path": rel_path, "document": _document_record(item, cleaned, item.mojibake_fixed)})
             documents += 1
     write_jsonl(Path(spec.work_file), lines)
     return BatchResult(
@@ -200,33 +242,43 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
 # --------------------------------------------------------------------------- stage: group
 
 
-def load_batches(work_files: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """All cleaned documents and quarantine records of a run's batches."""
-    documents: list[dict[str, Any]] = []
-    quarantine: list[dict[str, Any]] = []
+def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files: Sequence[str]) -> int:
+    """Store the cleaned batches in the run state and forget deleted files, in one transaction."""
+    by_path: dict[str, list[dict[str, Any]]] = {path: [] for spec in plan.specs for path in spec.paths}
     for work_file in work_files:
         for line in read_jsonl(Path(work_file)):
+            by_path[line.pop("path")].append(line)
+    with RunState.open(Path(state_file).parent.parent, fingerprint) as state, state.transaction():
+        state.forget(plan.deleted)
+        for path in sorted(by_path):
+            state.replace_file(path, plan.stamps[path], by_path[path])
+    return len(by_path)
+
+
+def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Settings) -> str:
+    """Group every stored document; leave the run's final records and assignments in work_dir."""
+    documents: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = []
+    with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
+        for line in state.results():
             if "document" in line:
                 documents.append(line["document"])
             else:
                 quarantine.append(line["quarantine"])
-    return documents, quarantine
-
-
-def group_batches(work_files: Sequence[str], work_dir: str, settings: Settings) -> str:
-    """Group every cleaned document; write the assignments next to the batches."""
-    documents, _ = load_batches(work_files)
+    documents.sort(key=lambda d: d["id"])
     grouping = group_documents(
         [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
         settings.dedup,
     )
-    path = Path(work_dir) / "groups.json"
+    work = Path(work_dir)
+    write_jsonl(work / "documents.jsonl", documents)
+    write_jsonl(work / "quarantine.jsonl", quarantine)
     payload = {
         "assignments": {k: asdict(v) for k, v in sorted(grouping.assignments.items())},
         "stats": grouping.stats,
     }
-    write_atomic(path, json.dumps(payload, sort_keys=True))
-    return str(path)
+    write_atomic(work / "groups.json", json.dumps(payload, sort_keys=True))
+    return str(work)
 
 
 # --------------------------------------------------------------------------- stage: write
@@ -236,13 +288,13 @@ def _sources_order(source: dict[str, Any]) -> tuple[int, str]:
     return (0 if source["relation"] == "canonical" else 1, source["id"])
 
 
-def write_outputs(
-    work_files: Sequence[str], groups_file: str, out_dir: str, debug_removals: bool = False
-) -> dict[str, Any]:
+def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) -> dict[str, Any]:
     """Write the output contract; returns the deterministic summary it also writes."""
     out = Path(out_dir)
-    documents, quarantine = load_batches(work_files)
-    groups = json.loads(Path(groups_file).read_text(encoding="utf-8"))
+    grouped = Path(grouped_dir)
+    documents = read_jsonl(grouped / "documents.jsonl")
+    quarantine = read_jsonl(grouped / "quarantine.jsonl")
+    groups = json.loads((grouped / "groups.json").read_text(encoding="utf-8"))
     assignments: dict[str, dict[str, Any]] = groups["assignments"]
 
     records: list[dict[str, Any]] = []
@@ -327,10 +379,14 @@ class RunOptions:
     settings: Settings = field(default_factory=Settings)
     wait_seconds: float = 0.0
     debug_removals: bool = False
+    full: bool = False  # ignore the run state: re-clean every file
 
 
 def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> RunSummary:
-    """Clean `raw_dir` into `out_dir`; the caller decides how stages execute."""
+    """Clean `raw_dir` into `out_dir`; the caller decides how stages execute.
+
+    Only new and changed files are cleaned; everything is regrouped from the run state, so the
+    output equals a full rebuild's byte for byte."""
     raw = options.raw_dir.resolve()
     out = options.out_dir.resolve()
     if not raw.is_dir():
@@ -339,35 +395,42 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         raise ValueError(f"output folder {out} must not be inside the raw folder {raw}")
     started = time.perf_counter()
     seconds: dict[str, float] = {}
+    fingerprint = settings_fingerprint(options.settings)
     with output_lock(out, options.wait_seconds):
+        with RunState.open(out, fingerprint, reset=options.full) as state:
+            known = state.stamps()
+        state_file = str(state_path(out))
         work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
         try:
             t = time.perf_counter()
-            specs = executor.run("plan", plan_batches, raw, work_dir, options.settings.run.batch_size)
-            files = sum(len(s.paths) for s in specs)
-            log.info("planned %d files in %d batches", files, len(specs))
+            plan = executor.run("plan", plan_batches, raw, work_dir, options.settings.run.batch_size, known)
+            log.info(
+                "%d files: %d to clean in %d batches, %d unchanged, %d deleted",
+                plan.files, len(plan.stamps), len(plan.specs), plan.unchanged, len(plan.deleted),
+            )  # fmt: skip
             seconds["plan"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            batches = executor.map_batches(clean_batch, specs, options.settings)
-            seconds["read_clean"] = time.perf_counter() - t
+            batches = executor.map_batches(clean_batch, plan.specs, options.settings)
             work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]
+            executor.run("record state", record_batches, state_file, fingerprint, plan, work_files)
+            seconds["read_clean"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            groups_file = executor.run("group", group_batches, work_files, str(work_dir), options.settings)
+            grouped = executor.run(
+                "group", group_batches, state_file, fingerprint, str(work_dir), options.settings
+            )
             seconds["group"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            summary = executor.run(
-                "write outputs", write_outputs, work_files, groups_file, str(out), options.debug_removals
-            )
+            summary = executor.run("write outputs", write_outputs, grouped, str(out), options.debug_removals)
             seconds["write"] = time.perf_counter() - t
-            group_stats = json.loads(Path(groups_file).read_text(encoding="utf-8"))["stats"]
+            group_stats = json.loads((Path(grouped) / "groups.json").read_text(encoding="utf-8"))["stats"]
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
     result = RunSummary(
-        files=files,
+        files=plan.files,
         documents=summary["documents"],
         quarantined=summary["quarantined"],
         quarantine_reasons=summary["quarantine_reasons"],
@@ -376,6 +439,9 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         relations=summary["relations"],
         removed=summary["removed"],
         candidate_pairs=int(group_stats.get("candidate_pairs", 0)),
+        files_cleaned=len(plan.stamps),
+        files_unchanged=plan.unchanged,
+        files_deleted=len(plan.deleted),
         seconds={k: round(v, 3) for k, v in seconds.items()},
         out_dir=str(out),
     )

@@ -19,12 +19,16 @@ class RunSummary:
     relations: dict[str, int]
     removed: dict[str, int]
     candidate_pairs: int
+    files_cleaned: int = 0
+    files_unchanged: int = 0
+    files_deleted: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     out_dir: str = ""
 
     def one_line(self) -> str:
         return (
-            f"{self.files} files read: {self.documents} documents cleaned, {self.quarantined} "
+            f"{self.files} files ({self.files_cleaned} new or changed, {self.files_deleted} deleted): "
+            f"{self.documents} documents, {self.quarantined} "
             f"quarantined; {self.clusters} clusters, {self.canonical_documents} canonical documents "
             f"in {self.seconds.get('total', 0.0):.2f}s"
         )
@@ -40,6 +44,9 @@ class RunSummary:
             "| figure | value |",
             "|---|---|",
             f"| files read | {self.files} |",
+            f"| files cleaned (new or changed) | {self.files_cleaned} |",
+            f"| files unchanged since last run | {self.files_unchanged} |",
+            f"| files deleted since last run | {self.files_deleted} |",
             f"| documents cleaned | {self.documents} |",
             f"| quarantined | {self.quarantined} |",
             f"| clusters | {self.clusters} |",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import codecs
 
-from support import INPUTS
-
 from newsclean.decode import declared_charset, decode_bytes, detect_and_decode, fix_text
+from support import INPUTS
 
 
 def test_cp1252_file_without_declaration_is_detected() -> None:

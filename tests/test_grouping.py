@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from support import seed_text
-
 from cleaners import clean_text
 from dedup import DedupDoc, group_documents
 from dedup.features import event_terms, exact_key, shingles, words
 from newsclean.settings import DedupSettings
+from support import seed_text
 
 
 def seed_doc(doc_id: str, name: str) -> DedupDoc:

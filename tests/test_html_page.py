@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import gzip
 
-from support import INPUTS
-
 from cleaners import clean_html
 from newsclean.settings import CleaningOptions
+from support import INPUTS
 
 
 def page() -> str:

@@ -10,12 +10,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from support import GOLD, INPUTS, SEEDS
 
 from flows.cli import EXIT_LOCKED, main
 from newsclean.lock import OutputLocked, output_lock
 from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
 from newsclean.settings import RunSettings, Settings
+from support import GOLD, INPUTS, SEEDS
 
 LOG = logging.getLogger("test")
 OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
@@ -34,7 +34,8 @@ def tree_digest(root: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.name.startswith(".newsclean.lock")
+        # The lock and the run state are the run's own, not output.
+        if p.is_file() and not p.relative_to(root).as_posix().startswith(".newsclean")
     }
 
 
@@ -121,8 +122,8 @@ def test_output_is_byte_identical_across_runs_batches_and_workers(tmp_path: Path
     run(raw, tmp_path / "a", workers=2, batch_size=5)  # a rerun over existing output
     assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
     assert tree_digest(raw) == before  # raw/ is never modified
-    leftovers = [p.name for p in (tmp_path / "a").iterdir() if p.name.startswith((".work", "."))]
-    assert leftovers == [".newsclean.lock"]
+    leftovers = sorted(p.name for p in (tmp_path / "a").iterdir() if p.name.startswith("."))
+    assert leftovers == [".newsclean", ".newsclean.lock"]  # no work folders left behind
 
 
 def test_stale_canonical_pages_are_removed(tmp_path: Path) -> None:

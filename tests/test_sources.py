@@ -6,10 +6,9 @@ import gzip
 import shutil
 from pathlib import Path
 
-from support import INPUTS
-
 from newsclean.settings import DecodeOptions
 from newsclean.sources import Quarantined, SourceDoc, discover, document_id, read_file
+from support import INPUTS
 
 OPTS = DecodeOptions()
 

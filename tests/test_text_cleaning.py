@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import GOLD, seed_text
 
 from cleaners import CleanedText, Metadata, clean_text
 from cleaners.dates import normalise_date, parse_date
 from cleaners.whitespace import normalise_whitespace
 from newsclean.settings import CleaningOptions
+from support import GOLD, seed_text
 
 GOLD_DOCS = json.loads(GOLD.read_text(encoding="utf-8"))["documents"]
 

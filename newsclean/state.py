@@ -1,0 +1,127 @@
+"""The run's memory between runs: an SQLite file under the output folder.
+
+A scheduled run must not redo yesterday's work. The state remembers, per raw file, its size and
+modification time and what cleaning it produced (documents and quarantine records, exactly as the
+batch wrote them). A later run re-cleans only files that are new or changed, forgets deleted
+ones, and regroups everything from the stored results, so its output is byte-identical to a full
+rebuild. Writes happen in one transaction per run: a crash leaves the previous state intact.
+
+Cached results are only valid for the settings and code that made them; a fingerprint of both is
+kept, and a mismatch empties the store (the next run is then a full one).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1"
+STATE_DIR = ".newsclean"
+STATE_FILE = "state.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    path TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (path, seq)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileStamp:
+    """What says a file is unchanged without reading it: its size and modification time."""
+
+    size: int
+    mtime_ns: int
+
+
+def state_path(out_dir: Path) -> Path:
+    return out_dir / STATE_DIR / STATE_FILE
+
+
+class RunState:
+    """Open with `RunState.open(out_dir, fingerprint)`; use as a context manager."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.db = connection
+
+    @classmethod
+    def open(cls, out_dir: Path, fingerprint: str, *, reset: bool = False) -> RunState:
+        """Open (creating) the store; reset it when asked or when the fingerprint differs."""
+        path = state_path(out_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        state = cls(db)
+        stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        expected = {"schema": SCHEMA_VERSION, "fingerprint": fingerprint}
+        if reset or stored != expected:
+            with state.transaction():
+                db.execute("DELETE FROM files")
+                db.execute("DELETE FROM results")
+                db.execute("DELETE FROM meta")
+                db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(expected.items()))
+        return state
+
+    def __enter__(self) -> RunState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    def stamps(self) -> dict[str, FileStamp]:
+        return {
+            path: FileStamp(size, mtime)
+            for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM files")
+        }
+
+    def replace_file(self, path: str, stamp: FileStamp, payloads: Iterable[dict[str, Any]]) -> None:
+        """Store one file's fresh results (call inside a transaction)."""
+        self.db.execute("DELETE FROM results WHERE path = ?", (path,))
+        self.db.executemany(
+            "INSERT INTO results (path, seq, payload) VALUES (?, ?, ?)",
+            [(path, seq, json.dumps(p, sort_keys=True)) for seq, p in enumerate(payloads)],
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO files (path, size, mtime_ns) VALUES (?, ?, ?)",
+            (path, stamp.size, stamp.mtime_ns),
+        )
+
+    def forget(self, paths: Iterable[str]) -> None:
+        """Drop deleted files and their results (call inside a transaction)."""
+        rows = [(p,) for p in paths]
+        self.db.executemany("DELETE FROM results WHERE path = ?", rows)
+        self.db.executemany("DELETE FROM files WHERE path = ?", rows)
+
+    def results(self) -> Iterator[dict[str, Any]]:
+        """Every stored result line, in path order (the order does not affect the output)."""
+        for (payload,) in self.db.execute("SELECT payload FROM results ORDER BY path, seq"):
+            yield json.loads(payload)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

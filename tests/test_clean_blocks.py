@@ -1,0 +1,95 @@
+"""Block steps: the body among page chrome, tail headings, nearby copies, outlet-repeated lines."""
+
+from __future__ import annotations
+
+from cleaners import clean_text
+from cleaners.blocks import (
+    body_span,
+    document_line_keys,
+    duplicate_lines,
+    is_prose,
+    line_key,
+    repeated_lines,
+    tail_cut,
+)
+from cleaners.rules import is_menu_line
+from newsclean.settings import CleaningOptions
+
+PARAGRAPHS = [
+    "The council voted on Monday to keep the library open on weekends through the summer.",
+    "Members said the decision followed months of complaints from parents and students alike.",
+    "The budget for the extra hours, about $40,000, will come from the parks reserve fund.",
+]
+MENU = ["Home", "News", "Sport", "Weather", "Contact Us", "About Us"]
+
+
+def test_prose_is_sentences_not_headlines_or_links() -> None:
+    assert is_prose(PARAGRAPHS[0])
+    assert not is_prose("Council votes to keep the library open on weekends this summer")
+    assert not is_prose("https://example.com/news/2019/11/council-votes-to-keep-the-library-open")
+
+
+def test_body_span_cuts_menus_with_chrome_evidence() -> None:
+    lines = MENU + PARAGRAPHS + MENU
+    evidence = [True] + [False] * (len(lines) - 1)
+    evidence[-1] = True
+    assert body_span(lines, evidence) == (len(MENU), len(MENU) + len(PARAGRAPHS))
+
+
+def test_body_span_keeps_short_edges_and_tables_of_the_article() -> None:
+    # A dateline and a sign-off are the article's; so is a results table that ends it.
+    lines = ["BAAR, SWITZERLAND", *PARAGRAPHS, "(Reporting by Dana Whitfield)"]
+    assert body_span(lines, [False] * len(lines)) == (0, len(lines))
+    table = [f"{i} Kyle Busch 50{i}0 5 1 17" for i in range(1, 8)]
+    lines = [*PARAGRAPHS, *table, "Copyright 2019"]
+    assert body_span(lines, [False] * (len(lines) - 1) + [True]) == (0, len(lines))
+
+
+def test_tail_heading_cuts_the_comment_section_only_below_a_body() -> None:
+    comments = ["34 responses to “Council keeps library open”", "joe says:", "Great news for the kids."]
+    lines = PARAGRAPHS * 2 + comments
+    assert tail_cut(lines) == len(PARAGRAPHS) * 2
+    assert tail_cut(["Related stories", *PARAGRAPHS]) is None  # at the top: a menu, not a tail
+    assert tail_cut([*PARAGRAPHS, "Related stories are filed under budget news every week."]) is None
+
+
+def test_nearby_copies_go_far_repeats_stay() -> None:
+    caption = "The council chamber on Monday evening"
+    assert duplicate_lines([caption, caption, *PARAGRAPHS]) == [1]
+    far = ["What did you learn?", *PARAGRAPHS, "Another answer here.", "What did you learn?"]
+    assert duplicate_lines(far) == []
+
+
+def test_repeated_lines_use_outlet_statistics() -> None:
+    stats = {line_key("Sign up for the Daily Bugle briefing"): 12, line_key(PARAGRAPHS[0]): 1}
+    lines = ["Sign up for the Daily Bugle briefing!", *PARAGRAPHS]
+    assert repeated_lines(lines, stats, min_docs=5) == [0]
+    assert repeated_lines(lines, stats, min_docs=20) == []
+    assert line_key("Sign up for the Daily Bugle briefing") in document_line_keys("\n".join(lines))
+
+
+def test_clean_text_takes_line_stats_and_reports_line_keys() -> None:
+    motto = "The Daily Bugle, serving the city since 1898"
+    text = "\n\n".join([*PARAGRAPHS, motto])
+    stats = {line_key(motto): 9}
+    result = clean_text(text, line_stats=stats)
+    assert "Daily Bugle" not in result.text and result.removed_counts().get("repeated_line") == 1
+    assert line_key(motto) in result.line_keys
+    assert "Daily Bugle" in clean_text(text).text
+    off = clean_text(text, CleaningOptions(repeated_lines=False), line_stats=stats)
+    assert "Daily Bugle" in off.text
+
+
+def test_an_opening_paragraph_is_not_taken_for_a_title() -> None:
+    text = (
+        "Chelsea have this morning paid the £71.6million fee to the Spanish league this morning to "
+        "secure the world record signing of Athletic Bilbao keeper Kepa Arrizabalaga\n\n"
+        + "\n\n".join(PARAGRAPHS)
+    )
+    result = clean_text(text)
+    assert result.text.startswith("Chelsea have this morning") and result.metadata.title is None
+
+
+def test_table_rows_are_not_menus() -> None:
+    assert not is_menu_line("| 1 | Kyle Busch | 5040 |", at_edge=True)
+    assert is_menu_line("News | Politics | Business", at_edge=False)

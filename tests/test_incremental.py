@@ -1,0 +1,117 @@
+"""Incremental runs: only new and changed files are cleaned, deleted ones leave the output, and
+the result equals a full rebuild byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
+from newsclean.report import RunSummary
+from newsclean.settings import CleaningOptions, RunSettings, Settings
+from newsclean.state import RunState, state_path
+from support import INPUTS, SEEDS
+
+LOG = logging.getLogger("test")
+OUTPUTS = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
+
+
+def run(raw: Path, out: Path, *, full: bool = False, settings: Settings | None = None) -> RunSummary:
+    settings = settings or Settings(run=RunSettings(workers=1, batch_size=3))
+    return run_pipeline(RunOptions(raw, out, settings, full=full), DirectExecutor(1), LOG)
+
+
+def outputs(out: Path) -> dict[str, str]:
+    files = {name: out / name for name in OUTPUTS}
+    files.update({f"canonical/{p.name}": p for p in (out / "canonical").glob("*.md")})
+    return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in sorted(files.items())}
+
+
+def make_raw(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    shutil.copytree(SEEDS, raw / "seeds")
+    for name in ("cp1252.txt", "mojibake.txt", "feed.jsonl", "empty.txt"):
+        (raw / "inputs").mkdir(exist_ok=True)
+        shutil.copy(INPUTS / name, raw / "inputs" / name)
+    return raw
+
+
+def assert_same_as_full(raw: Path, out: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    shutil.rmtree(reference, ignore_errors=True)
+    run(raw, reference, full=True)
+    assert outputs(out) == outputs(reference)
+
+
+def test_second_run_cleans_nothing_and_changes_nothing(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    first = run(raw, out)
+    assert (first.files_cleaned, first.files_unchanged) == (9, 0)
+    before = outputs(out)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.jsonl")}
+    second = run(raw, out)
+    assert (second.files_cleaned, second.files_unchanged, second.files_deleted) == (0, 9, 0)
+    assert outputs(out) == before
+    # Unchanged outputs are not even rewritten.
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.jsonl")} == mtimes
+
+
+def test_new_file_is_cleaned_alone_and_grouped_with_the_rest(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    copy = raw / "wire" / "copy-of-002.txt"
+    copy.parent.mkdir()
+    text = (SEEDS / "002_e5de64b388efb1a4.txt").read_text(encoding="utf-8")
+    copy.write_text(text.replace("March 17, 2021", "March 18, 2021"), encoding="utf-8")
+    summary = run(raw, out)
+    assert (summary.files_cleaned, summary.files_unchanged) == (1, 9)
+    assert summary.relations.get("near_duplicate", 0) + summary.relations.get("exact_duplicate", 0) == 1
+    assert_same_as_full(raw, out, tmp_path)
+
+
+def test_changed_file_is_recleaned(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    target = raw / "inputs" / "cp1252.txt"
+    addition = "\nThe ferry will carry 400 passengers a day.\n".encode("cp1252")
+    target.write_bytes(target.read_bytes() + addition)
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 1_000_000_000))
+    summary = run(raw, out)
+    assert (summary.files_cleaned, summary.files_unchanged) == (1, 8)
+    assert "400 passengers" in (out / "documents.jsonl").read_text(encoding="utf-8")
+    assert_same_as_full(raw, out, tmp_path)
+
+
+def test_deleted_file_leaves_the_outputs(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    (raw / "inputs" / "feed.jsonl").unlink()
+    (raw / "inputs" / "empty.txt").unlink()
+    summary = run(raw, out)
+    assert (summary.files_cleaned, summary.files_deleted) == (0, 2)
+    everything = "".join((out / name).read_text(encoding="utf-8") for name in OUTPUTS[:3])
+    assert "feed.jsonl" not in everything and "empty.txt" not in everything
+    assert_same_as_full(raw, out, tmp_path)
+
+
+def test_changed_cleaning_settings_rebuild_the_state(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    other = Settings(run=RunSettings(workers=1, batch_size=3), cleaning=CleaningOptions(photo_blocks=False))
+    summary = run(raw, out, settings=other)
+    assert summary.files_cleaned == 9
+    documents = (out / "documents.jsonl").read_text(encoding="utf-8")
+    assert "Photo By:" not in documents  # the credit rule still runs...
+    assert "Blackhawk Takeoff" in documents  # ...but the caption above it now stays
+
+
+def test_state_is_a_transactional_sqlite_file(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    path = state_path(out)
+    assert path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00"
+    with RunState.open(out, "another fingerprint") as state:
+        assert state.stamps() == {}  # a foreign fingerprint empties the store rather than trusting it

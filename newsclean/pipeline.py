@@ -28,6 +28,7 @@ from cleaners import clean_html, clean_text
 from cleaners.markup import is_html_document
 from cleaners.types import CleanedText, Metadata
 from dedup import DedupDoc, group_documents
+from newsclean.corpus import remove_repeated_lines
 from newsclean.lock import output_lock
 from newsclean.output import read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown
@@ -270,6 +271,16 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
         [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
         settings.dedup,
     )
+    # Corpus-learned boilerplate needs the clusters (a line counts once per event), so it runs
+    # after grouping; it removes furniture lines only, which do not decide any grouping.
+    clusters = {doc_id: a.cluster_id for doc_id, a in grouping.assignments.items()}
+    documents, emptied = remove_repeated_lines(documents, clusters, settings.cleaning)
+    if emptied:  # rare: a document that was all furniture; group again without it
+        quarantine.extend(emptied)
+        grouping = group_documents(
+            [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
+            settings.dedup,
+        )
     work = Path(work_dir)
     write_jsonl(work / "documents.jsonl", documents)
     write_jsonl(work / "quarantine.jsonl", quarantine)

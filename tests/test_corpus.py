@@ -1,0 +1,69 @@
+"""Corpus-learned boilerplate: an outlet's furniture goes, quotes shared by one event's coverage stay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsclean.corpus import remove_repeated_lines
+from newsclean.settings import CleaningOptions
+
+FOOTER = "Sign up for the Harbour Times morning briefing"
+QUOTE = "“We will rebuild the pier before summer,” the mayor said."
+
+
+def doc(i: int, outlet: str, body: str) -> dict[str, Any]:
+    return {
+        "id": f"d{i:02d}",
+        "source_path": f"{outlet}/{i}.txt",
+        "record_id": None,
+        "outlet": outlet,
+        "text": body,
+        "content_sha256": "",
+        "removed": {"title": 1},
+    }
+
+
+def corpus() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    docs, clusters = [], {}
+    for i in range(6):  # six different stories from one outlet, all with the same footer
+        docs.append(doc(i, "harbour-times", f"Story number {i} about the harbour budget.\n\n{FOOTER}"))
+        clusters[f"d{i:02d}"] = f"c{i}"
+    for i in range(6, 12):  # six outlets' copies of one event share a quotation
+        docs.append(doc(i, "wire", f"The storm hit the coast on night {i}.\n\n{QUOTE}"))
+        clusters[f"d{i:02d}"] = "storm"
+    return docs, clusters
+
+
+def test_outlet_furniture_is_removed_and_counted() -> None:
+    docs, clusters = corpus()
+    kept, emptied = remove_repeated_lines(docs, clusters, CleaningOptions())
+    assert emptied == []
+    harbour = [d for d in kept if d["outlet"] == "harbour-times"]
+    assert all(FOOTER not in d["text"] for d in harbour)
+    assert harbour[0]["text"] == "Story number 0 about the harbour budget."
+    assert harbour[0]["removed"] == {"repeated_line": 1, "title": 1}
+    assert len(harbour[0]["content_sha256"]) == 64
+
+
+def test_a_quote_repeated_within_one_event_is_text() -> None:
+    docs, clusters = corpus()
+    kept, _ = remove_repeated_lines(docs, clusters, CleaningOptions())
+    assert all(QUOTE in d["text"] for d in kept if d["outlet"] == "wire")
+
+
+def test_below_the_threshold_nothing_is_learned() -> None:
+    docs, clusters = corpus()
+    kept, _ = remove_repeated_lines(docs[:4], clusters, CleaningOptions())
+    assert all(FOOTER in d["text"] for d in kept)
+    off, _ = remove_repeated_lines(docs, clusters, CleaningOptions(repeated_lines=False))
+    assert off == docs
+
+
+def test_a_document_of_only_furniture_is_quarantined() -> None:
+    docs, clusters = corpus()
+    docs.append(doc(20, "harbour-times", FOOTER))
+    clusters["d20"] = "c20"
+    kept, emptied = remove_repeated_lines(docs, clusters, CleaningOptions())
+    assert "d20" not in {d["id"] for d in kept}
+    assert emptied[0]["source_path"] == "harbour-times/20.txt"
+    assert emptied[0]["reason"] == "no article text"

@@ -88,6 +88,7 @@ class PrefectExecutor:
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         stage = task(
             name=name,
+            task_run_name=name,  # "group", not Prefect's default "group-3f2"
             retries=FILE_RETRIES,
             retry_delay_seconds=FILE_RETRY_DELAYS,
             cache_policy=NO_CACHE,

@@ -29,8 +29,13 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def write_atomic(path: Path, content: str) -> None:
-    """Replace `path` with `content` in one rename; skip the write when nothing changed."""
+def write_atomic(path: Path, content: str, *, durable: bool = True) -> None:
+    """Replace `path` with `content` in one rename; skip the write when nothing changed.
+
+    The rename makes the switch atomic for readers and against a crashed process; `durable` also
+    flushes the data to disk first, so a power cut cannot leave an empty file behind the rename.
+    That costs milliseconds per file: worth it for the contract files, not for thousands of
+    per-cluster pages that the next run rewrites anyway."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8")
     try:
@@ -44,7 +49,8 @@ def write_atomic(path: Path, content: str) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -352,7 +352,7 @@ def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) 
     md_dir.mkdir(parents=True, exist_ok=True)
     wanted = {f"{row['cluster_id']}.md" for row in canonical_rows}
     for row in canonical_rows:
-        write_atomic(md_dir / f"{row['cluster_id']}.md", canonical_markdown(row))
+        write_atomic(md_dir / f"{row['cluster_id']}.md", canonical_markdown(row), durable=False)
     for stale in md_dir.glob("*.md"):
         if stale.name not in wanted:
             stale.unlink()

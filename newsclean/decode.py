@@ -354,15 +354,22 @@ def _fix_segment(segment: str, flagged: bool, config: ftfy.TextFixerConfig) -> s
 
 
 def _fix_punctuation_mojibake(text: str) -> str:
-    """Repair UTF-8 punctuation and currency signs read as Windows-1252 that ftfy leaves."""
+    """Repair UTF-8 currency signs read as Windows-1252 that ftfy leaves ("â‚©" for "₩")."""
     if "\u00e2" not in text:
         return text
 
     def _decode(match: re.Match[str]) -> str:
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        if BADNESS_RE.search(text, start, len(text) if end == -1 else end):
+            return match.group(0)  # a garble ftfy gave up on: one repaired sign would not help
         try:
-            return match.group(0).encode("sloppy-windows-1252").decode("utf-8")
+            char = match.group(0).encode("sloppy-windows-1252").decode("utf-8")
         except UnicodeError:
             return match.group(0)
+        # Only currency signs: ftfy repairs the rest of the block itself, and inside a garble it
+        # cannot untangle, a lone repaired quote mark would only change what it leaves.
+        return char if "\u20a0" <= char <= "\u20cf" else match.group(0)
 
     return _PUNCTUATION_MOJIBAKE.sub(_decode, text)
 

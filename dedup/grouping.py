@@ -209,6 +209,19 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
     unit_of = {
         doc_id: unit for unit, members in near_groups.items() for rep in members for doc_id in reps[rep]
     }
+    # Same-event similarity of each unit to its cluster's canonical unit, scored in one batch.
+    to_canon: list[tuple[str, str]] = []
+    for members in clusters:
+        docs_in = [by_id[i] for v in members for r in near_groups[v] for i in reps[r]]
+        canon_of_cluster = unit_of[_canonical(docs_in, lengths).id]
+        to_canon.extend((u, canon_of_cluster) for u in members if u != canon_of_cluster)
+    to_canon_scores = dict(
+        zip(
+            to_canon,
+            space.scores([(unit_rep[unit_index[u]], unit_rep[unit_index[c]]) for u, c in to_canon]),
+            strict=True,
+        )
+    )
     assignments: dict[str, Assignment] = {}
     for units in clusters:
         member_ids = sorted(doc_id for u in units for rep in near_groups[u] for doc_id in reps[rep])
@@ -233,10 +246,7 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
                 union = len(mine | canon_shingles) or 1
                 relation, similarity = "near_duplicate", len(mine & canon_shingles) / union
             else:
-                relation, similarity = (
-                    "same_event",
-                    space.score(unit_rep[unit_index[unit_of[doc_id]]], unit_rep[unit_index[canon_unit]]),
-                )
+                relation, similarity = "same_event", to_canon_scores[(unit_of[doc_id], canon_unit)]
             if similarity is not None:
                 similarity = round(similarity, 4)
             copy_of = copy_canonical[unit_of[doc_id]]

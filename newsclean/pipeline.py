@@ -317,6 +317,7 @@ def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) 
             canonical_id=a["canonical_id"],
             relation=a["relation"],
             similarity=a["similarity"],
+            duplicate_of=a["duplicate_of"],
         )
         if debug_removals:
             record["removals"] = doc["removals"]

@@ -76,7 +76,7 @@ def test_document_record_contract(seeds_raw: Path, tmp_path: Path) -> None:
     assert [r["id"] for r in records] == sorted(r["id"] for r in records)
     expected_keys = {
         "id", "source_path", "record_id", "outlet", "url", "title", "published", "author", "text",
-        "content_sha256", "cluster_id", "canonical_id", "relation", "similarity", "removed",
+        "content_sha256", "cluster_id", "canonical_id", "relation", "similarity", "duplicate_of", "removed",
     }  # fmt: skip
     for r in records:
         assert set(r) == expected_keys

@@ -33,7 +33,7 @@ from newsclean.lock import output_lock
 from newsclean.output import read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown
 from newsclean.settings import Settings
-from newsclean.sources import Quarantined, SourceDoc, discover, read_file
+from newsclean.sources import Quarantined, SourceDoc, discover, display_path, read_file
 from newsclean.state import FileStamp, RunState, state_path
 
 T = TypeVar("T")
@@ -122,22 +122,24 @@ class RunPlan:
 def plan_batches(raw_root: Path, work_dir: Path, batch_size: int, known: dict[str, FileStamp]) -> RunPlan:
     """Compare the raw folder with the state; batch the files that are new or changed."""
     paths = discover(raw_root)
-    stamps: dict[str, FileStamp] = {}
+    stamps: dict[str, FileStamp] = {}  # by the path as reported (display_path)
+    todo: list[str] = []  # the paths as opened
     for rel in paths:
         try:
             stat = (raw_root / rel).stat()
         except OSError:
             stat = None  # vanished or unreadable: clean it, which quarantines it with the reason
         stamp = FileStamp(stat.st_size, stat.st_mtime_ns) if stat else FileStamp(-1, -1)
-        if known.get(rel) != stamp or stat is None:
-            stamps[rel] = stamp
-    todo = sorted(stamps)
+        shown = display_path(rel)
+        if known.get(shown) != stamp or stat is None:
+            stamps[shown] = stamp
+            todo.append(rel)
     chunks = [tuple(todo[i : i + batch_size]) for i in range(0, len(todo), batch_size)]
     specs = [
         BatchSpec(n, len(chunks), str(raw_root), chunk, str(work_dir / f"batch-{n:05d}.jsonl"))
         for n, chunk in enumerate(chunks, start=1)
     ]
-    present = set(paths)
+    present = {display_path(p) for p in paths}
     deleted = sorted(p for p in known if p not in present)
     return RunPlan(specs, stamps, deleted, len(paths) - len(todo), len(paths))
 
@@ -202,9 +204,10 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
     raw_root = Path(spec.raw_root)
     lines: list[dict[str, Any]] = []
     documents = quarantined = 0
-    for rel_path in spec.paths:
+    for opened in spec.paths:
+        rel_path = display_path(opened)
         try:
-            results = read_file(raw_root, rel_path, settings.decode)
+            results = read_file(raw_root, opened, settings.decode)
         except Exception as exc:  # a reader bug must cost one file, not the run
             results = [Quarantined(rel_path, None, "read error", f"{type(exc).__name__}: {exc}")]
         for item in results:
@@ -245,7 +248,9 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
 
 def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files: Sequence[str]) -> int:
     """Store the cleaned batches in the run state and forget deleted files, in one transaction."""
-    by_path: dict[str, list[dict[str, Any]]] = {path: [] for spec in plan.specs for path in spec.paths}
+    by_path: dict[str, list[dict[str, Any]]] = {
+        display_path(path): [] for spec in plan.specs for path in spec.paths
+    }
     for work_file in work_files:
         for line in read_jsonl(Path(work_file)):
             by_path[line.pop("path")].append(line)

@@ -83,6 +83,12 @@ def discover(raw_root: Path) -> list[str]:
     return sorted(found)
 
 
+def display_path(rel_path: str) -> str:
+    """A path as it appears in output and state: a file name that is not valid UTF-8 (Python keeps
+    its bytes as surrogates) gets backslash escapes, since JSON and SQLite need real text."""
+    return rel_path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _logical_name(rel_path: str) -> str:
     """The name that says what a file holds: `a.html.gz` holds HTML."""
     name = rel_path.lower()
@@ -172,11 +178,13 @@ def _read_jsonl(
 
 def read_file(raw_root: Path, rel_path: str, options: DecodeOptions) -> list[ReadResult]:
     """All documents (or quarantine records) one raw file yields."""
+    on_disk = raw_root / rel_path
+    rel_path = display_path(rel_path)  # from here on, the name reported, never the one opened
     name = _logical_name(rel_path)
     if not name.endswith(TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES):
         suffix = Path(name).suffix or "(none)"
         return [Quarantined(rel_path, None, "unsupported file type", f"suffix {suffix}")]
-    raw = _read_bytes(raw_root / rel_path, rel_path, options.max_file_bytes)
+    raw = _read_bytes(on_disk, rel_path, options.max_file_bytes)
     if isinstance(raw, Quarantined):
         return [raw]
     if not raw.strip():

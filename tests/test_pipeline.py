@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -181,3 +182,18 @@ def test_explain_shows_removed_spans_and_rules(capsys: pytest.CaptureFixture[str
     assert "title: US strengthens alliance with Japan to defend against Chinese expansionism" in out
     assert "[topics / topics-label] 'Topics:'" in out
     assert "[photo_credit / agency-credit-end]" in out
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_reported_escaped(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    folder = os.fsencode(raw) + b"/caf\xe9"
+    os.makedirs(folder)
+    with open(folder + b"/na\xefve.txt", "wb") as handle:
+        handle.write(b"Ferry Service Begins\n\nThe ferry began service on Monday, officials said.\n")
+    out = tmp_path / "out"
+    run(raw, out)
+    (doc,) = read_jsonl(out / "documents.jsonl")
+    assert doc["source_path"] == "caf\\xe9/na\\xefve.txt"
+    assert doc["title"] == "Ferry Service Begins"
+    again = run_pipeline(RunOptions(raw, out, Settings()), DirectExecutor(1), LOG)
+    assert (again.files_cleaned, again.files_unchanged) == (0, 1)

@@ -14,13 +14,17 @@ drop; they never edit text, so the caller can log each removal.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
+
+from cleaners.rules import dateline_shape
 
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
+@functools.lru_cache(maxsize=1024)
 def length_units(line: str) -> float:
     """Words, or for scripts written without spaces (CJK) about one unit per two characters."""
     words = len(_WORD.findall(line))
@@ -28,6 +32,7 @@ def length_units(line: str) -> float:
     return max(words, cjk / 2)
 
 
+@functools.lru_cache(maxsize=1024)
 def is_prose(line: str, min_units: int = 10) -> bool:
     """A line that reads as running text: sentences, not a label, headline or link.
 
@@ -135,7 +140,14 @@ TAIL_HEADINGS = re.compile(
     r"(?: from .{1,40})?|you (?:may|might) (?:also )?(?:like|enjoy|be interested in)\W*"
     r"|recommended(?: for you| stories| articles)?|most (?:read|popular|viewed|shared)(?: .{1,30})?"
     r"|popular (?:stories|posts|articles|now|on .{1,30})|trending(?: now| stories)?|what to read next"
-    r"|(?:our )?latest (?:news|stories|headlines|articles)|top stories|editor['’]s picks)\W*",
+    r"|(?:our )?latest (?:news|stories|headlines|articles)|top stories|editor['’]s picks"
+    r"|(?:top rated|user|reader|readers['’]?|latest|recent|all) comments|tell us what you think(?:\.\.\.)?"
+    r"|комментарии|добавить комментарий|comentários|comentarios|commenti|kommentare|commentaires"
+    r"|lascia un commento|deixe uma resposta|deja un comentario|tinggalkan balasan|\d+ comentários"
+    r"|você (?:também )?pode gostar|ti potrebbe interessare|vous aimerez aussi"
+    r"|das könnte sie auch interessieren|también te puede interesar|te puede interesar"
+    r"|похожие (?:статьи|новости|материалы)|artigos relacionados"
+    r"|articoli correlati|artículos relacionados|articles similaires|ähnliche artikel)\W*",
     re.I,
 )
 
@@ -157,7 +169,7 @@ def tail_cut(lines: Sequence[str], *, min_prose_above: float = 80, max_words: in
             continue
         if (
             seen >= min_prose_above
-            and prose_lines >= 2
+            and (prose_lines >= 2 or seen >= 1.5 * min_prose_above)
             and len(line.split()) <= max_words
             and TAIL_HEADINGS.fullmatch(line)
         ):
@@ -223,3 +235,79 @@ def repeated_lines(
         if line_stats.get(line_key(line), 0) >= min_docs:
             dropped.append(i)
     return dropped
+
+
+# The header of one reader comment: "Jane Roe on May 2, 2019 at 4:47 pm said:", "2 days ago at
+# 07:52 am", "34. averagjoe says:".
+_AGO = r"\d+ (?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?) ago"
+_COMMENT_TIME = (
+    r"(?:\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?|" + _AGO + r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4})"
+)
+_COMMENT_HEADER = re.compile(
+    r"(?:[•*-]\s*)?(?:\d+\.\s*)?\S.{0,80}?\b(?:says|said|wrote|writes|commented)\s*:"
+    r"|(?:[•*-]\s*)?" + _AGO + r"(?: at .{1,12})?",
+    re.I,
+)
+_COMMENT_TIME_RE = re.compile(_COMMENT_TIME, re.I)
+
+
+def _comment_header(line: str) -> str | None:
+    """How sure a line is a comment's header: "strong" for a header no article line looks like
+    ("Jane Roe on May 2, 2019 at 4:47 pm said:", "2 days ago"), "weak" for a name, a date and a
+    time of day ("Jane Roe August 17, 2019 - 2:19 pm": a dateline can look the same), or None."""
+    if len(line.split()) > 15:
+        return None
+    if _COMMENT_HEADER.fullmatch(line) is not None:
+        return "strong" if " ago" in line or _COMMENT_TIME_RE.search(line) else None
+    if _CLOCK_TIME.search(line) and dateline_shape(line):
+        return "weak"
+    return None
+
+
+_CLOCK_TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
+# What sits between comments: a reply button, a vote count.
+_COMMENT_FURNITURE = re.compile(
+    r"reply|(?:rating|score)\s*:\s*\d+ votes?|\d+ (?:likes?|votes?|points?)", re.I
+)
+
+
+def comment_thread_start(
+    lines: Sequence[str], *, min_prose_above: float = 30, min_headers: int = 2
+) -> int | None:
+    """Index where a thread of reader comments begins: from there on, everything is comments.
+
+    A thread is told by its comment headers (a name and a time, "said:"), at least `min_headers`
+    of them, not by one line: an article quoting someone who "said:" has no time stamp on that
+    line. One or two short lines right above the first header ("Comments", "Top Rated Comments",
+    "(View all)") are the thread's heading and go with it.
+    """
+    headers: list[int] = []
+    strong: list[int] = []
+    furniture = 0
+    prose = 0.0
+    for i, line in enumerate(lines):
+        kind = _comment_header(line) if prose >= min_prose_above else None
+        if kind:
+            headers.append(i)
+            if kind == "strong":
+                strong.append(i)
+        elif is_prose(line):
+            prose += length_units(line)
+        elif headers and _COMMENT_FURNITURE.fullmatch(line):
+            furniture += 1
+    # Several different headers (a page may print its own dateline twice), and unless one is
+    # unmistakable, the reply buttons of a thread between them.
+    if len({lines[i] for i in headers}) < min_headers or not (strong or furniture):
+        return None
+    # A dateline-like header before the first unmistakable one may be the article's own.
+    first = strong[0] if strong else headers[0]
+    start = first
+    while (
+        start > 0
+        and first - start < 2
+        and not is_prose(lines[start - 1])
+        and len(lines[start - 1].split()) <= 5
+    ):
+        start -= 1
+    return start

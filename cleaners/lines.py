@@ -12,9 +12,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cleaners.blocks import body_span, duplicate_lines, is_prose, repeated_lines, tail_cut
+from cleaners.blocks import (
+    body_span,
+    comment_thread_start,
+    duplicate_lines,
+    is_prose,
+    length_units,
+    repeated_lines,
+    tail_cut,
+)
 from cleaners.dates import parse_date
-from cleaners.rules import LINE_RULES, byline_author, is_menu_line, site_header_domain
+from cleaners.rules import byline_author, dateline_shape, first_rule, is_menu_line, site_header_domain
 from cleaners.types import Metadata, Removal
 from newsclean.settings import CleaningOptions
 
@@ -28,6 +36,10 @@ _PIPE = re.compile(r"\s+\|\s+|\s*\|\s*")
 _TITLE_END_BAD = (".", ",", ";", ":", "…")
 _TITLE_MAX_WORDS = 20
 _LABEL_FIELD = re.compile(r"^\S+(?:\s+\S+)?\s*:\s")
+_SENTENCE_END_ANY = re.compile(r"""[.!?。！？…]["'”’)\]]?$""")
+# A sentence break after a word, not after an abbreviation ("Rep. Ilhan Omar", "U.S. Army").
+_WORD_SENTENCE_BREAK = re.compile(r"""(?<![A-Z])[a-z]{3,}[.!?]\s+["“‘']?[A-Z]""")
+_KICKER = re.compile(r"[^a-z]{2,40}")
 _LONE_FRAGMENT = re.compile(r"[a-z][a-z-]{1,30}")
 # Removed lines that belong to the article's own header, not to the page around it.
 _ARTICLE_KINDS = frozenset({"title", "title_repeat", "dateline", "byline", "photo_caption", "duplicate_line"})
@@ -89,10 +101,24 @@ def _dateline(line: str) -> tuple[str | None, tuple[str, str | None] | None] | N
         if found:
             author = author or found
             continue
-        return None
+        return _loose_dateline(line)
     if published is None and author is None:
-        return None
+        return _loose_dateline(line)
     return published, author
+
+
+def _loose_dateline(line: str) -> tuple[str | None, tuple[str, str | None] | None] | None:
+    """Datelines in the many other shapes pages print them: "Published 11:11 PM EST Nov 19,
+    2019", "Chris Davies - Nov 19, 2019, 10:31 pm CST", "Monday November 18, 2019 7:45 am PST by
+    Joe Rossignol", "Updated at 1:23 p.m.": dates, times and labels, at most one author name.
+
+    Only a line whose every word is a date word, a label or the name is taken (see
+    `cleaners.rules.dateline_shape`); its date goes to the metadata when it parses.
+    """
+    name = dateline_shape(line)
+    if name is None:
+        return None
+    return parse_date(line), ((name, None) if name else None)
 
 
 def _is_title_candidate(line: str) -> bool:
@@ -107,10 +133,42 @@ def _is_title_candidate(line: str) -> bool:
         return False
     if line.endswith(_TITLE_END_BAD) and not line.endswith("..."):
         return False
-    if _LABEL_FIELD.match(line) or is_prose(line):
+    label = _LABEL_FIELD.match(line)
+    if label and not label.group(0).isupper():  # "BREAKING NEWS: ..." is a headline's kicker
+        return False
+    # Headlines abbreviate ("Rep. Ilhan Omar"): a break after an abbreviation is not a sentence's.
+    if is_prose(line) and (
+        _SENTENCE_END_ANY.search(line) or _WORD_SENTENCE_BREAK.search(line) or length_units(line) >= 25
+    ):
         return False
     first = line[0]
     return first.isupper() or first.isdigit() or first in "\"'“‘¿¡"
+
+
+def rejoin_split_parentheses(lines: list[str], max_join: int = 3) -> list[str]:
+    """Join a line left open at "(" with the lines that close it: "Site(", "www.site.com", "),
+    all rights reserved" was one line, cut where an extractor rendered a link on its own line.
+    Only short pieces (a link, a name) and only when the parenthesis closes within `max_join`.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.rstrip().endswith("(") and line.count("(") > line.count(")"):
+            pieces = [line.rstrip()]
+            j = i + 1
+            while j < len(lines) and j - i <= max_join and len(lines[j].split()) <= 4 and lines[j].strip():
+                pieces.append(lines[j].strip())
+                if lines[j].count(")") > lines[j].count("("):
+                    break
+                j += 1
+            if j < len(lines) and j - i <= max_join and pieces[-1].count(")") > pieces[-1].count("("):
+                out.append("".join(pieces) if pieces[-1].startswith(")") else " ".join(pieces))
+                i = j + 1
+                continue
+        out.append(line)
+        i += 1
+    return out
 
 
 def clean_lines(
@@ -120,7 +178,7 @@ def clean_lines(
     line_stats: Mapping[str, int] | None = None,
 ) -> tuple[str, list[Removal], Metadata]:
     """Remove boilerplate lines; return the text, what was removed, and metadata found on the way."""
-    state = _LineState(text.split("\n"))
+    state = _LineState(rejoin_split_parentheses(text.split("\n")))
     kept = state.kept()
     head = set(kept[: options.header_zone_lines])
     tail = set(kept[-5:]) if len(kept) > 5 else set()
@@ -149,15 +207,26 @@ def clean_lines(
             if words > options.max_rule_line_words:
                 continue
             in_head, in_tail = i in head, i in tail
-            for rule in LINE_RULES:
-                if rule.matches(line, words, in_head=in_head, in_tail=in_tail):
-                    state.drop(i, rule.kind, rule.name)
-                    break
+            rule = first_rule(line, words, in_head=in_head, in_tail=in_tail)
+            if rule is not None:
+                state.drop(i, rule.kind, rule.name)
             else:
                 # Menus are told by their spacing, which squashing would erase.
                 spaced = state.lines[i].replace("\xa0", " ").strip()
                 if is_menu_line(spaced, at_edge=in_head or in_tail):
                     state.drop(i, "navigation", "menu-line")
+
+    # A bare "By" line (the name was a link, rendered on a line of its own): the name goes too.
+    if options.metadata_lines:
+        for i, removal in list(state.removed.items()):
+            if removal.rule != "byline-labels" or state.squashed[i].strip(" :|-").lower() != "by":
+                continue
+            after = [j for j in state.kept() if j > i][:1]
+            if after and len(state.squashed[after[0]].split()) <= 5:
+                named = byline_author("By " + state.squashed[after[0]])
+                if named and named[1] is None:
+                    state.drop(after[0], "byline", "name-after-by")
+                    meta = Metadata(meta.title, meta.published, meta.author or named[0], meta.outlet)
 
     # Header: site line, then the title as the first short line left at the top.
     title = known.title
@@ -171,6 +240,18 @@ def clean_lines(
             remaining_head = remaining_head[1:]
         body_after = len(state.kept()) >= 2  # a title needs a body under it
         candidate = state.squashed[remaining_head[0]] if remaining_head else ""
+        # A kicker above the headline ("BREAKING NEWS", "BLACK DEATH FEARS"): a few capitals.
+        if (
+            not title
+            and len(remaining_head) > 2
+            and len(candidate.split()) <= 4
+            and _KICKER.fullmatch(candidate)
+            and _is_title_candidate(state.squashed[remaining_head[1]])
+            and is_prose(state.squashed[remaining_head[2]])
+        ):
+            state.drop(remaining_head[0], "title", "kicker")
+            remaining_head = remaining_head[1:]
+            candidate = state.squashed[remaining_head[0]]
         if title and remaining_head and _title_key(candidate) == _title_key(title):
             state.drop(remaining_head[0], "title", "known-title")
         elif not title and remaining_head and body_after and _is_title_candidate(candidate):
@@ -248,6 +329,13 @@ def _drop_blocks(state: _LineState, options: CleaningOptions, line_stats: Mappin
         if cut is not None:
             for i in kept[cut:]:
                 state.drop(i, "comments_related", "tail-after-heading")
+    if options.comment_threads:
+        # Removed lines take part: a comment's header may already have gone as a byline.
+        present = [i for i, line in enumerate(state.squashed) if line]
+        start = comment_thread_start([state.squashed[i] for i in present])
+        if start is not None:
+            for i in present[start:]:
+                state.drop(i, "comments_related", "comment-thread")
     if options.body_span:
         # Lines the rules removed still say where the chrome is: they take part, as evidence.
         present = [i for i, line in enumerate(state.squashed) if line]

@@ -9,7 +9,7 @@ bottom of a document ("zones"), where menus and headers live.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Zone = Literal["any", "head", "tail", "edge"]
@@ -19,7 +19,7 @@ _AGENCIES = (
     r"bloomberg|nurphoto|sopa images|shutterstock|pool|ap photo|alamy|zuma(?: press)?|imago|"
     r"abaca(?:press)?|upi|tass|kyodo|yonhap|jiji press|sipa|afp via getty images|"
     r"getty images via afp|ap images|pa(?: wire| images)?|aap|istock(?:photo)?|dod|navy|army|"
-    r"u\.s\. (?:army|navy|air force|marine corps)"
+    r"u\.s\. (?:army|navy|air force|marine corps)|associated press|the associated press"
 )
 
 
@@ -33,6 +33,8 @@ class LineRule:
     max_words: int = 12
     zone: Zone = "any"
     allow_final_period: bool = True
+    # Lower-case strings one of which every line the pattern matches contains (see NEEDLES).
+    needles: tuple[str, ...] = ()
 
     def matches(self, line: str, words: int, *, in_head: bool, in_tail: bool) -> bool:
         if words > self.max_words:
@@ -82,7 +84,8 @@ LINE_RULES: tuple[LineRule, ...] = (
     # Advertising slots.
     _rule("advertisement", "ad-label",
           r"(?:advertisement|advertising|advert|ads?|sponsored(?: (?:content|post|links?|stories))?"
-          r"|paid (?:content|post|partner(?:ship)? content)|partner content|promoted(?: content)?)\W*",
+          r"|paid (?:content|post|partner(?:ship)? content)|partner (?:content|news)|promoted(?: content)?"
+          r"|реклама|iklan|anzeige|werbung|publicidad|publicidade|publicité|pubblicità|広告|광고)\W*",
           max_words=4),
     _rule("advertisement", "continues-below-ad",
           r"(?:the )?(?:story|article|text|content) continues (?:below|after)(?: (?:this|the))? (?:advertisement|ad|advert)\W*",
@@ -97,7 +100,7 @@ LINE_RULES: tuple[LineRule, ...] = (
     _rule("topics", "topics-label",
           r"(?:topics?|tags?|tagged(?: with| as| in)?|filed under|categor(?:y|ies)|related topics|keywords|subjects?|more about)\s*:.{0,200}",
           max_words=25, allow_final_period=False),
-    _rule("topics", "bare-topics-label", r"(?:topics|tags|keywords|categories)\W*", max_words=1, zone="edge"),
+    _rule("topics", "bare-topics-label", r"(?:topics|tags|keywords|categories|теги|etiquetas|schlagworte|categorias)\W*", max_words=1, zone="edge"),
     # Share and social widgets.
     _rule("share", "share-label",
           r"(?:share|share this|share (?:this |the )?(?:article|story|post|page|video|link)(?: on| via| with)?"
@@ -124,8 +127,12 @@ LINE_RULES: tuple[LineRule, ...] = (
           r"|(?:to continue reading|read the full story|get full access).{0,80}(?:subscribe|subscription|log in|sign in|register).{0,60})\W*",
           max_words=30),
     _rule("cookie", "cookie-notice",
-          r".{0,200}\b(?:we|this (?:web)?site|our (?:web)?site|our partners|this website)\s+(?:use|uses|store|stores|set|sets)\s+cookies\b.{0,400}",
+          r".{0,200}\b(?:we|this (?:web)?site|our (?:web)?site|our partners|this website)\s+(?:use|uses|is using|are using|store|stores|set|sets)\s+cookies\b.{0,400}"
+          r"|.{0,200}\bif you continue (?:to use|using|browsing)\b.{0,100}\b(?:cookies|agree|accept|happy)\b.{0,200}",
           max_words=80),
+    _rule("cookie", "consent-by-choosing",
+          r"by (?:choosing|clicking|continuing|using|subscribing|signing up)\b.{0,150}\b(?:i accept|i agree|you (?:accept|agree|consent)|you are agreeing)\b.{0,200}",
+          max_words=45),
     _rule("cookie", "cookie-buttons",
           r"(?:(?:accept|reject|allow|manage|customi[sz]e|decline)(?: all)?(?: cookies)?|cookie (?:policy|settings|preferences|consent|notice)|privacy (?:policy|settings))(?:\W+(?:accept|reject|allow|manage|decline|ok|got it|agree)(?: all)?(?: cookies)?)*\W*",
           max_words=12),
@@ -164,11 +171,190 @@ LINE_RULES: tuple[LineRule, ...] = (
           max_words=60),
     _rule("photo_credit", "lone-agency",
           rf"(?:{_AGENCIES})(?: photo)?(?:\s*/\s*[\w .]{{1,40}})?\W*", max_words=5),
+    # Video players' own chrome: time read-outs and status labels, alone on their lines.
+    _rule("video_notice", "media-playback-unsupported",
+          r"media playback is (?:unsupported|not supported)(?: on your device)?\W*", max_words=8),
+    _rule("video_notice", "player-readout",
+          r"(?:current time|duration(?: time)?|remaining time|stream type|loaded)\s*:?\s*(?:-?\d{1,2}:\d{2}(?::\d{2})?|\d{1,3}(?:\.\d+)?\s*%|live)?",
+          max_words=4),
+    _rule("video_notice", "player-label",
+          r"(?:video|videos|live|watch live|watch now|now playing|autoplay|playing next|\d(?:\.\d+)?x)\W*", max_words=2),
+    _rule("video_notice", "media-caption", r"media caption(?-i:(?![a-z]))\s*\S.{0,300}", max_words=60),
+    _rule("video_notice", "requires-javascript",
+          r"(?:this|the) (?:slideshow|gallery|video|content|player|feature|interactive)(?: \w+)? requires (?:javascript|flash|js)\b.{0,80}",
+          max_words=15),
+    # Photo galleries: counters and buttons.
+    _rule("photo_credit", "gallery-counter",
+          r"(?:(?:image|photo|picture|slide)s?\s+)?\d{1,3}\s*(?:of|/)\s*/?\s*\d{1,3}", max_words=5),
+    _rule("photo_credit", "gallery-button",
+          r"(?:caption|hide caption|toggle caption|show caption|enlarge(?: this)?(?: image| photo)?|expand(?: image)?"
+          r"|view (?:all|gallery|photos?|slideshow|images?)(?: \(\d+\))?|see (?:all )?(?:the )?(?:photos|images|gallery)"
+          r"|(?:photo|image) gallery|main (?:article )?image|full ?screen|close|open gallery)\W*",
+          max_words=4),
+    _rule("photo_credit", "credit-ellipsis", r"credit\s*(?:\.{2,}|…)\s*\S.{0,120}", max_words=15),
+    _rule("photo_credit", "image-copyright-caption",
+          r"(?:image|photo|picture) (?:copyright|caption|credit|courtesy)\b.{0,300}", max_words=60),
+    _rule("photo_credit", "agency-after-comma",
+          rf"(?-i:[A-Z])[\w.'’-]*(?:\s+[\w.'’-]+){{0,3}},\s*(?:{_AGENCIES})(?:\s*/\s*[\w .]{{1,30}})?",
+          max_words=7, allow_final_period=False),
+    _rule("photo_credit", "submitted-photo", r".{0,80}\b(?:submitted|contributed|handout|file) (?:photo|image|picture)\W*",
+          max_words=10, allow_final_period=False),
+    _rule("photo_credit", "courtesy-of", r"courtesy(?: of)?\s+(?-i:[A-Z]).{0,80}", max_words=8, allow_final_period=False),
+    _rule("photo_credit", "glued-credit",
+          r".{0,400}(?-i:[a-z.)\]])(?:(?-i:Credit|Photo|Image|Picture)s?\s*:|©)\s*(?-i:[A-Z]).{0,80}",
+          max_words=60),
+    # Bylines and authors' notes in shapes the dateline parser does not see.
+    _rule("byline", "byline-labels",
+          r"(?:by|(?:first |last )?(?:published|posted|written|updated|modified)(?: (?:by|on|at))?)\s*[:|-]?"
+          r"(?:\s*[|•·/-]\s*(?:by|(?:first |last )?(?:published|posted|written|updated|modified)(?: (?:by|on|at))?)?\s*:?)*\s*"
+          r"(?:[|•·-]\s*(?:special to|for) (?:the )?[\w .'’-]{1,40})?",
+          max_words=8),
+    _rule("byline", "role-line",
+          r"(?:(?-i:[A-Z])[\w.'’-]+(?:\s+(?-i:[A-Z])[\w.'’-]+){0,3},\s*)?(?:(?:the |an? )?[\w.'’-]+\s+){0,3}"
+          r"(?:staff |senior |chief |contributing |freelance )?(?:writer|reporter|correspondent|columnist|editor|contributor)s?",
+          max_words=8, allow_final_period=False),
+    _rule("byline", "author-bio",
+          r"(?-i:[A-Z])[\w.'’-]+(?:\s+(?-i:[A-Z])[\w.'’-]+){1,3} is an? (?:[\w-]+ ){0,4}"
+          r"(?:reporter|writer|correspondent|editor|columnist|contributor|journalist|producer)s?"
+          r"(?:\s+(?:for|at|with|based in|living in|covering|who covers)\b[^.!?]{1,100})?\.?",
+          max_words=40, zone="edge"),
+    _rule("byline", "contributed-reporting",
+          r"(?:additional )?(?:reporting|writing|research) (?:by|from) (?-i:[A-Z])[^()]{1,120}"
+          r"|[^()]{1,100}\b(?:contributed|also contributed) (?:reporting|to this (?:report|article|story))\b[^()]{0,100}",
+          max_words=25),
+    _rule("byline", "about-author", r"about the authors?\W*", max_words=3),
+    # Prompts to share, follow, subscribe or get an app.
+    _rule("share", "share-glued",
+          r"(?:share (?:on|via|to|with) [\w.+-]{1,20}\s*){2,}\W*|sharing is caring\W*|(?:bookmark|like) and share\W*"
+          r"|get (?:short|shortened) ur[li]\W*|share via (?:shortlink|email|e-mail)\W*"
+          r"|like this (?:story|article|post)\?.{0,60}",
+          max_words=16),
+    _rule("share", "widget-words",
+          r"(?:newsletters?(?: sign[- ]?up)?|submit|feedback|get it|send|pin it|print this(?: page| article)?"
+          r"|(?:[\w'’]+ ){1,3}newsletter)\W*",
+          max_words=5),
+    _rule("subscribe", "click-here-promo",
+          r"(?:click|tap) here (?:to|and) (?:subscribe|sign up|register|get (?:the|our) .{1,40}app|download (?:the|our) .{0,40}app"
+          r"|turn on .{0,40}notifications|get (?:breaking|the latest|our)|follow|join)\b.{0,120}|.{1,120}\bby clicking here\W*", max_words=25),
+    _rule("subscribe", "inbox-promo",
+          r"(?:.{0,80}[.!?:] )?(?:get|receive|sign up for|subscribe to|have)\b.{0,120}"
+          r"\b(?:newsletters?|(?:delivered )?(?:straight |right )?(?:to|in) your inbox|breaking news alerts)\b.{0,200}",
+          max_words=45),
+    _rule("subscribe", "teaser-then-signup",
+          r".{1,100}[.!?] (?:sign up|subscribe|register|join)\b.{0,80}"
+          r"\b(?:newsletters?|inbox|e-?mails?|alerts|digest|briefings?|podcast|membership|free trial)\b.{0,80}",
+          max_words=30),
+    _rule("share", "contact-author",
+          r"(?:have a (?:news )?tip\?.{0,120}|(?:e-?mail|contact|reach) (?-i:[A-Z])[\w.'’-]+(?:\s+(?-i:[A-Z])[\w.'’-]+){0,3} at \S+@\S+.{0,160}"
+          r"|.{0,80}\b(?:can|may) be (?:reached|contacted|emailed) at \S+@\S+.{0,160}"
+          r"|follow (?:him|her|them|me|us|(?-i:[A-Z])[\w.'’-]+(?:\s+(?-i:[A-Z])[\w.'’-]+){0,3}) (?:on|at) (?:twitter|facebook|instagram|linkedin|x|@).{0,160})",
+          max_words=45),
+    # Pointers to other stories, in brackets or naming the site.
+    _rule("read_more", "bracketed-related",
+          r"[\[(]\s*(?:related|read more|read also|see also|also read|more)\s*:.{1,200}[\])]", max_words=30),
+    _rule("read_more", "also-on-site", r"also on [\w-]+\.(?:com|org|net|co\.uk|tv|news)\b.{0,200}", max_words=30,
+          allow_final_period=False),
+    _rule("read_more", "more-in-section",
+          r"(?:more in|more great [\w ]{1,20}stories|must read(?: [\w &]{1,30})?|explore further|материалы по теме|читайте также|leia também|lesen sie auch|lire aussi|lea también"
+          r"|関連記事|관련기사)\W*(?:[\w'’&.-]+\W*){0,5}",
+          max_words=8, allow_final_period=False),
+    # Rights lines in other shapes.
+    _rule("copyright", "copyright-holder-year",
+          r"copyright\s*(?:@|©)?\s*(?-i:[A-Z])[\w.&'’-]*(?:\s+[\w.&'’-]+){0,4}\s+(?:19|20)\d\d\b.{0,200}"
+          r"|.{0,120}[©ⓒ]\s*(?:19|20)\d\d\b.{0,200}|copyright\s*@\s*(?:19|20)\d\d\b.{0,200}",
+          max_words=40),
+    _rule("copyright", "subject-to-copyright",
+          r"this (?:document|article|material|content|site|work) is (?:subject to|protected by) copyright\b.{0,300}",
+          max_words=60),
+    _rule("copyright", "rights-reserved-other",
+          r".{0,200}(?:alle rechte vorbehalten|tous droits réservés|todos los derechos reservados"
+          r"|все права защищены|版权所有|無断転載|無断複製).{0,100}",
+          max_words=40),
+    _rule("copyright", "citation-retrieved",
+          r"citation\s*:.{1,300}\bretrieved\b.{1,80}\bfrom\s+https?://\S+", max_words=60),
+    # Captions that carry their credit after the agency ("... REUTERS/Jane Roe"), and file photos.
+    _rule("photo_credit", "agency-slash-name-end",
+          r".{0,400}\b(?-i:REUTERS|AFP|AP|EPA|XINHUA|UPI|Reuters|Getty Images)\s*/\s*(?-i:[A-Z])[\w.'’-]+(?:\s+(?-i:[A-Z])[\w.'’-]+){0,3}(?:\s*/\s*[\w .]{1,30})?(?: file(?: photo)?)?\W*",
+          max_words=70),
+    _rule("photo_credit", "file-photo-caption", r"file photo\s*:.{1,600}", max_words=90),
+    _rule("photo_credit", "agency-file-end",
+          rf".{{0,400}}?[\w.'’-]+\s*/\s*(?:{_AGENCIES})\s+(?:file|photo|file photo|images?)\W{{0,3}}", max_words=60),
+    _rule("photo_caption", "in-this-photo",
+          r"in this (?:\w+ )?(?:photo|image|picture|photograph|frame grab|video grab|screenshot|handout)\b.{0,600}",
+          max_words=100),
+    _rule("read_more", "follow-coverage",
+          r"follow (?:[\w'’.]+ ){1,4}(?:full |complete |live |latest )?(?:coverage|updates|stories)\b.{0,160}",
+          max_words=30),
+    # Leftovers of the page's code: file names, CSS class names, shortcodes.
+    _rule("markup", "file-name",
+          r"(?=.*(?-i:[a-z]))(?:[•*-]\s*)?(?:[\w.&-]*_[\w.&-]*|[\w.&()-]+\.(?:jpe?g|png|gif|webp|svg|tiff?)|[a-z0-9]+(?:-[a-z0-9]+){2,})",
+          max_words=2),
+    _rule("markup", "shortcode", r"\[(?P<shortcode>\w+)\b[^\]]{0,300}\].{0,200}\[/(?P=shortcode)\]\W*", max_words=40),
+    # Reading aids and link lists.
+    _rule("read_more", "reading-time", r"\d{1,3}\s*min(?:ute)?s?\.? read\W*", max_words=4),
+    _rule("read_more", "tagged-link", r".{3,300}\[(?-i:[A-Z]{3,12})\]\W*", max_words=60),
+    _rule("read_more", "link-label-url",
+          r"(?:listen|download|subscribe|watch|itunes|apple podcasts|spotify|google podcasts|stitcher|rss|more info|website)"
+          r"\s*:\s*https?://\S+", max_words=6),
+    _rule("read_more", "via-site", r"via [\w-]+\.(?:com|info|net|org|co\.uk)\W*", max_words=3),
+    # Membership pitches and comment-section rules.
+    _rule("subscribe", "if-you-enjoyed",
+          r"if you (?:enjoyed|liked|value|appreciate|like) (?:this|our|reading)\b.{0,250}"
+          r"\b(?:join|subscribe|support|donate|become|membership|proposition|sign up)\b.{0,200}", max_words=50),
+    _rule("comments_related", "comment-policy",
+          r"comments? (?:are|is) (?:subject to|moderated|closed|reviewed|pre-?moderated)\b.{0,150}", max_words=30),
     # Site chrome.
     _rule("navigation", "nav-words",
           r"(?:skip to (?:main )?(?:content|navigation)|toggle navigation|main menu|menu|search|home|back to top|close|open menu|navigation|go to (?:top|content)|sections|more|open|subscribe|log ?in|sign ?in)\W*",
           max_words=4, zone="edge"),
 )  # fmt: skip
+
+# Rules whose pattern may match anywhere along a line ("... / AFP" at its end) cost a regex scan
+# of every line; a string each match must contain lets most lines skip them.
+NEEDLES: dict[str, tuple[str, ...]] = {
+    "cookie-notice": ("cookie", "if you continue"),
+    "all-rights-reserved": ("rights reserved",),
+    "agency-credit-end": ("/",),
+    "agency-file-end": ("/",),
+    "agency-slash-name-end": ("/",),
+    "parenthesised-credit-end": (")",),
+    "submitted-photo": ("photo", "image", "picture"),
+    "glued-credit": ("credit", "photo", "image", "picture", "©"),
+    "inbox-promo": ("newsletter", "inbox", "news alerts"),
+    "teaser-then-signup": ("sign up", "subscribe", "register", "join"),
+    "rights-reserved-other": ("rechte", "droits", "derechos", "права", "版权", "無断"),
+    "tagged-link": ("]",),
+    "copyright-holder-year": ("copyright", "©", "ⓒ"),
+    "contact-author": ("@", "tip", "follow"),
+    "click-here-promo": ("click", "tap here"),
+    "contributed-reporting": ("contributed", "reporting", "writing", "research"),
+    "subscribe-prompt": ("subscribe", "sign up", "signup", "register", "join"),
+}
+LINE_RULES = tuple(replace(rule, needles=NEEDLES.get(rule.name, ())) for rule in LINE_RULES)
+_ANY_NEEDLE = re.compile("|".join(re.escape(n) for rule in LINE_RULES for n in rule.needles))
+# The other rules are anchored at the line's start and fail fast: one alternation of them all,
+# run by the regex engine, tells whether any could match at the cost of one call.
+_ANY_ANCHORED_RULE = re.compile(
+    "|".join(f"(?:{rule.pattern.pattern})" for rule in LINE_RULES if not rule.needles), re.I
+)
+
+
+def first_rule(line: str, words: int, *, in_head: bool, in_tail: bool) -> LineRule | None:
+    """The first rule in LINE_RULES that removes this (squashed) line, if any."""
+    lower = line.lower()
+    anchored = _ANY_ANCHORED_RULE.fullmatch(line) is not None
+    if not anchored and _ANY_NEEDLE.search(lower) is None:
+        return None
+    for rule in LINE_RULES:
+        if rule.needles:
+            if not any(n in lower for n in rule.needles):
+                continue
+        elif not anchored:
+            continue
+        if rule.matches(line, words, in_head=in_head, in_tail=in_tail):
+            return rule
+    return None
+
 
 # "Home > World > Asia", "News | Politics", "Home / Business / Markets": short Title-case segments.
 _EXPLICIT_SEPARATOR = re.compile(r"\s+(?:>|»|›|/|\||•|·|::|–)\s+|\s*(?:>|»|›|\||•|·)\s*")
@@ -239,3 +425,85 @@ def byline_author(line: str) -> tuple[str, str | None] | None:
         return None
     org = org.strip(" ,")
     return author, (org or None)
+
+
+# Datelines: every word a date word, a time, a label or a separator, plus at most one name.
+_MONTH_WORD = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_WEEKDAY_WORD = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?"
+_NUMERIC_DATE = re.compile(r"\b(?:\d{4}[/.-]\d{1,2}[/.-]\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))\b")
+_CLOCK = re.compile(r"\b\d{1,2}(?:[:.]\d{2}){1,2}\s*(?:[ap]\.?\s?m\b\.?)?|\b\d{1,2}\s*[ap]\.?m\b\.?", re.I)
+_MONTH_DAY = re.compile(
+    rf"\b(?:{_MONTH_WORD})\b\.?,?\s*\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:{_MONTH_WORD})\b\.?",
+    re.I,
+)
+_DATE_LABELS = re.compile(
+    r"\b(?:(?:first |last )?(?:published|posted|updated|modified|created)|date|last|first)\b\s*:?", re.I
+)
+_DATE_FILLER = re.compile(
+    rf"\b(?:{_MONTH_WORD}|{_WEEKDAY_WORD})\b\.?|\b(?:on|at|am|pm|gmt|utc|ist|bst|cet|cest|[ecmp][sd]t|[ecmp]t|hkt|jst|sgt|aest|amt|today|yesterday)\b"
+    r"|\b(?:19|20)\d\d\b|\b\d{1,2}(?:st|nd|rd|th)?\b|(?-i:\b[A-Z]{2,4}\b)",
+    re.I,
+)
+_DATE_SEPARATORS = re.compile(r"[|•·/,()\[\]:;–—-]|\s-\s")
+_BY_NAME = re.compile(r"(?:^|\s)[Bb][Yy]:?\s+(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})(?=[\s,|]|$)")
+_LEADING_NAME = re.compile(
+    r"^(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3})\s*[-–—|,·]\s"
+    rf"|^(?P<name2>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){{0,3}}?)\s+(?=(?i:{_MONTH_WORD})\.?\s+\d)"
+)
+
+
+def dateline_shape(line: str) -> str | None:
+    """Is this line a dateline, and whose: the empty string for dates, times and labels only
+    ("Published 11:11 PM EST Nov 19, 2019", "Updated at 1:23 p.m."); the name for a line that
+    also names its author ("Chris Davies - Nov 19, 2019", "November 18, 2019 7:45 am PST by Joe
+    Rossignol", "By Tess Bonn - 11/19/19 06:56 AM EST"); None for anything else. A date (a month and a day, or a numeric date), or a time with a label,
+    must be there; any other word (a verb, a lower-case noun) makes the line a sentence.
+    """
+    if len(line.split()) > 18 or line.endswith(("?", "!")):
+        return None
+    has_date = bool(_NUMERIC_DATE.search(line) or _MONTH_DAY.search(line))
+    has_time = bool(_CLOCK.search(line))
+    has_label = bool(_DATE_LABELS.search(line))
+    if not (has_date or (has_time and has_label)):
+        return None
+    name = ""
+    rest = line
+    by = _BY_NAME.search(rest)
+    if by and by.group("name").split()[0].lower() not in _MONTH_NAMES_DAYS:
+        name = _name_prefix(by.group("name"))
+        rest = rest[: by.start()] + " " + rest[by.start("name") + len(name) :]
+    else:
+        lead = _LEADING_NAME.match(rest)
+        lead_name = (lead.group("name") or lead.group("name2")) if lead else ""
+        if lead and lead_name.split()[0].lower().rstrip(".,") not in _MONTH_NAMES_DAYS:
+            name = lead_name
+            rest = rest[lead.end() :]
+    rest = re.sub(r"^\s*by\b", " ", rest, flags=re.I)
+    for pattern in (_NUMERIC_DATE, _CLOCK, _MONTH_DAY, _DATE_LABELS, _DATE_FILLER, _DATE_SEPARATORS):
+        rest = pattern.sub(" ", rest)
+    if re.search(r"\w", rest):
+        return None
+    return name
+
+
+_MONTH_NAMES_DAYS = frozenset(
+    re.findall(
+        r"\w+",
+        "jan january feb february mar march apr april may jun june jul july aug august sep sept "
+        "september oct october nov november dec december mon monday tue tues tuesday wed wednesday "
+        "thu thurs thursday fri friday sat saturday sun sunday updated published posted",
+    )
+)
+
+
+def _name_prefix(words: str) -> str:
+    """The name at the start of "Joe Rossignol Nov" (capitalised words before a date word)."""
+    kept = []
+    for word in words.split():
+        if word.lower().rstrip(".,") in _MONTH_NAMES_DAYS:
+            break
+        kept.append(word)
+    return " ".join(kept)

@@ -44,8 +44,9 @@ class CleaningOptions(_Section):
     metadata_lines: bool = True
     title_repeat: bool = True
     whitespace: bool = True
-    # A line longer than this is prose: no boilerplate rule may remove it (rules are for short lines).
-    max_rule_line_words: int = Field(default=40, ge=1)
+    # A line longer than this is prose: no boilerplate rule may remove it. Each rule has its own,
+    # lower limit; only a few shapes are that long (a wire photo's caption "In this photo ...").
+    max_rule_line_words: int = Field(default=100, ge=1)
     # How far from the top (in non-empty lines) a title / dateline / site header is looked for.
     header_zone_lines: int = Field(default=8, ge=1)
     # Whole-page HTML extraction: trafilatura first, BeautifulSoup text as the fallback.
@@ -59,6 +60,8 @@ class CleaningOptions(_Section):
     # "related stories" heading in the tail; page chrome around the prose body.
     duplicate_lines: bool = True
     tail_blocks: bool = True
+    # Reader comments: from the first of several comment headers ("X on <date> said:") on.
+    comment_threads: bool = True
     body_span: bool = True
     # Lines learned from the corpus: a short line (at most `repeated_line_max_words`) found in at
     # least `repeated_line_min_docs` documents of the same outlet is boilerplate. Needs the

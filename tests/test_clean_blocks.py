@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from cleaners import clean_text
+from cleaners import Metadata, clean_text
 from cleaners.blocks import (
     body_span,
+    comment_thread_start,
     document_line_keys,
     duplicate_lines,
     is_prose,
@@ -12,7 +13,8 @@ from cleaners.blocks import (
     repeated_lines,
     tail_cut,
 )
-from cleaners.rules import is_menu_line
+from cleaners.lines import rejoin_split_parentheses
+from cleaners.rules import dateline_shape, is_menu_line
 from newsclean.settings import CleaningOptions
 
 PARAGRAPHS = [
@@ -93,3 +95,63 @@ def test_an_opening_paragraph_is_not_taken_for_a_title() -> None:
 def test_table_rows_are_not_menus() -> None:
     assert not is_menu_line("| 1 | Kyle Busch | 5040 |", at_edge=True)
     assert is_menu_line("News | Politics | Business", at_edge=False)
+
+
+def test_comment_thread_is_cut_from_its_first_header() -> None:
+    lines = [
+        *PARAGRAPHS,
+        "Comments",
+        "• Jane Roe on September 12, 2018 at 4:47 pm said:",
+        "Any update on the library hours?",
+        "• Tom Doe on September 13, 2018 at 5:23 pm said:",
+        "Hi Jane, not yet.",
+    ]
+    assert comment_thread_start(lines) == 3
+    # A quote introduced by "said:" is not a comment header: it has no time stamp.
+    quoted = [*PARAGRAPHS, "The mayor said:", "We will keep it open.", "Then she said:", "Thank you."]
+    assert comment_thread_start(quoted) is None
+
+
+def test_a_repeated_dateline_is_not_a_comment_thread() -> None:
+    lines = [
+        *PARAGRAPHS,
+        "Riverside Press November 19, 2019, 9:02 AM",
+        "Riverside Press November 19, 2019, 9:02 AM",
+    ]
+    assert comment_thread_start(lines) is None
+    # Name-and-time headers count when reply buttons sit between them.
+    thread = [
+        *PARAGRAPHS,
+        "Jane Roe August 17, 2019 - 2:19 pm",
+        "Lovely.",
+        "Reply",
+        "Tom Doe August 19, 2019 - 5:48 pm",
+    ]
+    assert comment_thread_start(thread) == 3
+
+
+def test_dateline_shapes() -> None:
+    assert dateline_shape("Published 11:11 PM EST Nov 19, 2019") == ""
+    assert dateline_shape("Updated at 1:23 p.m.") == ""
+    assert dateline_shape("Jane Roe - Nov 19, 2019, 10:31 pm CST") == "Jane Roe"
+    assert dateline_shape("Monday November 18, 2019 7:45 am PST by Tom Doe") == "Tom Doe"
+    assert dateline_shape("By Dana Whitfield - 11/19/19 06:56 AM EST") == "Dana Whitfield"
+    assert dateline_shape("On November 18, 2019 the council met") is None
+    assert dateline_shape("2 days ago at 07:52 am") is None
+
+
+def test_a_line_split_at_a_link_is_joined_again() -> None:
+    lines = ["© Riverside Media (", "www.example.com", "), all rights reserved", "next"]
+    assert rejoin_split_parentheses(lines) == [
+        "© Riverside Media (www.example.com), all rights reserved",
+        "next",
+    ]
+    prose = ["He said (", "and then", "left"]
+    assert rejoin_split_parentheses(prose) == prose
+
+
+def test_a_bare_by_line_takes_the_name_below_it() -> None:
+    text = "By\n\nDana Whitfield\n\n" + "\n\n".join(PARAGRAPHS)
+    result = clean_text(text, known=Metadata(title="Known"))
+    assert "Dana Whitfield" not in result.text
+    assert result.metadata.author == "Dana Whitfield"

@@ -110,3 +110,18 @@ def test_dates(text: str, iso: str | None) -> None:
 
 def test_a_year_in_a_sentence_is_not_a_date() -> None:
     assert parse_date("abandon a 2018 inter-Korean military peace pact", whole=True) is None
+
+
+def test_headline_with_an_abbreviation_and_a_kicker_above_it() -> None:
+    body = (
+        "The council voted on Monday to keep the library open on weekends through the summer, "
+        "members said after a long debate."
+    )
+    result = clean_text(
+        f"BREAKING NEWS\n\nMan charged over threats to Rep. Dana Whitfield\n\n{body}\n\n{body}"
+    )
+    assert result.metadata.title == "Man charged over threats to Rep. Dana Whitfield"
+    assert result.text.startswith("The council voted")
+    # A first line with a sentence in it is text, not a title.
+    lede = f"Opinions are mine alone. All prices were checked in May.\n\n{body}"
+    assert clean_text(lede).text.startswith("Opinions are mine alone.")

@@ -14,25 +14,68 @@ sample 2021/2023/2024 meetings apart.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from dedup.features import idf, rarity_prior
 
 _WORD = re.compile(r"\b\w\w+\b")
+U32Array = npt.NDArray[np.uint32]
+U64Array = npt.NDArray[np.uint64]
 
 
-def _tokens(text: str, bag: Counter[str]) -> list[str]:
-    words = [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+def term_counts(text: str, bag: Mapping[str, int]) -> Counter[str]:
+    """The TF-IDF features of a story: its words (no stop words) and its event terms, counted.
+
+    Event terms are prefixed with a NUL, so no word can collide with them."""
+    counts = Counter(w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS)
     for term, tf in bag.items():
-        words.extend(["\x00" + term] * tf)  # event terms as tokens no word can collide with
-    return words
+        counts["\x00" + term] += tf
+    return counts
+
+
+def term_id(term: str) -> int:
+    """A stable 64-bit id for a feature (Python's `hash` differs between processes)."""
+    digest = hashlib.blake2b(term.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def term_arrays(counts: Mapping[str, int]) -> tuple[U64Array, U32Array]:
+    """Features as (sorted ids, counts): compact, and what `EventSpace` is built from."""
+    ids = np.fromiter((term_id(t) for t in counts), dtype=np.uint64, count=len(counts))
+    values = np.fromiter(counts.values(), dtype=np.uint32, count=len(counts))
+    order = np.argsort(ids, kind="stable")
+    return ids[order], values[order]
+
+
+def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sparse.csr_matrix:
+    """Rows of sublinear-TF x smoothed-IDF weights, L2-normalised: scikit-learn's
+    `TfidfVectorizer(sublinear_tf=True)`, built from stored feature counts in a few numpy passes
+    instead of re-tokenising every text."""
+    n = len(term_ids)
+    lengths = np.fromiter((len(x) for x in term_ids), dtype=np.int64, count=n)
+    if n == 0 or lengths.sum() == 0:
+        return sparse.csr_matrix((n, 1))
+    all_ids = np.concatenate(term_ids)
+    vocabulary, columns = np.unique(all_ids, return_inverse=True)
+    rows = np.repeat(np.arange(n), lengths)
+    tf = 1.0 + np.log(np.concatenate(counts).astype(np.float64))
+    doc_freq = np.bincount(columns, minlength=len(vocabulary)).astype(np.float64)
+    idf_values = np.log((1.0 + n) / (1.0 + doc_freq)) + 1.0
+    data = tf * idf_values[columns]
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
+    data /= np.where(norms > 0, norms, 1.0)[rows]
+    matrix = sparse.csr_matrix((data, (rows, columns)), shape=(n, len(vocabulary)), dtype=np.float64)
+    matrix.sort_indices()
+    return matrix
 
 
 class EventSpace:
@@ -40,20 +83,16 @@ class EventSpace:
 
     def __init__(
         self,
-        texts: Sequence[str],
-        bags: Sequence[Counter[str]],
+        features: Sequence[tuple[U64Array, U32Array]],
+        bags: Sequence[Mapping[str, int]],
         *,
         overlap_offset: float,
         overlap_reference: float,
     ) -> None:
+        """`features[i]` is item i's `term_arrays`; `bags[i]` its event terms."""
         self.offset = overlap_offset
         self.reference = overlap_reference
-        docs = [_tokens(text, bag) for text, bag in zip(texts, bags, strict=True)]
-        if docs and any(docs):
-            vectorizer = TfidfVectorizer(analyzer=lambda tokens: tokens, sublinear_tf=True, dtype=np.float64)
-            self.matrix: sparse.csr_matrix = vectorizer.fit_transform(docs).tocsr()
-        else:
-            self.matrix = sparse.csr_matrix((len(docs), 1))
+        self.matrix: sparse.csr_matrix = tfidf_matrix([f[0] for f in features], [f[1] for f in features])
         doc_freq: Counter[str] = Counter()
         for bag in bags:
             doc_freq.update(bag.keys())
@@ -80,6 +119,15 @@ class EventSpace:
         self.term_matrix: sparse.csr_matrix = sparse.csr_matrix(
             (values, (rows, cols)), shape=(n, max(len(vocabulary), 1)), dtype=np.float64
         )
+
+    @classmethod
+    def from_texts(
+        cls, texts: Sequence[str], bags: Sequence[Mapping[str, int]], **options: float
+    ) -> EventSpace:
+        """Straight from texts (tests, small corpora); the pipeline passes stored features."""
+        features = [term_arrays(term_counts(text, bag)) for text, bag in zip(texts, bags, strict=True)]
+        return cls(features, bags, overlap_offset=options["overlap_offset"],
+                   overlap_reference=options["overlap_reference"])  # fmt: skip
 
     def top_terms(self, i: int, k: int) -> set[str]:
         """The `k` highest-weighted TF-IDF features of item `i` (as feature ids), for LSH.

@@ -32,7 +32,12 @@ def words(text: str) -> list[str]:
 
 def exact_key(text: str) -> str:
     """Same key for texts equal up to case, punctuation and spacing."""
-    return hashlib.sha256(" ".join(words(text)).encode()).hexdigest()
+    return words_key(words(text))
+
+
+def words_key(tokens: list[str]) -> str:
+    """`exact_key` of a text already split by `words`."""
+    return hashlib.sha256(" ".join(tokens).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def shingles(tokens: list[str], size: int) -> set[str]:

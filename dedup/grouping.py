@@ -20,60 +20,41 @@ from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
-from datasketch import MinHashLSH
 
 from dedup.event_space import EventSpace
-from dedup.features import event_terms, exact_key, salient_terms, shingles, words
+from dedup.features import shingles, words
 from dedup.linkage import average_linkage
+from dedup.lsh import candidate_pairs
 from dedup.minhash import EMPTY_HASH, MinHasher
+from dedup.signing import DocSignature, Signer
 from dedup.types import Assignment, DedupDoc, Grouping, Relation
 from dedup.unionfind import UnionFind
 from newsclean.settings import DedupSettings
 
 
-def _lsh_pairs(
-    ids: Sequence[str], signatures: np.ndarray, hasher: MinHasher, threshold: float
-) -> set[tuple[str, str]]:
-    """Candidate pairs (a < b) whose MinHash signatures collide in some LSH band.
-
-    Rows of ids whose set was empty carry the empty signature and are left out."""
-    empty = np.all(signatures == EMPTY_HASH, axis=1) if len(ids) else np.zeros(0, dtype=bool)
-    keep = [i for i in range(len(ids)) if not empty[i]]
-    if len(keep) < 2:
-        return set()
-    lsh = MinHashLSH(threshold=threshold, num_perm=hasher.num_perm)
-    leans = {ids[i]: hasher.lean(signatures[i]) for i in keep}
-    with lsh.insertion_session() as session:
-        for doc_id, lean in leans.items():
-            session.insert(doc_id, lean)
-    pairs: set[tuple[str, str]] = set()
-    for doc_id, lean in leans.items():
-        for other in lsh.query(lean):
-            if other != doc_id:
-                pairs.add((doc_id, other) if doc_id < other else (other, doc_id))
-    return pairs
-
-
 def _plausible_copies(
-    pairs: Sequence[tuple[int, int]], signatures: np.ndarray, sizes: np.ndarray, settings: DedupSettings
-) -> list[bool]:
-    """Which pairs could be copies, judged from their MinHash signatures alone.
+    pairs: np.ndarray, signatures: np.ndarray, sizes: np.ndarray, settings: DedupSettings
+) -> np.ndarray:
+    """Which pairs could be copies, judged from their MinHash signatures alone (a mask).
 
     The exact check intersects two shingle sets; most same-event candidates are nowhere near a
     copy, and their signatures say so at a fraction of the cost. The margin (0.15 below either
     threshold, several standard errors at 128 permutations) keeps every real copy."""
-    if not pairs:
-        return []
-    out: list[bool] = []
+    out = np.zeros(len(pairs), dtype=bool)
     for start in range(0, len(pairs), 50_000):
-        chunk = np.asarray(pairs[start : start + 50_000])
+        chunk = pairs[start : start + 50_000]
         jaccard = (signatures[chunk[:, 0]] == signatures[chunk[:, 1]]).mean(axis=1)
         size_a, size_b = sizes[chunk[:, 0]], sizes[chunk[:, 1]]
         shared = jaccard / (1.0 + jaccard) * (size_a + size_b)
         containment = shared / np.maximum(np.minimum(size_a, size_b), 1)
-        ok = (jaccard >= settings.near_jaccard - 0.15) | (containment >= settings.near_containment - 0.15)
-        out.extend(bool(x) for x in ok)
+        out[start : start + len(chunk)] = (jaccard >= settings.near_jaccard - 0.15) | (
+            containment >= settings.near_containment - 0.15
+        )
     return out
+
+
+def _stack(rows: Sequence[np.ndarray], width: int) -> np.ndarray:
+    return np.stack(rows) if rows else np.empty((0, width), dtype=np.uint32)
 
 
 def _copy_score(a: set[str], b: set[str], settings: DedupSettings) -> float | None:
@@ -124,59 +105,95 @@ def _canonical(members: list[DedupDoc], lengths: dict[str, int]) -> DedupDoc:
 def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = None) -> Grouping:
     """Assign every document to a cluster with one canonical and a relation to it."""
     s = settings or DedupSettings()
+    signatures = Signer(s).sign([d.text for d in docs], [d.title for d in docs])
+    return group_signed(docs, signatures, s)
+
+
+def group_signed(
+    docs: Sequence[DedupDoc], signatures: Sequence[DocSignature], settings: DedupSettings | None = None
+) -> Grouping:
+    """`group_documents` for documents signed beforehand (`dedup.signing.Signer`), as the
+    pipeline does in its cleaning workers: only the work about pairs is left here."""
+    s = settings or DedupSettings()
     started = time.perf_counter()
     by_id = {d.id: d for d in docs}
     if len(by_id) != len(docs):
         raise ValueError("document ids must be unique")
-    tokens = {d.id: words(d.text) for d in docs}
-    lengths = {i: len(t) for i, t in tokens.items()}
+    if len(signatures) != len(docs):
+        raise ValueError("one signature per document")
+    sig_of = {d.id: sig for d, sig in zip(docs, signatures, strict=True)}
+    lengths = {i: sig.n_words for i, sig in sig_of.items()}
+    token_cache: dict[str, list[str]] = {}
+
+    def tokens_of(doc_id: str) -> list[str]:
+        if doc_id not in token_cache:
+            token_cache[doc_id] = words(by_id[doc_id].text)
+        return token_cache[doc_id]
 
     # 1. Exact copies share a key; one representative each goes on.
     exact_groups: dict[str, list[str]] = defaultdict(list)
     for doc_id in sorted(by_id):
-        exact_groups[exact_key(by_id[doc_id].text)].append(doc_id)
+        exact_groups[sig_of[doc_id].exact_key].append(doc_id)
     reps = {members[0]: members for members in exact_groups.values()}
 
-    # 2. Candidates among representatives, from two LSH indexes: word shingles find copies, each
-    #    story's top TF-IDF terms (words and event terms) find coverage of one event. Every
-    #    candidate pair is first checked as a copy, so a teaser (too short for Jaccard, found
-    #    through what it is about) joins its article.
+    # 2. Candidates among representatives, from three LSH indexes: word shingles find copies, each
+    #    story's salient event terms and its top TF-IDF features find coverage of one event.
+    #    Every candidate pair is first checked as a copy, so a teaser (too short for Jaccard,
+    #    found through what it is about) joins its article.
     rep_ids = sorted(reps)
-    index = {r: i for i, r in enumerate(rep_ids)}
-    shingle_sets = {r: shingles(tokens[r], s.near_shingle_words) for r in rep_ids}
-    bags = [event_terms(by_id[r].text, by_id[r].title) for r in rep_ids]
+    n_reps = len(rep_ids)
+    rep_sigs = [sig_of[r] for r in rep_ids]
+    bags = [rep.event_terms for rep in rep_sigs]
     space = EventSpace(
-        [f"{by_id[r].title or ''}\n{by_id[r].text}" for r in rep_ids],
+        [(rep.term_ids, rep.term_counts) for rep in rep_sigs],
         bags,
         overlap_offset=s.event_overlap_offset,
         overlap_reference=s.event_overlap_reference,
     )
-    near_hasher = MinHasher(s.near_num_perm, s.seed)
-    near_signatures = near_hasher.signatures_from_tokens([tokens[r] for r in rep_ids], s.near_shingle_words)
-    near_pairs = _lsh_pairs(rep_ids, near_signatures, near_hasher, s.near_lsh_threshold)
-    event_hasher = MinHasher(s.event_num_perm, s.seed + 1)
-    salient = [salient_terms(bag, s.event_terms_per_doc) for bag in bags]
-    event_pairs = _lsh_pairs(rep_ids, event_hasher.signatures(salient), event_hasher, s.event_lsh_threshold)
+    # Inside an oversized LSH bucket, neighbours by publication day (undated last, then by id).
+    day_rank = np.asarray(
+        sorted(range(n_reps), key=lambda i: (by_id[rep_ids[i]].published or "9999", rep_ids[i])),
+        dtype=np.int64,
+    )
+    order = np.empty(n_reps, dtype=np.int64)
+    order[day_rank] = np.arange(n_reps)
+    near_signatures = _stack([rep.near for rep in rep_sigs], s.near_num_perm)
+    near_pairs = candidate_pairs(
+        near_signatures, s.near_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
+        skip=np.all(near_signatures == EMPTY_HASH, axis=1),
+    )  # fmt: skip
+    salient = _stack([rep.salient for rep in rep_sigs], s.event_num_perm)
+    event_pairs = candidate_pairs(
+        salient, s.event_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
+        skip=np.all(salient == EMPTY_HASH, axis=1),
+    )  # fmt: skip
     if s.topic_terms_per_doc:
         topic_hasher = MinHasher(s.event_num_perm, s.seed + 2)
-        topical = [space.top_terms(i, s.topic_terms_per_doc) for i in range(len(rep_ids))]
-        event_pairs |= _lsh_pairs(
-            rep_ids, topic_hasher.signatures(topical), topic_hasher, s.topic_lsh_threshold
-        )
-    near = UnionFind(rep_ids)
-    checked = sorted(near_pairs | event_pairs)
-    sizes = np.array([len(shingle_sets[r]) for r in rep_ids], dtype=np.float64)
-    plausible = _plausible_copies([(index[a], index[b]) for a, b in checked], near_signatures, sizes, s)
-    for (a, b), maybe in zip(checked, plausible, strict=True):
-        if maybe and _copy_score(shingle_sets[a], shingle_sets[b], s) is not None:
+        topical = topic_hasher.signatures([space.top_terms(i, s.topic_terms_per_doc) for i in range(n_reps)])
+        topic_pairs = candidate_pairs(
+            topical, s.topic_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
+            skip=np.all(topical == EMPTY_HASH, axis=1),
+        )  # fmt: skip
+        event_pairs = np.unique(np.concatenate((event_pairs, topic_pairs)), axis=0)
+    checked = np.unique(np.concatenate((near_pairs, event_pairs)), axis=0)
+    sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
+    plausible = _plausible_copies(checked, near_signatures, sizes, s)
+    near = UnionFind(range(n_reps))
+    shingle_cache: dict[int, set[str]] = {}
+    for a, b in checked[plausible].tolist():
+        for i in (a, b):
+            if i not in shingle_cache:
+                shingle_cache[i] = shingles(tokens_of(rep_ids[i]), s.near_shingle_words)
+        if _copy_score(shingle_cache[a], shingle_cache[b], s) is not None:
             near.union(a, b)
-    near_groups = near.groups()  # unit id (smallest rep) -> reps
+    near_groups = {rep_ids[u]: [rep_ids[m] for m in members] for u, members in near.groups().items()}
     t_near = time.perf_counter()
 
     # 3. Same event among near-groups, each represented by its longest member.
     units = sorted(near_groups)
     unit_index = {u: i for i, u in enumerate(units)}
-    unit_rep = [index[_canonical([by_id[r] for r in near_groups[u]], lengths).id] for u in units]
+    rep_index = {r: i for i, r in enumerate(rep_ids)}
+    unit_rep = [rep_index[_canonical([by_id[r] for r in near_groups[u]], lengths).id] for u in units]
     unit_day: list[date | None] = []
     for u in units:
         known = [
@@ -186,13 +203,16 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
             if (day := _parse_day(by_id[doc_id].published)) is not None
         ]
         unit_day.append(min(known) if known else None)
-    unit_pairs = sorted(
-        {
-            (min(ia, ib), max(ia, ib))
-            for a, b in event_pairs
-            if (ia := unit_index[near.find(a)]) != (ib := unit_index[near.find(b)])
-        }
-    )
+    unit_of_rep = np.array([unit_index[rep_ids[near.find(i)]] for i in range(n_reps)], dtype=np.int64)
+    if len(event_pairs):
+        ua, ub = unit_of_rep[event_pairs[:, 0]], unit_of_rep[event_pairs[:, 1]]
+        distinct = ua != ub
+        unit_pair_array = np.unique(
+            np.stack((np.minimum(ua, ub)[distinct], np.maximum(ua, ub)[distinct]), axis=1), axis=0
+        )
+    else:
+        unit_pair_array = np.empty((0, 2), dtype=np.int64)
+    unit_pairs = [(int(a), int(b)) for a, b in unit_pair_array.tolist()]
     scores = space.scores([(unit_rep[a], unit_rep[b]) for a, b in unit_pairs])
     edges = {
         pair: score - _date_penalty(unit_day[pair[0]], unit_day[pair[1]], s)
@@ -226,9 +246,9 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
     for units in clusters:
         member_ids = sorted(doc_id for u in units for rep in near_groups[u] for doc_id in reps[rep])
         canonical = _canonical([by_id[i] for i in member_ids], lengths)
-        canon_key = exact_key(canonical.text)
+        canon_key = sig_of[canonical.id].exact_key
         canon_unit = unit_of[canonical.id]
-        canon_shingles = shingles(tokens[canonical.id], s.near_shingle_words)
+        canon_shingles = shingles(tokens_of(canonical.id), s.near_shingle_words)
         cluster_id = "c_" + canonical.id
         copy_canonical = {
             u: _canonical([by_id[d] for rep in near_groups[u] for d in reps[rep]], lengths).id
@@ -239,10 +259,10 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
             similarity: float | None
             if doc_id == canonical.id:
                 relation, similarity = "canonical", None
-            elif exact_key(by_id[doc_id].text) == canon_key:
+            elif sig_of[doc_id].exact_key == canon_key:
                 relation, similarity = "exact_duplicate", 1.0
             elif unit_of[doc_id] == canon_unit:
-                mine = shingles(tokens[doc_id], s.near_shingle_words)
+                mine = shingles(tokens_of(doc_id), s.near_shingle_words)
                 union = len(mine | canon_shingles) or 1
                 relation, similarity = "near_duplicate", len(mine & canon_shingles) / union
             else:
@@ -259,6 +279,7 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
         "documents": float(len(docs)),
         "exact_groups": float(len(reps)),
         "near_candidate_pairs": float(len(near_pairs)),
+        "copy_checks": float(int(plausible.sum())),
         "near_groups": float(len(near_groups)),
         "event_candidate_pairs": float(len(event_pairs)),
         "event_edges": float(len(edges)),

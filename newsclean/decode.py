@@ -3,7 +3,8 @@
 Layered like a careful browser: a byte-order mark is certain; a charset the document declares is
 believed only if the bytes agree with it; strict UTF-8 is tried before any guess because valid
 UTF-8 almost never happens by accident; only then is the encoding detected statistically.
-After decoding, ftfy repairs mojibake that was baked into the text before we ever saw it.
+After decoding, ftfy repairs mojibake that was baked into the text before we ever saw it (for
+an HTML page, in the article text `clean_html` extracts from it: see `decode_bytes`).
 """
 
 from __future__ import annotations
@@ -399,11 +400,20 @@ def fix_text(text: str, options: DecodeOptions | None = None) -> str:
 
 
 def decode_bytes(data: bytes, *, filename: str = "", options: DecodeOptions | None = None) -> DecodedText:
-    """Decode a file's bytes and repair its text; HTML-ness is judged from the name and content."""
+    """Decode a file's bytes and repair its text; HTML-ness is judged from the name and content.
+
+    A whole HTML page (by its name: what the reader hands to `clean_html`) is only decoded,
+    unless `options.repair_html_pages`: `clean_html` repairs the article text and metadata it
+    extracts, the same characters at a few percent of the length, where scanning the whole
+    page for mojibake cost a sixth of trafilatura's extraction time. `repaired` is then False;
+    the repair shows as a "mojibake" removal of the cleaned text.
+    """
     opts = options or DecodeOptions()
     lowered = filename.lower().removesuffix(".gz")
     is_html = lowered.endswith((".html", ".htm", ".xhtml"))
     decoded = detect_and_decode(data, is_html=is_html)
+    if is_html and not opts.repair_html_pages:
+        return decoded
     fixed = fix_text(decoded.text, opts)
     plain = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
     return DecodedText(fixed, decoded.encoding, decoded.method, repaired=fixed != plain)

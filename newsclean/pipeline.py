@@ -27,7 +27,9 @@ from typing import Any, Protocol, TypeVar
 from cleaners import clean_html, clean_text
 from cleaners.markup import is_html_document
 from cleaners.types import CleanedText, Metadata
-from dedup import DedupDoc, group_documents
+from dedup import DedupDoc, Grouping
+from dedup.grouping import group_signed
+from dedup.signing import DocSignature, Signer
 from newsclean.corpus import remove_repeated_lines
 from newsclean.lock import output_lock
 from newsclean.output import read_jsonl, write_atomic, write_jsonl
@@ -144,8 +146,19 @@ def plan_batches(raw_root: Path, work_dir: Path, batch_size: int, known: dict[st
     return RunPlan(specs, stamps, deleted, len(paths) - len(todo), len(paths))
 
 
-# The code whose output the run state caches: a change to any of it invalidates the cache.
-_CLEANING_SOURCES = ("cleaners/*.py", "newsclean/decode.py", "newsclean/sources.py")
+# The code whose output the run state caches (cleaned documents and their signatures): a change
+# to any of it invalidates the cache.
+_CLEANING_SOURCES = (
+    "cleaners/*.py",
+    "newsclean/decode.py",
+    "newsclean/sources.py",
+    "dedup/features.py",
+    "dedup/minhash.py",
+    "dedup/signing.py",
+    "dedup/event_space.py",
+)
+# The dedup settings a signature depends on; thresholds only matter to grouping, which reruns.
+_SIGNING_SETTINGS = {"seed", "near_num_perm", "near_shingle_words", "event_num_perm", "event_terms_per_doc"}
 
 
 def settings_fingerprint(settings: Settings) -> str:
@@ -153,6 +166,7 @@ def settings_fingerprint(settings: Settings) -> str:
     digest = hashlib.sha256()
     digest.update(settings.decode.model_dump_json().encode())
     digest.update(settings.cleaning.model_dump_json().encode())
+    digest.update(json.dumps(settings.dedup.model_dump(include=_SIGNING_SETTINGS), sort_keys=True).encode())
     root = Path(__file__).resolve().parent.parent
     for pattern in _CLEANING_SOURCES:
         for source in sorted(root.glob(pattern)):
@@ -232,6 +246,7 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
                 continue
             lines.append({"path": rel_path, "document": _document_record(item, cleaned, item.mojibake_fixed)})
             documents += 1
+    _sign_lines(lines, settings)
     write_jsonl(Path(spec.work_file), lines)
     return BatchResult(
         spec.number,
@@ -243,7 +258,30 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
     )
 
 
+def _sign_lines(lines: list[dict[str, Any]], settings: Settings) -> None:
+    """The "sign" stage, run inside the cleaning worker: what grouping needs from each document
+    alone (see dedup.signing), stored beside it so grouping and later runs never recompute it."""
+    docs = [line["document"] for line in lines if "document" in line]
+    if not docs:
+        return
+    signatures = Signer(settings.dedup).sign([d["text"] for d in docs], [d["title"] for d in docs])
+    signed = iter(signatures)
+    for line in lines:
+        if "document" in line:
+            line["signature"] = next(signed).to_text()
+
+
 # --------------------------------------------------------------------------- stage: group
+
+
+def _group(
+    documents: list[dict[str, Any]], signatures: dict[str, DocSignature], settings: Settings
+) -> Grouping:
+    return group_signed(
+        [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
+        [signatures[d["id"]] for d in documents],
+        settings.dedup,
+    )
 
 
 def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files: Sequence[str]) -> int:
@@ -265,27 +303,23 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
     """Group every stored document; leave the run's final records and assignments in work_dir."""
     documents: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
+    signatures: dict[str, DocSignature] = {}
     with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
         for line in state.results():
             if "document" in line:
                 documents.append(line["document"])
+                signatures[line["document"]["id"]] = DocSignature.from_text(line["signature"])
             else:
                 quarantine.append(line["quarantine"])
     documents.sort(key=lambda d: d["id"])
-    grouping = group_documents(
-        [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
-        settings.dedup,
-    )
+    grouping = _group(documents, signatures, settings)
     # Corpus-learned boilerplate needs the clusters (a line counts once per event), so it runs
     # after grouping; it removes furniture lines only, which do not decide any grouping.
     clusters = {doc_id: a.cluster_id for doc_id, a in grouping.assignments.items()}
     documents, emptied = remove_repeated_lines(documents, clusters, settings.cleaning)
     if emptied:  # rare: a document that was all furniture; group again without it
         quarantine.extend(emptied)
-        grouping = group_documents(
-            [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
-            settings.dedup,
-        )
+        grouping = _group(documents, signatures, settings)
     work = Path(work_dir)
     write_jsonl(work / "documents.jsonl", documents)
     write_jsonl(work / "quarantine.jsonl", quarantine)

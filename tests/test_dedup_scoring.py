@@ -15,7 +15,7 @@ def test_batch_scores_equal_single_scores() -> None:
     docs = [seed_doc(str(i), name) for i, name in enumerate([TOKYO_2021_A, TOKYO_2021_B, WASHINGTON_2023])]
     docs.append(DedupDoc("empty", "", None))  # no words, no terms: scores 0, never fails
     bags: list[Counter[str]] = [event_terms(d.text, d.title) for d in docs]
-    space = EventSpace([d.text for d in docs], bags, overlap_offset=2.0, overlap_reference=0.3)
+    space = EventSpace.from_texts([d.text for d in docs], bags, overlap_offset=2.0, overlap_reference=0.3)
     pairs = [(0, 1), (1, 0), (0, 2), (2, 1), (0, 3), (3, 2), (1, 2)]
     batch = space.scores(pairs)
     for (a, b), value in zip(pairs, batch, strict=True):

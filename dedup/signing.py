@@ -1,0 +1,129 @@
+"""What grouping needs to know about one document, computed once, where the document is cleaned.
+
+Grouping compares documents, but most of its work looks at one document at a time: the
+exact-copy key, the word-shingle MinHash, the event terms and their MinHash, the word counts of
+the TF-IDF space. None of that depends on the rest of the corpus. Computing it in the cleaning
+workers spreads it over every core, and keeping it in the run state means a scheduled run signs
+only the files that are new: the grouping stage is left with the work that really is about pairs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.event_space import term_arrays, term_counts
+from dedup.features import event_terms, salient_terms, words, words_key
+from dedup.minhash import MinHasher
+from newsclean.settings import DedupSettings
+
+U32Array = npt.NDArray[np.uint32]
+U64Array = npt.NDArray[np.uint64]
+
+_HEADER = struct.Struct("<I")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DocSignature:
+    """One document as grouping sees it. Arrays are read-only views; do not modify them."""
+
+    exact_key: str
+    n_words: int
+    n_shingles: int
+    near: U32Array  # MinHash of the word shingles (near_num_perm values)
+    salient: U32Array  # MinHash of the most salient event terms (event_num_perm values)
+    term_ids: U64Array  # TF-IDF features (words and event terms), sorted ids ...
+    term_counts: U32Array  # ... and their counts
+    event_terms: dict[str, int]
+
+    def to_bytes(self) -> bytes:
+        """Compact and exact: a JSON header, then the arrays' bytes (little-endian)."""
+        header = json.dumps(
+            {
+                "k": self.exact_key,
+                "w": self.n_words,
+                "s": self.n_shingles,
+                "e": self.event_terms,
+                "n": [len(self.near), len(self.salient), len(self.term_ids)],
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        ).encode("utf-8", "surrogatepass")
+        return b"".join(
+            (
+                _HEADER.pack(len(header)),
+                header,
+                self.near.astype("<u4").tobytes(),
+                self.salient.astype("<u4").tobytes(),
+                self.term_ids.astype("<u8").tobytes(),
+                self.term_counts.astype("<u4").tobytes(),
+            )
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DocSignature:
+        (size,) = _HEADER.unpack_from(data)
+        header = json.loads(data[_HEADER.size : _HEADER.size + size].decode("utf-8", "surrogatepass"))
+        n_near, n_salient, n_terms = header["n"]
+        offset = _HEADER.size + size
+        near = np.frombuffer(data, dtype="<u4", count=n_near, offset=offset)
+        offset += 4 * n_near
+        salient = np.frombuffer(data, dtype="<u4", count=n_salient, offset=offset)
+        offset += 4 * n_salient
+        ids = np.frombuffer(data, dtype="<u8", count=n_terms, offset=offset)
+        offset += 8 * n_terms
+        counts = np.frombuffer(data, dtype="<u4", count=n_terms, offset=offset)
+        return cls(header["k"], header["w"], header["s"], near, salient, ids, counts, header["e"])
+
+    def to_text(self) -> str:
+        """For JSON files and the run state: base64 of `to_bytes`."""
+        return base64.b64encode(self.to_bytes()).decode("ascii")
+
+    @classmethod
+    def from_text(cls, text: str) -> DocSignature:
+        return cls.from_bytes(base64.b64decode(text))
+
+
+class Signer:
+    """Signs documents with the MinHash permutations and sizes that `settings` name."""
+
+    def __init__(self, settings: DedupSettings | None = None) -> None:
+        self.settings = settings or DedupSettings()
+        self.near_hasher = MinHasher(self.settings.near_num_perm, self.settings.seed)
+        self.event_hasher = MinHasher(self.settings.event_num_perm, self.settings.seed + 1)
+
+    def sign(self, texts: Sequence[str], titles: Sequence[str | None]) -> list[DocSignature]:
+        """Signatures for many documents at once (MinHash is vectorised over the whole batch)."""
+        s = self.settings
+        tokens = [words(t) for t in texts]
+        bags = [event_terms(text, title) for text, title in zip(texts, titles, strict=True)]
+        near = self.near_hasher.signatures_from_tokens(tokens, s.near_shingle_words)
+        salient = self.event_hasher.signatures([salient_terms(bag, s.event_terms_per_doc) for bag in bags])
+        out: list[DocSignature] = []
+        for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
+            ids, counts = term_arrays(term_counts(f"{title or ''}\n{text}", bags[i]))
+            out.append(
+                DocSignature(
+                    exact_key=words_key(tokens[i]),
+                    n_words=len(tokens[i]),
+                    n_shingles=_distinct_shingles(tokens[i], s.near_shingle_words),
+                    near=near[i],
+                    salient=salient[i],
+                    term_ids=ids,
+                    term_counts=counts,
+                    event_terms=dict(sorted(bags[i].items())),
+                )
+            )
+        return out
+
+
+def _distinct_shingles(tokens: list[str], size: int) -> int:
+    if len(tokens) < size:
+        return 1 if tokens else 0
+    return len(set(zip(*(tokens[i:] for i in range(size)), strict=False)))

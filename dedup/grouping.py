@@ -5,9 +5,9 @@ Three layers, each cheaper and stricter than the next is broad:
 2. near copies: MinHash-LSH over word 5-grams finds candidates, exact Jaccard or containment on
    the shingle sets decides (containment attaches a teaser to its full article);
 3. same event: MinHash-LSH over each story's most salient event terms finds candidates, a score
-   combining TF-IDF cosine and event-term overlap (see `dedup.event_space`) with a date penalty
-   weighs them, and average linkage over that sparse graph groups, so one broad article cannot
-   chain unrelated stories together.
+   combining TF-IDF cosine and event-term overlap (see `dedup.event_space`), scaled down where
+   the topic is crowded (`crowd_scaled`) and less a date penalty, weighs them; average linkage
+   over that sparse graph groups, so one broad article cannot chain unrelated stories together.
 No step compares all pairs: candidates come from LSH, and linkage only sees candidate pairs.
 """
 
@@ -21,7 +21,7 @@ from datetime import date
 
 import numpy as np
 
-from dedup.event_space import EventSpace
+from dedup.event_space import EventSpace, neighbourhood_levels
 from dedup.features import shingles, words
 from dedup.linkage import average_linkage
 from dedup.lsh import candidate_pairs
@@ -92,6 +92,20 @@ def _date_penalty(a: date | None, b: date | None, settings: DedupSettings) -> fl
     if days <= window:
         return 0.0
     return min(1.0, settings.event_date_penalty * math.log2(days / window))
+
+
+def crowd_scaled(
+    n_units: int, pairs: np.ndarray, scores: np.ndarray, settings: DedupSettings
+) -> list[float]:
+    """Scores scaled down where the neighbourhood is crowded (see `neighbourhood_levels`):
+    times min(1, reference / sqrt(level_a x level_b)). Never scaled up: in a small or sparse
+    corpus every level is low, and raising its scores would merge what the cut keeps apart."""
+    if not settings.event_crowd_neighbours or len(scores) == 0:
+        return [float(x) for x in scores]
+    levels = neighbourhood_levels(n_units, pairs, scores, settings.event_crowd_neighbours)
+    spread = np.sqrt(levels[pairs[:, 0]] * levels[pairs[:, 1]])
+    factor = np.minimum(1.0, settings.event_crowd_reference / np.maximum(spread, 1e-12))
+    return [float(x) for x in scores * factor]
 
 
 def _canonical(members: list[DedupDoc], lengths: dict[str, int]) -> DedupDoc:
@@ -213,10 +227,10 @@ def group_signed(
     else:
         unit_pair_array = np.empty((0, 2), dtype=np.int64)
     unit_pairs = [(int(a), int(b)) for a, b in unit_pair_array.tolist()]
-    scores = space.scores([(unit_rep[a], unit_rep[b]) for a, b in unit_pairs])
+    scores = np.asarray(space.scores([(unit_rep[a], unit_rep[b]) for a, b in unit_pairs]), dtype=np.float64)
     edges = {
         pair: score - _date_penalty(unit_day[pair[0]], unit_day[pair[1]], s)
-        for pair, score in zip(unit_pairs, scores, strict=True)
+        for pair, score in zip(unit_pairs, crowd_scaled(len(units), unit_pair_array, scores, s), strict=True)
     }
     labels = average_linkage(len(units), edges, s.linkage_threshold)
     by_label: dict[int, list[str]] = defaultdict(list)

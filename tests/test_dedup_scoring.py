@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections import Counter
 
-from test_grouping import TOKYO_2021_A, TOKYO_2021_B, TOKYO_2021_C, WASHINGTON_2023, seed_doc, wire_copy
+import numpy as np
+import pytest
+from test_grouping import (
+    TOKYO_2021_A,
+    TOKYO_2021_B,
+    TOKYO_2021_C,
+    TOKYO_2024,
+    WASHINGTON_2023,
+    seed_doc,
+    wire_copy,
+)
 
 from dedup import DedupDoc, group_documents
-from dedup.event_space import EventSpace
+from dedup.event_space import EventSpace, neighbourhood_levels
 from dedup.features import event_terms
+from dedup.grouping import crowd_scaled
+from newsclean.settings import DedupSettings
 
 
 def test_batch_scores_equal_single_scores() -> None:
@@ -45,3 +57,38 @@ def test_exact_copy_is_a_duplicate_of_its_original() -> None:
     a = group_documents([original, copy]).assignments
     assert a["b"].relation == "exact_duplicate" and a["b"].duplicate_of == "a"
     assert a["a"].duplicate_of is None
+
+
+def test_neighbourhood_level_is_the_mean_of_the_best_k_scores() -> None:
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [1, 2]], dtype=np.int64)
+    scores = np.array([0.9, 0.3, 0.6, -0.2])
+    levels = neighbourhood_levels(5, pairs, scores, k=2)
+    assert levels[0] == pytest.approx((0.9 + 0.6) / 2)  # its two best, not its third
+    assert levels[1] == pytest.approx((0.9 + 0.0) / 2)  # a negative score counts as nothing
+    assert levels[3] == pytest.approx(0.6 / 2)  # one neighbour: the missing one counts as 0
+    assert levels[4] == 0.0  # no candidate at all
+    assert not neighbourhood_levels(3, pairs[:0], scores[:0], k=2).any()
+    assert not neighbourhood_levels(5, pairs, scores, k=0).any()
+
+
+def test_crowd_scaling_lowers_crowded_pairs_and_never_raises_any() -> None:
+    # Items 0-3 all score high with each other (a crowd); 4-5 are a lone pair.
+    crowd = [(a, b) for a in range(4) for b in range(a + 1, 4)]
+    pairs = np.array([*crowd, (4, 5)], dtype=np.int64)
+    scores = np.array([0.8] * len(crowd) + [0.3])
+    settings = DedupSettings(event_crowd_neighbours=3, event_crowd_reference=0.35)
+    scaled = crowd_scaled(6, pairs, scores, settings)
+    assert scaled[0] == pytest.approx(0.8 * 0.35 / 0.8)  # level 0.8 each: scaled to 0.35
+    assert scaled[-1] == pytest.approx(0.3)  # level 0.1: a sparse pair keeps its score
+    assert all(s <= raw + 1e-12 for s, raw in zip(scaled, scores, strict=True))
+    off = crowd_scaled(6, pairs, scores, DedupSettings(event_crowd_neighbours=0))
+    assert off == pytest.approx(list(scores))
+
+
+def test_crowd_scaling_keeps_the_samples_right() -> None:
+    """The samples are a sparse corpus: scaling leaves them as the cut alone groups them."""
+    names = [TOKYO_2021_A, WASHINGTON_2023, TOKYO_2021_B, TOKYO_2021_C, TOKYO_2024]
+    docs = [seed_doc(str(i), name) for i, name in enumerate(names)]
+    for settings in (DedupSettings(), DedupSettings(event_crowd_neighbours=0)):
+        clusters = sorted(group_documents(docs, settings).clusters().values())
+        assert clusters == [["0", "2", "3"], ["1"], ["4"]]

@@ -24,7 +24,7 @@ import numpy as np
 from dedup.event_space import EventSpace, neighbourhood_levels
 from dedup.features import shingles, words
 from dedup.linkage import average_linkage
-from dedup.lsh import candidate_pairs
+from dedup.lsh import candidate_pairs, unique_pairs
 from dedup.minhash import EMPTY_HASH, MinHasher
 from dedup.signing import DocSignature, Signer
 from dedup.types import Assignment, DedupDoc, Grouping, Relation
@@ -194,8 +194,8 @@ def group_signed(
             topical, s.topic_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
             skip=np.all(topical == EMPTY_HASH, axis=1),
         )  # fmt: skip
-        event_pairs = np.unique(np.concatenate((event_pairs, topic_pairs)), axis=0)
-    checked = np.unique(np.concatenate((near_pairs, event_pairs)), axis=0)
+        event_pairs = unique_pairs(np.concatenate((event_pairs, topic_pairs)), n_reps)
+    checked = unique_pairs(np.concatenate((near_pairs, event_pairs)), n_reps)
     sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
     plausible = _plausible_copies(checked, near_signatures, sizes, s)
     near = UnionFind(range(n_reps))
@@ -227,8 +227,8 @@ def group_signed(
     if len(event_pairs):
         ua, ub = unit_of_rep[event_pairs[:, 0]], unit_of_rep[event_pairs[:, 1]]
         distinct = ua != ub
-        unit_pair_array = np.unique(
-            np.stack((np.minimum(ua, ub)[distinct], np.maximum(ua, ub)[distinct]), axis=1), axis=0
+        unit_pair_array = unique_pairs(
+            np.stack((np.minimum(ua, ub)[distinct], np.maximum(ua, ub)[distinct]), axis=1), len(units)
         )
     else:
         unit_pair_array = np.empty((0, 2), dtype=np.int64)

@@ -87,11 +87,30 @@ def candidate_pairs(
         pairs = _pairs_windowed(members, new_starts, lengths, window)
         lo = np.minimum(pairs[:, 0], pairs[:, 1])
         hi = np.maximum(pairs[:, 0], pairs[:, 1])
-        codes.append(np.unique(lo * n_docs + hi))
+        codes.append(sorted_unique(lo * n_docs + hi))
     if not codes:
         return np.empty((0, 2), dtype=np.int64)
-    unique = np.unique(np.concatenate(codes))
+    unique = sorted_unique(np.concatenate(codes))
     return np.stack((unique // n_docs, unique % n_docs), axis=1)
+
+
+def sorted_unique(values: I64Array) -> I64Array:
+    """The distinct values, sorted: `np.unique` by one sort. numpy 2.4's plain `np.unique`
+    hashes instead: on 5 million random int64 codes it took 4.8 s against 0.05 s for this
+    (measured here), and pair codes run to millions at 10k documents."""
+    if len(values) == 0:
+        return values
+    ordered = np.sort(values)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
+def unique_pairs(pairs: npt.NDArray[np.int64], n_items: int) -> I64Array:
+    """`np.unique(pairs, axis=0)` for pairs of ids below `n_items`, in the same (sorted) order:
+    each pair is encoded as one int64, which sorts several times faster than rows do."""
+    if len(pairs) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    codes = sorted_unique(pairs[:, 0].astype(np.int64) * n_items + pairs[:, 1].astype(np.int64))
+    return np.stack((codes // n_items, codes % n_items), axis=1)
 
 
 def _pairs_windowed(

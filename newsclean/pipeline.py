@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -34,7 +35,7 @@ from newsclean.corpus import remove_repeated_lines
 from newsclean.lock import output_lock
 from newsclean.output import read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown
-from newsclean.settings import Settings
+from newsclean.settings import RunSettings, Settings
 from newsclean.sources import Quarantined, SourceDoc, discover, display_path, read_file
 from newsclean.state import FileStamp, RunState, state_path
 
@@ -121,7 +122,19 @@ class RunPlan:
     files: int
 
 
-def plan_batches(raw_root: Path, work_dir: Path, batch_size: int, known: dict[str, FileStamp]) -> RunPlan:
+def batch_count(files: int, run: RunSettings) -> int:
+    """How many batches `files` files make: none larger than `run.batch_size`, and enough to keep
+    every worker busy (two per worker, for balance: HTML pages cost ten times a text file)
+    once there are `run.min_batch_files` files per batch; a handful of files is cleaned inline,
+    where starting worker processes would cost more than it saves."""
+    if files <= 0:
+        return 0
+    by_size = -(-files // run.batch_size)
+    by_workers = min(2 * run.workers, files // run.min_batch_files) if run.workers > 1 else 1
+    return max(by_size, by_workers, 1)
+
+
+def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[str, FileStamp]) -> RunPlan:
     """Compare the raw folder with the state; batch the files that are new or changed."""
     paths = discover(raw_root)
     stamps: dict[str, FileStamp] = {}  # by the path as reported (display_path)
@@ -136,7 +149,9 @@ def plan_batches(raw_root: Path, work_dir: Path, batch_size: int, known: dict[st
         if known.get(shown) != stamp or stat is None:
             stamps[shown] = stamp
             todo.append(rel)
-    chunks = [tuple(todo[i : i + batch_size]) for i in range(0, len(todo), batch_size)]
+    count = batch_count(len(todo), run)
+    bounds = [len(todo) * k // count for k in range(count + 1)] if count else [0]
+    chunks = [tuple(todo[a:b]) for a, b in pairwise(bounds)]
     specs = [
         BatchSpec(n, len(chunks), str(raw_root), chunk, str(work_dir / f"batch-{n:05d}.jsonl"))
         for n, chunk in enumerate(chunks, start=1)
@@ -454,7 +469,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
         try:
             t = time.perf_counter()
-            plan = executor.run("plan", plan_batches, raw, work_dir, options.settings.run.batch_size, known)
+            plan = executor.run("plan", plan_batches, raw, work_dir, options.settings.run, known)
             log.info(
                 "%d files: %d to clean in %d batches, %d unchanged, %d deleted",
                 plan.files, len(plan.stamps), len(plan.specs), plan.unchanged, len(plan.deleted),

@@ -14,7 +14,7 @@ import pytest
 
 from flows.cli import EXIT_LOCKED, main
 from newsclean.lock import OutputLocked, output_lock
-from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
+from newsclean.pipeline import DirectExecutor, RunOptions, batch_count, plan_batches, run_pipeline
 from newsclean.settings import RunSettings, Settings
 from support import GOLD, INPUTS, SEEDS
 
@@ -197,3 +197,24 @@ def test_a_file_name_that_is_not_utf8_is_read_and_reported_escaped(tmp_path: Pat
     assert doc["title"] == "Ferry Service Begins"
     again = run_pipeline(RunOptions(raw, out, Settings()), DirectExecutor(1), LOG)
     assert (again.files_cleaned, again.files_unchanged) == (0, 1)
+
+
+def test_batches_keep_every_worker_busy_without_splitting_small_runs() -> None:
+    two = RunSettings(workers=2, batch_size=500, min_batch_files=50)
+    assert batch_count(0, two) == 0
+    assert batch_count(5, two) == 1  # the samples: inline, no worker processes
+    assert batch_count(120, two) == 2  # 60 files a batch: one per worker
+    assert batch_count(500, two) == 4  # not one batch on one core: two per worker
+    assert batch_count(10_000, two) == 20  # batch_size bounds it
+    assert batch_count(500, RunSettings(workers=1, batch_size=500)) == 1
+
+
+def test_plan_splits_files_into_contiguous_near_equal_batches(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(7):
+        (raw / f"{i}.txt").write_text(f"story {i}", encoding="utf-8")
+    plan = plan_batches(raw, tmp_path, RunSettings(workers=2, batch_size=3, min_batch_files=3), {})
+    assert [len(s.paths) for s in plan.specs] == [2, 2, 3]  # ceil(7 / 3) = 3 batches, none over 3
+    assert [p for s in plan.specs for p in s.paths] == [f"{i}.txt" for i in range(7)]
+    assert [s.label for s in plan.specs] == ["clean batch 1/3", "clean batch 2/3", "clean batch 3/3"]

@@ -49,8 +49,8 @@ Examples:
     python bench/dedup.py            # all; ~1.5 min with cached embeddings, ~8 min cold (2 cores)
     python bench/dedup.py --methods newsclean --errors 5
     python bench/dedup.py --methods newsclean,minhash --raw   # copies and seeds not cleaned
-    python bench/dedup.py --set event_similarity=0.35 --set linkage_threshold=0.3
-    python bench/dedup.py --sweep event_similarity=0.2,0.25,0.3,0.35,0.4
+    python bench/dedup.py --set event_crowd_reference=0.4 --set linkage_threshold=0.18
+    python bench/dedup.py --sweep linkage_threshold=0.15,0.16,0.17,0.18,0.19
 """
 
 from __future__ import annotations

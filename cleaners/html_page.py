@@ -29,6 +29,14 @@ _CHROME = ("script", "style", "noscript", "template", "nav", "header", "footer",
 def _trafilatura(html: str, url: str | None, options: CleaningOptions) -> tuple[str, Metadata] | None:
     """trafilatura's article text and the page's metadata, from one parse of the page.
 
+    Layered like trafilatura's own core: its fast extractor first; only when that finds less
+    prose than `options.html_fallback_below_words` does the extraction run again with
+    trafilatura's fallbacks (readability, jusText, compared against its own). On the AEB pages
+    the fallbacks changed 6 of 181 results, mostly pages where the fast pass kept a few dozen
+    words, and cost a fifth of the page time when run on every page; at 200 words 31 pages
+    are extracted again and the cleaned text's F1 is the same as with fallbacks everywhere
+    (0.9741, bench/cleaning.py), at 1.22x trafilatura's time instead of 1.45-1.50x.
+
     The page is parsed once here: trafilatura extracts from a copy of the tree (copying costs a
     fifth of parsing), and the metadata is read from the tree afterwards (`_page_metadata`).
     """
@@ -37,19 +45,29 @@ def _trafilatura(html: str, url: str | None, options: CleaningOptions) -> tuple[
     tree = trafilatura.load_html(html)
     if tree is None:
         return None
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        with_metadata=False,  # read below, without the fields newsclean never uses
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        favor_precision=options.html_favor == "precision",
-        favor_recall=options.html_favor == "recall",
-    )
-    if doc is None or isinstance(doc, dict) or not (doc.text or "").strip():
+
+    def extract(fast: bool) -> str:
+        doc = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            fast=fast,
+            with_metadata=False,  # read below, without the fields newsclean never uses
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            favor_precision=options.html_favor == "precision",
+            favor_recall=options.html_favor == "recall",
+        )
+        if doc is None or isinstance(doc, dict):
+            return ""
+        return doc.text or ""
+
+    text = extract(fast=True)
+    if _prose_words(text) < options.html_fallback_below_words:
+        text = extract(fast=False)
+    if not text.strip():
         return None
-    return doc.text or "", _page_metadata(tree, url)
+    return text, _page_metadata(tree, url)
 
 
 def _page_metadata(tree: HtmlElement, url: str | None) -> Metadata:

@@ -42,3 +42,16 @@ def test_beautifulsoup_fallback_still_cleans() -> None:
     assert "County engineer Priya Natarajan said" in result.text
     assert "dataLayer" not in result.text and "Weather" not in result.text
     assert "Share this article" not in result.text
+
+
+def test_fallback_extractors_run_only_when_the_fast_pass_finds_little() -> None:
+    """The fixture's article has about 90 prose words: below a 200-word bar the fallbacks run,
+    with no bar they never do; either way the article comes out whole, with its metadata."""
+    texts = set()
+    for below in (0, 200, 10_000):
+        result = clean_html(page(), CleaningOptions(html_fallback_below_words=below))
+        assert result.text.startswith("The Old Mill Bridge reopened to traffic on Thursday")
+        assert result.text.endswith("while painters finish the railings.")
+        assert result.metadata.author == "Dana Whitfield"
+        texts.add(result.text)
+    assert len(texts) == 1

@@ -161,13 +161,23 @@ class EventSpace:
             return []
         left = np.fromiter((a for a, _ in pairs), dtype=np.int64, count=len(pairs))
         right = np.fromiter((b for _, b in pairs), dtype=np.int64, count=len(pairs))
+        return [float(x) for x in self.pair_scores(left, right)]
+
+    def pair_scores(
+        self, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        """`scores` for pairs given as two index arrays, as an array: millions of pairs at 100k
+        documents, where a Python float and tuple per pair would cost a kilobyte each."""
+        if len(left) == 0:
+            return np.zeros(0, dtype=np.float64)
         cosines = _pair_reduce(self.matrix, left, right, minimum=False)
         shared = _pair_reduce(self.term_matrix, left, right, minimum=True)
         totals = np.asarray(self.totals, dtype=np.float64)
         smaller = np.minimum(totals[left], totals[right])
         overlaps = np.divide(shared, smaller, out=np.zeros_like(shared), where=smaller > 0)
         factor = 1.0 / (self.reference + self.offset)
-        return [float(x) for x in cosines * (overlaps + self.offset) * factor]
+        result: npt.NDArray[np.float64] = cosines * (overlaps + self.offset) * factor
+        return result
 
 
 def _pair_reduce(

@@ -18,12 +18,14 @@ stays bounded, and grouping stays linear in the corpus.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 from datasketch.lsh import _optimal_param  # the same (b, r) as MinHashLSH, by construction
 
 I64Array = npt.NDArray[np.int64]
+ArrayT = TypeVar("ArrayT", bound=np.ndarray)
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -94,14 +96,14 @@ def candidate_pairs(
     return np.stack((unique // n_docs, unique % n_docs), axis=1)
 
 
-def sorted_unique(values: I64Array) -> I64Array:
+def sorted_unique(values: ArrayT) -> ArrayT:
     """The distinct values, sorted: `np.unique` by one sort. numpy 2.4's plain `np.unique`
     hashes instead: on 5 million random int64 codes it took 4.8 s against 0.05 s for this
     (measured here), and pair codes run to millions at 10k documents."""
     if len(values) == 0:
         return values
     ordered = np.sort(values)
-    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+    return cast(ArrayT, ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))])
 
 
 def unique_pairs(pairs: npt.NDArray[np.int64], n_items: int) -> I64Array:

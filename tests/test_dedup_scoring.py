@@ -18,8 +18,8 @@ from test_grouping import (
 
 from dedup import DedupDoc, group_documents
 from dedup.event_space import EventSpace, neighbourhood_levels
-from dedup.features import event_terms
-from dedup.grouping import crowd_scaled
+from dedup.features import event_terms, shingles, words
+from dedup.grouping import crowd_scaled, shingle_ids, strongest_edges
 from newsclean.settings import DedupSettings
 
 
@@ -92,3 +92,29 @@ def test_crowd_scaling_keeps_the_samples_right() -> None:
     for settings in (DedupSettings(), DedupSettings(event_crowd_neighbours=0)):
         clusters = sorted(group_documents(docs, settings).clusters().values())
         assert clusters == [["0", "2", "3"], ["1"], ["4"]]
+
+
+def test_strongest_edges_keeps_each_items_best_and_drops_non_positive() -> None:
+    # Item 0 is linked to 1..4 with falling scores; 5-6 is a lone pair; 2-3 scores nothing.
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [5, 6], [2, 3]], dtype=np.int64)
+    scores = np.array([0.9, 0.7, 0.5, 0.3, 0.4, -0.1])
+    kept = strongest_edges(7, pairs, scores, per_item=2)
+    # 0-3 and 0-4 are not among 0's two best, but are the best of 3 and of 4: an edge stays
+    # when either end ranks it; 2-3 is not positive.
+    assert kept.tolist() == [True, True, True, True, True, False]
+    assert strongest_edges(7, pairs, scores, per_item=1).tolist() == [True, True, True, True, True, False]
+    hub = np.array([[0, k] for k in range(1, 6)] + [[1, k] for k in range(2, 6)], dtype=np.int64)
+    hub_scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.1, 0.1, 0.1, 0.1])
+    kept = strongest_edges(6, hub, hub_scores, per_item=1)
+    assert kept[:5].tolist() == [True, True, True, True, True]  # each leaf's best is its hub link
+    assert not kept[5:].any()  # 1's weak links rank last for both ends
+    assert strongest_edges(6, hub, hub_scores, per_item=0).all()
+
+
+def test_shingle_ids_are_the_distinct_shingles() -> None:
+    text = "the cat sat on the mat and the cat sat on the mat"
+    ids = shingle_ids(text, 3)
+    assert len(ids) == len(shingles(words(text), 3)) == 7
+    assert list(ids) == sorted(ids)
+    assert len(shingle_ids("two words", 5)) == 1  # shorter than a shingle: one shingle
+    assert len(shingle_ids("", 5)) == 0

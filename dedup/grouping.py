@@ -137,9 +137,7 @@ def strongest_edges(n_items: int, pairs: np.ndarray, scores: np.ndarray, per_ite
     return keep & strong
 
 
-def crowd_scaled(
-    n_units: int, pairs: np.ndarray, scores: np.ndarray, settings: DedupSettings
-) -> np.ndarray:
+def crowd_scaled(n_units: int, pairs: np.ndarray, scores: np.ndarray, settings: DedupSettings) -> np.ndarray:
     """Scores scaled down where the neighbourhood is crowded (see `neighbourhood_levels`):
     times min(1, reference / sqrt(level_a x level_b)). Never scaled up: in a small or sparse
     corpus every level is low, and raising its scores would merge what the cut keeps apart."""
@@ -304,8 +302,7 @@ def group_signed(
         canon_shingles = shingle_ids(canonical.text, s.near_shingle_words)
         cluster_id = "c_" + canonical.id
         copy_canonical = {
-            u: _canonical([by_id[d] for rep in near_groups[u] for d in reps[rep]], lengths).id
-            for u in units
+            u: _canonical([by_id[d] for rep in near_groups[u] for d in reps[rep]], lengths).id for u in units
         }
         for doc_id in member_ids:
             relation: Relation

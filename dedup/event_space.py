@@ -241,12 +241,22 @@ def neighbourhood_levels(
     levels = np.zeros(n_items, dtype=np.float64)
     if k <= 0 or len(pairs) == 0:
         return levels
+    items, edges, rank = edge_ranks(pairs, scores)
+    best = rank < k
+    np.add.at(levels, items[best], np.maximum(scores[edges[best]], 0.0))
+    return levels / k
+
+
+def edge_ranks(
+    pairs: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every edge seen from each of its two ends, as (item, edge index, rank): rank 0 is the
+    item's strongest edge; equal scores rank by edge index, so the result is deterministic."""
     items = np.concatenate((pairs[:, 0], pairs[:, 1]))
+    edges = np.concatenate((np.arange(len(pairs)), np.arange(len(pairs))))
     values = np.concatenate((scores, scores))
-    order = np.lexsort((-values, items))  # by item, best score first
-    items, values = items[order], values[order]
+    order = np.lexsort((edges, -values, items))  # by item, strongest first, ties by edge index
+    items, edges = items[order], edges[order]
     first = np.flatnonzero(np.concatenate(([True], items[1:] != items[:-1])))
     rank = np.arange(len(items)) - np.repeat(first, np.diff(np.concatenate((first, [len(items)]))))
-    best = rank < k
-    np.add.at(levels, items[best], np.maximum(values[best], 0.0))
-    return levels / k
+    return items, edges, rank

@@ -20,7 +20,7 @@ from datetime import date
 
 import numpy as np
 
-from dedup.event_space import EventSpace, neighbourhood_levels
+from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels
 from dedup.features import words
 from dedup.linkage import average_linkage
 from dedup.lsh import candidate_pairs, sorted_unique, unique_pairs
@@ -43,7 +43,7 @@ def _plausible_copies(
     article of 338 has Jaccard 0.11, and the containment computed from it moves nine times as
     far as the estimate does (a fixed margin of 0.15 lost such teasers on the near-copy set)."""
     out = np.zeros(len(pairs), dtype=bool)
-    num_perm = signatures.shape[1] if signatures.ndim == 2 else 1
+    num_perm = signatures.shape[1]
     for start in range(0, len(pairs), 50_000):
         chunk = pairs[start : start + 50_000]
         estimate = (signatures[chunk[:, 0]] == signatures[chunk[:, 1]]).mean(axis=1)
@@ -114,7 +114,7 @@ def _date_penalties(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings
     return out
 
 
-def strongest_edges(n_items: int, pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.ndarray:
+def strongest_edges(pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.ndarray:
     """Mask of the positive edges kept for clustering: each item's `per_item` strongest
     (an edge stays when it is among the strongest of either end; 0 keeps every positive edge).
 
@@ -126,14 +126,8 @@ def strongest_edges(n_items: int, pairs: np.ndarray, scores: np.ndarray, per_ite
     if per_item <= 0 or len(pairs) == 0:
         return keep
     strong = np.zeros(len(pairs), dtype=bool)
-    ends = np.concatenate((pairs[:, 0], pairs[:, 1]))
-    edge = np.concatenate((np.arange(len(pairs)), np.arange(len(pairs))))
-    value = np.concatenate((scores, scores))
-    order = np.lexsort((edge, -value, ends))  # by item, strongest first, ties by edge index
-    ends, edge = ends[order], edge[order]
-    first = np.flatnonzero(np.concatenate(([True], ends[1:] != ends[:-1])))
-    rank = np.arange(len(ends)) - np.repeat(first, np.diff(np.concatenate((first, [len(ends)]))))
-    strong[edge[rank < per_item]] = True
+    _, edges, rank = edge_ranks(pairs, scores)
+    strong[edges[rank < per_item]] = True
     return keep & strong
 
 
@@ -229,12 +223,15 @@ def group_signed(
     sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
     plausible = _plausible_copies(checked, near_signatures, sizes, s)
     near = UnionFind(range(n_reps))
-    shingle_cache: dict[int, np.ndarray] = {}
+    shingle_cache: dict[str, np.ndarray] = {}  # by document id; the relations below reuse it
+
+    def shingles_of(doc_id: str) -> np.ndarray:
+        if doc_id not in shingle_cache:
+            shingle_cache[doc_id] = shingle_ids(by_id[doc_id].text, s.near_shingle_words)
+        return shingle_cache[doc_id]
+
     for a, b in checked[plausible].tolist():
-        for i in (a, b):
-            if i not in shingle_cache:
-                shingle_cache[i] = shingle_ids(by_id[rep_ids[i]].text, s.near_shingle_words)
-        if _copy_score(shingle_cache[a], shingle_cache[b], s) is not None:
+        if _copy_score(shingles_of(rep_ids[a]), shingles_of(rep_ids[b]), s) is not None:
             near.union(a, b)
     near_groups = {rep_ids[u]: [rep_ids[m] for m in members] for u, members in near.groups().items()}
     t_near = time.perf_counter()
@@ -266,7 +263,7 @@ def group_signed(
     scores = space.pair_scores(rep_of_unit[unit_pair_array[:, 0]], rep_of_unit[unit_pair_array[:, 1]])
     days = np.array([d.toordinal() if d is not None else -1 for d in unit_day], dtype=np.int64)
     weights = crowd_scaled(len(units), unit_pair_array, scores, s) - _date_penalties(days, unit_pair_array, s)
-    kept = strongest_edges(len(units), unit_pair_array, weights, s.event_edges_per_story)
+    kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
     edges = dict(zip(map(tuple, unit_pair_array[kept].tolist()), weights[kept].tolist(), strict=True))
     del scores, weights
     labels = average_linkage(len(units), edges, s.linkage_threshold)
@@ -299,7 +296,7 @@ def group_signed(
         canonical = _canonical([by_id[i] for i in member_ids], lengths)
         canon_key = sig_of[canonical.id].exact_key
         canon_unit = unit_of[canonical.id]
-        canon_shingles = shingle_ids(canonical.text, s.near_shingle_words)
+        canon_shingles = shingles_of(canonical.id)
         cluster_id = "c_" + canonical.id
         copy_canonical = {
             u: _canonical([by_id[d] for rep in near_groups[u] for d in reps[rep]], lengths).id for u in units
@@ -312,7 +309,7 @@ def group_signed(
             elif sig_of[doc_id].exact_key == canon_key:
                 relation, similarity = "exact_duplicate", 1.0
             elif unit_of[doc_id] == canon_unit:
-                mine = shingle_ids(by_id[doc_id].text, s.near_shingle_words)
+                mine = shingles_of(doc_id)
                 shared = _overlap(mine, canon_shingles)
                 union = (len(mine) + len(canon_shingles) - shared) or 1
                 relation, similarity = "near_duplicate", shared / union

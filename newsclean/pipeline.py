@@ -131,7 +131,7 @@ def batch_count(files: int, run: RunSettings) -> int:
         return 0
     by_size = -(-files // run.batch_size)
     by_workers = min(2 * run.workers, files // run.min_batch_files) if run.workers > 1 else 1
-    return max(by_size, by_workers, 1)
+    return max(by_size, by_workers)
 
 
 def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[str, FileStamp]) -> RunPlan:

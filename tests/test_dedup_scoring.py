@@ -98,17 +98,17 @@ def test_strongest_edges_keeps_each_items_best_and_drops_non_positive() -> None:
     # Item 0 is linked to 1..4 with falling scores; 5-6 is a lone pair; 2-3 scores nothing.
     pairs = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [5, 6], [2, 3]], dtype=np.int64)
     scores = np.array([0.9, 0.7, 0.5, 0.3, 0.4, -0.1])
-    kept = strongest_edges(7, pairs, scores, per_item=2)
+    kept = strongest_edges(pairs, scores, per_item=2)
     # 0-3 and 0-4 are not among 0's two best, but are the best of 3 and of 4: an edge stays
     # when either end ranks it; 2-3 is not positive.
     assert kept.tolist() == [True, True, True, True, True, False]
-    assert strongest_edges(7, pairs, scores, per_item=1).tolist() == [True, True, True, True, True, False]
+    assert strongest_edges(pairs, scores, per_item=1).tolist() == [True, True, True, True, True, False]
     hub = np.array([[0, k] for k in range(1, 6)] + [[1, k] for k in range(2, 6)], dtype=np.int64)
     hub_scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.1, 0.1, 0.1, 0.1])
-    kept = strongest_edges(6, hub, hub_scores, per_item=1)
+    kept = strongest_edges(hub, hub_scores, per_item=1)
     assert kept[:5].tolist() == [True, True, True, True, True]  # each leaf's best is its hub link
     assert not kept[5:].any()  # 1's weak links rank last for both ends
-    assert strongest_edges(6, hub, hub_scores, per_item=0).all()
+    assert strongest_edges(hub, hub_scores, per_item=0).all()
 
 
 def test_shingle_ids_are_the_distinct_shingles() -> None:

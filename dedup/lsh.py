@@ -11,8 +11,8 @@ candidate: the cost grows with the square of the corpus and nearly all those pai
 Buckets larger than `bucket_cap` are therefore searched by *sorted neighbourhood* (the classic
 record-linkage blocking): members are ordered by a caller's key (the publication day, for news),
 and each is paired with its next `bucket_cap // 2` neighbours in that order. Coverage of one
-event falls within days, so its members sit close together in that order; the work per document
-stays bounded, and grouping stays linear in the corpus.
+event falls within days, so its members sit close together in that order; the pairs per
+document stay bounded (at most bands x cap / 2), so no bucket can make the cost quadratic.
 """
 
 from __future__ import annotations

@@ -108,16 +108,18 @@ class DedupSettings(_Section):
     topic_lsh_threshold: float = Field(default=0.08, gt=0, lt=1)
     # The overlap factor (overlap + offset) / (reference + offset) ranges from 0.71 to 1.67 at
     # offset 0.75: who and where the two stories share weighs about as much as their wording.
-    # That is what keeps undated coverage of one minister's yearly visits apart (the samples'
-    # 2023 meeting averages 0.161 against the three 2021 stories, which score 0.224 and more
-    # with each other; at offset 2 those were 0.183 and 0.239). An earlier scorer measured
-    # offsets 0.5 / 1.0 / 2.0 / 3.0 at ARI 0.911 / 0.912 / 0.922 / 0.919 without crowd scaling;
-    # with it, 0.75 beats 2.0 (below).
+    # That is what keeps undated coverage of one minister's yearly visits apart (between the
+    # samples' three meetings the highest average score is 0.161, while the three 2021 stories
+    # score 0.224 and more with each other; at offset 2 those were 0.183 and 0.239). An earlier
+    # scorer measured offsets 0.5 / 1.0 / 2.0 / 3.0 at ARI 0.911 / 0.912 / 0.922 / 0.919 without
+    # crowd scaling. With it (reference 0.29, 90 days) offset 2.0 was best at cut 0.148 (ARI
+    # 0.934, P 0.956), below the samples' 0.183, and they merged; at 0.75 the cut stays above
+    # their 0.161.
     event_overlap_offset: float = Field(default=0.75, ge=0)
     event_overlap_reference: float = Field(default=0.3, gt=0)
     # Coverage of one event falls within days, a running story within weeks or months: known
     # dates further apart than the window cost event_date_penalty x log2(gap / window) of score
-    # (two years apart: 0.1). On events-dev a 7-day window at 0.05 split Giveme5W1H's labelled
+    # (two years apart: 0.2). On events-dev a 7-day window at 0.05 split Giveme5W1H's labelled
     # stories, which run for months (ARI there 0.726; 90 days at 0.1: 0.797; with crowd scaling
     # 90 / 180 / 365 days gave 0.797 / 0.811 / 0.811).
     event_max_days_apart: int = Field(default=180, ge=0)
@@ -134,17 +136,17 @@ class DedupSettings(_Section):
     event_crowd_reference: float = Field(default=0.35, gt=0)
     # Each story's strongest edges kept for clustering (dedup.grouping.strongest_edges); 0 keeps
     # every candidate edge. On events-dev 0 / 50 / 100 give the same groups (ARI 0.928), 20
-    # splits FNC-1's largest claims (ARI 0.858); at 10k perf documents 50 keeps 218k of 929k
-    # edges.
+    # drops ARI to 0.858; at 10k perf documents 50 keeps 218k of 929k edges.
     event_edges_per_story: int = Field(default=50, ge=0)
     # Average-linkage cut on the scaled score. events-dev at 0.160 / 0.165 / 0.170 / 0.175:
     # ARI 0.925 / 0.924 / 0.924 / 0.896, precision 0.947 / 0.959 / 0.968 / 0.966. Below 0.165
-    # ECB+ topics merge; the undated samples need it above 0.161 (see the offset above).
+    # precision falls under 0.95; the undated samples need it above 0.161 (see the offset).
     linkage_threshold: float = Field(default=0.17, gt=0, le=1)
     # An LSH bucket with more members than this (a term common to thousands of stories) is
     # searched by sorted neighbourhood instead of all pairs: each member is paired with its next
-    # cap/2 members in publication-day order. That keeps grouping linear in the corpus (see
-    # dedup.lsh); 0 means no cap.
+    # cap/2 members in publication-day order, which bounds the pairs per document at about
+    # bands x cap / 2 (see dedup.lsh); 0 means no cap. Below that bound they still grow with
+    # the corpus: 149 per document at 10k perf documents, 456 at 100k (bench/perf.py).
     lsh_bucket_cap: int = Field(default=100, ge=0)
 
 

@@ -15,7 +15,6 @@ sample 2021/2023/2024 meetings apart.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,7 @@ import numpy.typing as npt
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from dedup.features import idf, rarity_prior
+from dedup.features import rarity_prior
 
 _WORD = re.compile(r"\b\w\w+\b")
 U32Array = npt.NDArray[np.uint32]
@@ -93,32 +92,32 @@ class EventSpace:
         self.offset = overlap_offset
         self.reference = overlap_reference
         self.matrix: sparse.csr_matrix = tfidf_matrix([f[0] for f in features], [f[1] for f in features])
-        doc_freq: Counter[str] = Counter()
-        for bag in bags:
-            doc_freq.update(bag.keys())
+        # Event-term weights (1 + log tf) x IDF x rarity prior, built column-wise in numpy: a
+        # Python dict per story cost 0.3 ms a story, more than scoring its candidates.
         n = len(bags)
-        self.weights: list[dict[str, float]] = []
-        self.totals: list[float] = []
         vocabulary: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        values: list[float] = []
-        for i, bag in enumerate(bags):
-            vec = {
-                term: w
-                for term, tf in bag.items()
-                if (w := (1.0 + math.log(tf)) * idf(doc_freq[term], n) * rarity_prior(term)) > 0
-            }
-            self.weights.append(vec)
-            self.totals.append(sum(vec.values()))
-            for term, w in vec.items():
-                rows.append(i)
-                cols.append(vocabulary.setdefault(term, len(vocabulary)))
-                values.append(w)
-        # The same weights as a sparse matrix, for scoring many pairs at once.
+        columns: list[int] = []
+        frequencies: list[int] = []
+        for bag in bags:
+            for term, tf in bag.items():
+                columns.append(vocabulary.setdefault(term, len(vocabulary)))
+                frequencies.append(tf)
+        cols = np.asarray(columns, dtype=np.int64)
+        rows = np.repeat(np.arange(n, dtype=np.int64), [len(bag) for bag in bags])
+        doc_freq = np.bincount(cols, minlength=len(vocabulary)).astype(np.float64)
+        prior = np.fromiter((rarity_prior(t) for t in vocabulary), dtype=np.float64, count=len(vocabulary))
+        inverse = np.log((n + 1) / (doc_freq + 0.5))  # dedup.features.idf, for every term at once
+        values = (1.0 + np.log(np.asarray(frequencies, dtype=np.float64))) * inverse[cols] * prior[cols]
+        positive = values > 0
         self.term_matrix: sparse.csr_matrix = sparse.csr_matrix(
-            (values, (rows, cols)), shape=(n, max(len(vocabulary), 1)), dtype=np.float64
+            (values[positive], (rows[positive], cols[positive])),
+            shape=(n, max(len(vocabulary), 1)),
+            dtype=np.float64,
         )
+        self.term_matrix.sort_indices()
+        self.totals: npt.NDArray[np.float64] = np.asarray(
+            self.term_matrix.sum(axis=1), dtype=np.float64
+        ).ravel()
 
     @classmethod
     def from_texts(
@@ -145,10 +144,7 @@ class EventSpace:
 
     def overlap(self, a: int, b: int) -> float:
         """Weight of shared event terms over the total weight of the shorter story's terms."""
-        va, vb = self.weights[a], self.weights[b]
-        if len(va) > len(vb):
-            va, vb = vb, va
-        shared = sum(min(w, vb[t]) for t, w in va.items() if t in vb)
+        shared = float(self.term_matrix[a].minimum(self.term_matrix[b]).sum())
         smaller = min(self.totals[a], self.totals[b])
         return shared / smaller if smaller > 0 else 0.0
 
@@ -172,8 +168,7 @@ class EventSpace:
             return np.zeros(0, dtype=np.float64)
         cosines = _pair_reduce(self.matrix, left, right, minimum=False)
         shared = _pair_reduce(self.term_matrix, left, right, minimum=True)
-        totals = np.asarray(self.totals, dtype=np.float64)
-        smaller = np.minimum(totals[left], totals[right])
+        smaller = np.minimum(self.totals[left], self.totals[right])
         overlaps = np.divide(shared, smaller, out=np.zeros_like(shared), where=smaller > 0)
         factor = 1.0 / (self.reference + self.offset)
         result: npt.NDArray[np.float64] = cosines * (overlaps + self.offset) * factor

@@ -118,3 +118,71 @@ def test_shingle_ids_are_the_distinct_shingles() -> None:
     assert list(ids) == sorted(ids)
     assert len(shingle_ids("two words", 5)) == 1  # shorter than a shingle: one shingle
     assert len(shingle_ids("", 5)) == 0
+
+
+def test_plain_word_rarity_equals_wordfreq() -> None:
+    """The direct table lookup behind `zipf` gives wordfreq's own value for every word kind it
+    takes (common, rare, unseen), and other words still go through wordfreq."""
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    from dedup.features import zipf
+
+    table = list(get_frequency_dict("en", "best"))
+    plain = [w for w in table[::50] if w.isascii() and w.isalpha() and w.islower()]
+    assert len(plain) > 4000
+    for word in [*plain, "motegi", "okinawa", "zzqxvkj", "the"]:
+        assert zipf(word) == zipf_frequency(word, "en"), word
+    for word in ["u.s.", "naïve", "Tokyo", "co-op", "2021"]:
+        assert zipf(word) == zipf_frequency(word, "en"), word
+
+
+def _event_terms_one_token_at_a_time(text: str, title: str | None = None) -> Counter[str]:
+    """The definition `event_terms` implements faster: every token judged where it stands."""
+    from dedup.features import _NAME_MAX_ZIPF, _POSSESSIVE, _RARE_ZIPF, _TOKEN, zipf
+
+    bag: Counter[str] = Counter()
+    for source in (text, title or ""):
+        run: list[tuple[str, bool]] = []
+        last_end = 0
+        for match in _TOKEN.finditer(source):
+            token = _POSSESSIVE.sub("", match.group(0))
+            lower = token.casefold()
+            gap = source[last_end : match.start()]
+            last_end = match.end()
+            if gap.strip():
+                run = []
+            if len(lower) < 2:
+                run = []
+                continue
+            if token[0].isdigit():
+                if len(lower.replace(",", "").replace(".", "")) >= 2:
+                    bag["#" + lower] += 1
+                run = []
+                continue
+            if token[0].isupper():
+                rare = zipf(lower) < _NAME_MAX_ZIPF
+                if rare:
+                    bag[lower] += 1
+                run.append((lower, rare))
+                if len(run) >= 2 and (run[-1][1] or run[-2][1]):
+                    bag[run[-2][0] + " " + run[-1][0]] += 1
+                continue
+            run = []
+            if len(lower) >= 4 and zipf(lower) < _RARE_ZIPF:
+                bag[lower] += 1
+    return bag
+
+
+@pytest.mark.parametrize(
+    "name", [TOKYO_2021_A, TOKYO_2021_B, TOKYO_2021_C, TOKYO_2024, WASHINGTON_2023]
+)
+def test_event_terms_equal_their_definition(name: str) -> None:
+    doc = seed_doc("x", name)
+    assert event_terms(doc.text, doc.title) == _event_terms_one_token_at_a_time(doc.text, doc.title)
+    tricky = (
+        "Japan's Prime Minister Fumio Kishida met U.S. President Joe Biden. A 2,000-strong crowd "
+        "in São Paulo; North  Korea's missile, 1.5bn yen, 21st March. I saw O'Neill's X-ray. "
+        "Défense Minister Nobuo Kishi, Okinawa-based troops, the G7 Hiroshima summit."
+    )
+    for title in (None, "Kishida And Biden Meet In Tokyo", ""):
+        assert event_terms(tricky, title) == _event_terms_one_token_at_a_time(tricky, title)

@@ -173,9 +173,7 @@ def _event_terms_one_token_at_a_time(text: str, title: str | None = None) -> Cou
     return bag
 
 
-@pytest.mark.parametrize(
-    "name", [TOKYO_2021_A, TOKYO_2021_B, TOKYO_2021_C, TOKYO_2024, WASHINGTON_2023]
-)
+@pytest.mark.parametrize("name", [TOKYO_2021_A, TOKYO_2021_B, TOKYO_2021_C, TOKYO_2024, WASHINGTON_2023])
 def test_event_terms_equal_their_definition(name: str) -> None:
     doc = seed_doc("x", name)
     assert event_terms(doc.text, doc.title) == _event_terms_one_token_at_a_time(doc.text, doc.title)

@@ -62,6 +62,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.*` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import groupmetrics as gm
 from bench import perf_corpus as pc
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,6 +71,7 @@ NEWSCLEAN = VENV_BIN / "newsclean"
 FTFY_CASES = pc.SHARED / "data" / "ftfy-cases"
 SECTIONS = ("scale", "incremental", "html", "minhash", "ftfy", "prefect", "datatrove")
 STAGES = ("plan", "read_clean", "group", "write")
+WORKER_PHASES = ("read_decode", "clean", "sign", "write")
 SAMPLE_SECONDS = 0.05
 HEARTBEAT_SECONDS = 30.0
 PREFECT_DOCS = 10_000
@@ -417,6 +419,23 @@ class Bench:
 # Section: scale
 
 
+def event_scores(state: SizeState) -> gm.PairScores:
+    """The last run's clusters (clean/documents.jsonl) against the events the corpus was built from.
+
+    Why: candidate pruning that keeps grouping linear must not buy its speed with quality at
+    100k documents, where no labelled set is that large; the corpus's construction is one."""
+    event = {e.path: e.event for e in state.manifest.entries}
+    truth: dict[str, str] = {}
+    pred: dict[str, str] = {}
+    with (state.out / "documents.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            if d["source_path"] in event:
+                truth[d["id"]] = event[d["source_path"]]
+                pred[d["id"]] = d["cluster_id"]
+    return gm.score(truth, pred)
+
+
 def section_scale(bench: Bench) -> None:
     """Why: docs/s and memory at each size, which stage dominates, and whether cost stays linear."""
     args = bench.args
@@ -480,6 +499,27 @@ def section_scale(bench: Bench) -> None:
             f"({label(done[0].n)} corpus: {done[0].manifest.kinds()}; relations {s.get('relations')}, "
             f"{s.get('candidate_pairs')} candidate pairs)"
         )
+    if done:
+        print(
+            "\nsame-event grouping at each size, scored against the corpus's events (each replica's "
+            "ciphered copy of an events-dev or aeb event is one event; bench/groupmetrics.py)"
+        )
+        quality = []
+        for st in done:
+            scores = event_scores(st)
+            quality.append([label(st.n), scores.n_docs, scores.ari, scores.precision, scores.recall])
+            bench.figures.setdefault("event_quality", []).append((st.n, scores.ari, scores.precision))
+        table(["files", "docs scored", "event ARI", "pairwise P", "pairwise R"], quality)
+        print("inside read_clean: worker time per phase, summed over workers, ms per file "
+              "(read_decode + clean + sign + write; the rest of read_clean is recording the state)")
+        phase_rows = []
+        for st in done:
+            phases = [
+                st.median(lambda r, ph=ph: float(r.summary.get("worker_seconds", {}).get(ph, float("nan"))))
+                for ph in WORKER_PHASES
+            ]
+            phase_rows.append([label(st.n), *((v or float("nan")) / st.n * 1e3 for v in phases)])
+        table(["files", *(f"{ph} ms" for ph in WORKER_PHASES)], phase_rows)
     # per-stage ms/doc shows which stage grows faster than linearly
     if len(done) >= 2:
         print()

@@ -250,7 +250,10 @@ def edge_ranks(
     items = np.concatenate((pairs[:, 0], pairs[:, 1]))
     edges = np.concatenate((np.arange(len(pairs)), np.arange(len(pairs))))
     values = np.concatenate((scores, scores))
-    order = np.lexsort((edges, -values, items))  # by item, strongest first, ties by edge index
+    # By item, strongest first, ties by edge index: two stable passes over an order that starts
+    # by edge index (one pass fewer than a three-key lexsort, at tens of millions of edges).
+    order = np.argsort(-values, kind="stable")
+    order = order[np.argsort(items[order], kind="stable")]
     items, edges = items[order], edges[order]
     first = np.flatnonzero(np.concatenate(([True], items[1:] != items[:-1])))
     rank = np.arange(len(items)) - np.repeat(first, np.diff(np.concatenate((first, [len(items)]))))

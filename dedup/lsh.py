@@ -131,3 +131,33 @@ def _pairs_windowed(
     left = np.repeat(np.arange(n), count)
     offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count) + 1
     return np.stack((members[left], members[left + offsets]), axis=1)
+
+
+def byte_sketch(signatures: np.ndarray) -> npt.NDArray[np.uint64]:
+    """The lowest byte of every MinHash value, packed 8 to a 64-bit word (b-bit MinHash with
+    b = 8, Li and Koenig 2010): comparing millions of candidate pairs then reads a quarter of
+    the signature's bytes, whole words at a time. Two rows' bytes agree when their values agree
+    (probability J) or by chance (1/256 of the rest), so the agreement count is a Jaccard
+    estimate off by about one column in 256. (With 2 bits the chance agreements, a quarter of
+    all columns, drowned the low similarities a ranking of event candidates has to tell apart:
+    events-dev ARI 0.905 instead of 0.928 at 120 candidates per story.)"""
+    n, width = signatures.shape
+    padded = np.zeros((n, (width + 7) // 8 * 8), dtype=np.uint8)
+    padded[:, :width] = (signatures & 0xFF).astype(np.uint8)  # padding agrees in every pair alike
+    return np.ascontiguousarray(padded).view(np.uint64)
+
+
+_SEVEN = np.uint64(0x7F7F7F7F7F7F7F7F)
+
+
+def sketch_agreement(pairs: I64Array, sketch: npt.NDArray[np.uint64], chunk: int = 20_000) -> I64Array:
+    """Per pair, in how many columns the two rows' bytes agree (see `byte_sketch`): the zero
+    bytes of their XOR, found word-wise (a byte's high bit survives only if all its bits are
+    0). Chunks stay small so the gathered rows stay in cache (500k-pair chunks ran 5x slower)."""
+    out = np.zeros(len(pairs), dtype=np.int64)
+    for start in range(0, len(pairs), chunk):
+        part = pairs[start : start + chunk]
+        differ = sketch[part[:, 0]] ^ sketch[part[:, 1]]
+        zero = ~(((differ & _SEVEN) + _SEVEN) | differ | _SEVEN)
+        out[start : start + len(part)] = np.bitwise_count(zero).sum(axis=1, dtype=np.int64)
+    return out

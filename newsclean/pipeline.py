@@ -68,6 +68,9 @@ class BatchResult:
     documents: int
     quarantined: int
     seconds: float
+    # Worker time by phase ("read_decode", "clean", "sign", "write"): the cleaning stage runs
+    # all of them inside each batch, so its wall time alone cannot say which one is slow.
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 class StageExecutor(Protocol):
@@ -233,12 +236,16 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
     raw_root = Path(spec.raw_root)
     lines: list[dict[str, Any]] = []
     documents = quarantined = 0
+    reading = cleaning = 0.0
     for opened in spec.paths:
         rel_path = display_path(opened)
+        t = time.perf_counter()
         try:
             results = read_file(raw_root, opened, settings.decode)
         except Exception as exc:  # a reader bug must cost one file, not the run
             results = [Quarantined(rel_path, None, "read error", f"{type(exc).__name__}: {exc}")]
+        t_read = time.perf_counter()
+        reading += t_read - t
         for item in results:
             if isinstance(item, Quarantined):
                 lines.append({"path": rel_path, "quarantine": item.to_json()})
@@ -261,15 +268,20 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
                 continue
             lines.append({"path": rel_path, "document": _document_record(item, cleaned, item.mojibake_fixed)})
             documents += 1
+        cleaning += time.perf_counter() - t_read
+    t = time.perf_counter()
     _sign_lines(lines, settings)
+    t_sign = time.perf_counter()
     write_jsonl(Path(spec.work_file), lines)
+    finished = time.perf_counter()
     return BatchResult(
         spec.number,
         spec.work_file,
         len(spec.paths),
         documents,
         quarantined,
-        round(time.perf_counter() - started, 4),
+        round(finished - started, 4),
+        {"read_decode": reading, "clean": cleaning, "sign": t_sign - t, "write": finished - t_sign},
     )
 
 
@@ -479,6 +491,10 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
             t = time.perf_counter()
             batches = executor.map_batches(clean_batch, plan.specs, options.settings)
             work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]
+            worker_seconds = {
+                phase: round(sum(b.phases.get(phase, 0.0) for b in batches), 3)
+                for phase in ("read_decode", "clean", "sign", "write")
+            }
             executor.run("record state", record_batches, state_file, fingerprint, plan, work_files)
             seconds["read_clean"] = time.perf_counter() - t
 
@@ -509,6 +525,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         files_unchanged=plan.unchanged,
         files_deleted=len(plan.deleted),
         seconds={k: round(v, 3) for k, v in seconds.items()},
+        worker_seconds=worker_seconds,
         out_dir=str(out),
     )
     log.info(result.one_line())

@@ -23,6 +23,8 @@ class RunSummary:
     files_unchanged: int = 0
     files_deleted: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    # Cleaning-stage time by phase, summed over the worker processes (CPU seconds, roughly).
+    worker_seconds: dict[str, float] = field(default_factory=dict)
     out_dir: str = ""
 
     def one_line(self) -> str:

@@ -184,3 +184,54 @@ def test_event_terms_equal_their_definition(name: str) -> None:
     )
     for title in (None, "Kishida And Biden Meet In Tokyo", ""):
         assert event_terms(tricky, title) == _event_terms_one_token_at_a_time(tricky, title)
+
+
+def _top_candidates_by_sorting(
+    pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, k: int
+) -> np.ndarray:
+    """The definition: sort each item's candidates (strongest, then closest, then first) and
+    keep an edge that is among the first k of either end."""
+    items = np.concatenate((pairs[:, 0], pairs[:, 1]))
+    edges = np.concatenate((np.arange(len(pairs)), np.arange(len(pairs))))
+    distance = np.abs(rank[pairs[:, 0]] - rank[pairs[:, 1]])
+    order = np.lexsort(
+        (edges, np.concatenate((distance, distance)), -np.concatenate((strength, strength)), items)
+    )
+    items, edges = items[order], edges[order]
+    first = np.flatnonzero(np.concatenate(([True], items[1:] != items[:-1])))
+    position = np.arange(len(items)) - np.repeat(first, np.diff(np.concatenate((first, [len(items)]))))
+    keep = np.zeros(len(pairs), dtype=bool)
+    keep[edges[position < k]] = True
+    return keep
+
+
+def test_top_candidates_equal_their_definition() -> None:
+    from dedup.grouping import top_candidates
+
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n = int(rng.integers(3, 300))
+        a, b = rng.integers(0, n, (2, int(rng.integers(2, 3000))))
+        drawn = np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)[a != b]
+        pairs = np.unique(drawn, axis=0)
+        strength = rng.integers(0, int(rng.integers(1, 20)), len(pairs))
+        rank = rng.permutation(n)
+        k = int(rng.integers(1, 30))
+        assert (
+            top_candidates(pairs, strength, rank, k) == _top_candidates_by_sorting(pairs, strength, rank, k)
+        ).all()
+    empty = np.empty((0, 2), dtype=np.int64)
+    assert len(top_candidates(empty, np.empty(0, dtype=np.int64), np.arange(3), 5)) == 0
+
+
+def test_sketch_agreement_counts_agreeing_low_bytes() -> None:
+    from dedup.lsh import byte_sketch, sketch_agreement
+
+    rng = np.random.default_rng(5)
+    sig = rng.integers(0, 2**32, (6, 130), dtype=np.uint64).astype(np.uint32)  # 130: padded to 136
+    sig[1, :70] = sig[0, :70]
+    pairs = np.array([[0, 1], [0, 2], [3, 4], [4, 5]])
+    padding = 136 - 130
+    expected = [int(((sig[i] & 0xFF) == (sig[j] & 0xFF)).sum()) + padding for i, j in pairs]
+    assert sketch_agreement(pairs, byte_sketch(sig)).tolist() == expected
+    assert expected[0] >= 70 + padding

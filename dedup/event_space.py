@@ -25,6 +25,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from dedup.features import rarity_prior
+from dedup.lsh import sorted_unique
 
 _WORD = re.compile(r"\b\w\w+\b")
 U32Array = npt.NDArray[np.uint32]
@@ -64,7 +65,9 @@ def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sp
     if n == 0 or lengths.sum() == 0:
         return sparse.csr_matrix((n, 1))
     all_ids = np.concatenate(term_ids)
-    vocabulary, columns = np.unique(all_ids, return_inverse=True)
+    # Sort-based, not np.unique(return_inverse=True): numpy 2.4 hashes there, 17 s at 100k.
+    vocabulary = sorted_unique(all_ids)
+    columns = np.searchsorted(vocabulary, all_ids)
     rows = np.repeat(np.arange(n), lengths)
     tf = 1.0 + np.log(np.concatenate(counts).astype(np.float64))
     doc_freq = np.bincount(columns, minlength=len(vocabulary)).astype(np.float64)
@@ -72,9 +75,9 @@ def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sp
     data = tf * idf_values[columns]
     norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
     data /= np.where(norms > 0, norms, 1.0)[rows]
-    matrix = sparse.csr_matrix((data, (rows, columns)), shape=(n, len(vocabulary)), dtype=np.float64)
-    matrix.sort_indices()
-    return matrix
+    # Each row's ids are sorted and distinct (`term_arrays`), so the CSR arrays are built directly.
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    return sparse.csr_matrix((data, columns, indptr), shape=(n, len(vocabulary)), dtype=np.float64)
 
 
 class EventSpace:

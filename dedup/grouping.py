@@ -25,7 +25,10 @@ from dedup.features import words
 from dedup.linkage import average_linkage
 from dedup.lsh import (
     byte_sketch,
+    candidate_codes,
     candidate_pairs,
+    merge_codes,
+    pairs_of_codes,
     sketch_agreement,
     sorted_unique,
     unique_pairs,
@@ -152,30 +155,38 @@ def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, pe
     sorting all of them (tens of millions at 100k documents) cost more than scoring the rest."""
     if per_item <= 0 or len(pairs) == 0:
         return np.ones(len(pairs), dtype=bool)
+    n_pairs = len(pairs)
     n_items = int(pairs.max()) + 1
-    items = np.concatenate((pairs[:, 0], pairs[:, 1]))
-    edges = np.concatenate((np.arange(len(pairs)), np.arange(len(pairs))))
+    items = np.concatenate((pairs[:, 0], pairs[:, 1]))  # entry e is pair e % n_pairs seen from one end
     level = np.concatenate((strength, strength)).astype(np.int64)
     levels = int(level.max()) + 1
     histogram = np.bincount(items * levels + level, minlength=n_items * levels).reshape(n_items, levels)
     # at_least[i, s]: how many of i's candidates have strength >= s (a zero column past the top).
     at_least = np.zeros((n_items, levels + 1), dtype=np.int64)
     at_least[:, :levels] = np.cumsum(histogram[:, ::-1], axis=1)[:, ::-1]
+    del histogram
     # Each item's cut-off: the highest level with at least `per_item` candidates at or above it
     # (level 0 when it has fewer: then it keeps all of them).
     enough = at_least[:, :levels] >= per_item
     cutoff = np.where(enough.any(axis=1), levels - 1 - np.argmax(enough[:, ::-1], axis=1), 0)
     quota = per_item - at_least[np.arange(n_items), cutoff + 1]  # what it takes of the tied ones
+    keep = np.zeros(n_pairs, dtype=bool)
     mine = cutoff[items]
-    keep = np.zeros(len(pairs), dtype=bool)
-    keep[edges[level > mine]] = True
-    tied = np.flatnonzero(level == mine)
-    distance = np.abs(rank[pairs[edges[tied], 0]] - rank[pairs[edges[tied], 1]])
-    order = tied[np.lexsort((edges[tied], distance, items[tied]))]
-    tied_items = items[order]
+    keep[np.flatnonzero(level > mine) % n_pairs] = True
+    # Ties at the cut-off, only where they do not all fit, are ordered by day distance.
+    all_fit = (at_least[np.arange(n_items), cutoff] <= per_item)[items]
+    at_cutoff = level == mine
+    keep[np.flatnonzero(at_cutoff & all_fit) % n_pairs] = True
+    tied = np.flatnonzero(at_cutoff & ~all_fit)
+    del at_cutoff, all_fit
+    del mine, level
+    tied_edges = tied % n_pairs
+    distance = np.abs(rank[pairs[tied_edges, 0]] - rank[pairs[tied_edges, 1]])
+    order = np.lexsort((tied_edges, distance, items[tied]))
+    tied_items, tied_edges = items[tied][order], tied_edges[order]
     first = np.flatnonzero(np.concatenate(([True], tied_items[1:] != tied_items[:-1])))
     position = np.arange(len(order)) - np.repeat(first, np.diff(np.concatenate((first, [len(order)]))))
-    keep[edges[order[position < quota[tied_items]]]] = True
+    keep[tied_edges[position < quota[tied_items]]] = True
     return keep
 
 
@@ -255,19 +266,21 @@ def group_signed(
         skip=np.all(near_signatures == EMPTY_HASH, axis=1),
     )  # fmt: skip
     salient = _stack([rep.salient for rep in rep_sigs], s.event_num_perm)
-    event_pairs = candidate_pairs(
+    event_codes = candidate_codes(
         salient, s.event_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
         skip=np.all(salient == EMPTY_HASH, axis=1),
     )  # fmt: skip
     if s.topic_terms_per_doc:
         topic_hasher = MinHasher(s.event_num_perm, s.seed + 2)
         topical = topic_hasher.signatures([space.top_terms(i, s.topic_terms_per_doc) for i in range(n_reps)])
-        topic_pairs = candidate_pairs(
+        topic_codes = candidate_codes(
             topical, s.topic_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
             skip=np.all(topical == EMPTY_HASH, axis=1),
         )  # fmt: skip
-        event_pairs = unique_pairs(np.concatenate((event_pairs, topic_pairs)), n_reps)
-        del topic_pairs
+        event_codes = merge_codes(event_codes, topic_codes)
+        del topic_codes
+    event_pairs = pairs_of_codes(event_codes, n_reps)
+    del event_codes
     lsh_event_pairs = len(event_pairs)
     if s.event_candidates_per_story:  # each story's best-agreeing candidates go on
         sketch = byte_sketch(np.hstack((salient, topical)) if s.topic_terms_per_doc else salient)

@@ -59,9 +59,23 @@ def candidate_pairs(
     `order` ranks rows inside an oversized bucket (default: row order); `bucket_cap` 0 means no
     cap. Rows flagged in `skip` (e.g. empty sets, whose signatures would all collide) take no
     part."""
+    codes = candidate_codes(signatures, threshold, order=order, bucket_cap=bucket_cap, skip=skip)
+    return pairs_of_codes(codes, len(signatures))
+
+
+def candidate_codes(
+    signatures: np.ndarray,
+    threshold: float,
+    *,
+    order: npt.ArrayLike | None = None,
+    bucket_cap: int = 0,
+    skip: npt.ArrayLike | None = None,
+) -> I64Array:
+    """`candidate_pairs` as sorted codes `i * n + j`: several indexes' candidates then unite by
+    one linear merge (`merge_codes`) instead of a sort of millions of rows."""
     n_docs, num_perm = signatures.shape
     if n_docs < 2:
-        return np.empty((0, 2), dtype=np.int64)
+        return np.empty(0, dtype=np.int64)
     b, r = bands_for(threshold, num_perm)
     rank = np.arange(n_docs) if order is None else np.asarray(order)
     active = np.ones(n_docs, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
@@ -89,11 +103,29 @@ def candidate_pairs(
         pairs = _pairs_windowed(members, new_starts, lengths, window)
         lo = np.minimum(pairs[:, 0], pairs[:, 1])
         hi = np.maximum(pairs[:, 0], pairs[:, 1])
-        codes.append(sorted_unique(lo * n_docs + hi))
+        codes.append(lo * n_docs + hi)  # a pair shares at most one bucket per band: no repeats
     if not codes:
-        return np.empty((0, 2), dtype=np.int64)
-    unique = sorted_unique(np.concatenate(codes))
-    return np.stack((unique // n_docs, unique % n_docs), axis=1)
+        return np.empty(0, dtype=np.int64)
+    return sorted_unique(np.concatenate(codes))
+
+
+def merge_codes(*sorted_codes: I64Array) -> I64Array:
+    """The sorted union of sorted, distinct code arrays. A stable sort (timsort) of sorted runs
+    only merges them, in linear time."""
+    if not sorted_codes:
+        return np.empty(0, dtype=np.int64)
+    merged = np.sort(np.concatenate(sorted_codes), kind="stable")
+    if len(merged) == 0:
+        return merged
+    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+
+
+def pairs_of_codes(codes: I64Array, n_items: int) -> I64Array:
+    """Pairs encoded as `a * n_items + b`, decoded into rows (a, b)."""
+    out = np.empty((len(codes), 2), dtype=np.int64)
+    np.floor_divide(codes, n_items, out=out[:, 0])
+    np.subtract(codes, out[:, 0] * n_items, out=out[:, 1])
+    return out
 
 
 def sorted_unique(values: ArrayT) -> ArrayT:
@@ -112,7 +144,7 @@ def unique_pairs(pairs: npt.NDArray[np.int64], n_items: int) -> I64Array:
     if len(pairs) == 0:
         return np.empty((0, 2), dtype=np.int64)
     codes = sorted_unique(pairs[:, 0].astype(np.int64) * n_items + pairs[:, 1].astype(np.int64))
-    return np.stack((codes // n_items, codes % n_items), axis=1)
+    return pairs_of_codes(codes, n_items)
 
 
 def _pairs_windowed(

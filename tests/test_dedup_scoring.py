@@ -235,3 +235,39 @@ def test_sketch_agreement_counts_agreeing_low_bytes() -> None:
     expected = [int(((sig[i] & 0xFF) == (sig[j] & 0xFF)).sum()) + padding for i, j in pairs]
     assert sketch_agreement(pairs, byte_sketch(sig)).tolist() == expected
     assert expected[0] >= 70 + padding
+
+
+def test_lsh_candidates_equal_datasketch_minhashlsh() -> None:
+    """Without a bucket cap, the vectorised banding finds exactly the pairs datasketch's
+    `MinHashLSH` returns for the same threshold and signatures; with a cap, a subset."""
+    from datasketch import MinHash, MinHashLSH
+
+    from dedup.lsh import candidate_codes, candidate_pairs, merge_codes, pairs_of_codes
+    from dedup.minhash import SCHEME, MinHasher
+
+    rng = np.random.default_rng(11)
+    vocabulary = [f"w{i}" for i in range(400)]
+    base = [set(rng.choice(vocabulary, 30, replace=False).tolist()) for _ in range(40)]
+    sets = base + [set(list(s)[:25]) | {"extra"} for s in base[:30]]  # near variants
+    signatures = MinHasher(128, 1).signatures(sets)
+    for threshold in (0.3, 0.5):
+        lsh = MinHashLSH(threshold=threshold, num_perm=128)
+        for i, row in enumerate(signatures):
+            lsh.insert(str(i), MinHash(num_perm=128, hashvalues=row.astype(np.uint64), scheme=SCHEME))
+        expected = {
+            (min(i, int(j)), max(i, int(j)))
+            for i, row in enumerate(signatures)
+            for j in lsh.query(MinHash(num_perm=128, hashvalues=row.astype(np.uint64), scheme=SCHEME))
+            if int(j) != i
+        }
+        found = {tuple(p) for p in candidate_pairs(signatures, threshold).tolist()}
+        assert found == expected and expected
+        capped = {tuple(p) for p in candidate_pairs(signatures, threshold, bucket_cap=2).tolist()}
+        assert capped <= found
+    low = candidate_codes(signatures, 0.3)
+    high = candidate_codes(signatures, 0.5)
+    union = merge_codes(low, high)
+    assert union.tolist() == sorted(set(low.tolist()) | set(high.tolist()))
+    assert {tuple(p) for p in pairs_of_codes(union, len(signatures)).tolist()} == {
+        (int(c) // len(signatures), int(c) % len(signatures)) for c in union
+    }

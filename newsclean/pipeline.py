@@ -311,6 +311,26 @@ def _group(
     )
 
 
+def _without_emptied(
+    grouping: Grouping, kept: list[dict[str, Any]], signatures: dict[str, DocSignature], settings: Settings
+) -> Grouping:
+    """The grouping of the documents left once the all-furniture ones are quarantined.
+
+    Such a document usually stood alone: then every other cluster is final as it is, and only
+    its assignment goes. Only when one shared a cluster with other documents is everything
+    grouped again. (A 100k run lost one such singleton and spent 250 s grouping all again.)"""
+    kept_ids = {d["id"] for d in kept}
+    gone = [doc_id for doc_id in grouping.assignments if doc_id not in kept_ids]
+    sizes = Counter(a.cluster_id for a in grouping.assignments.values())
+    if any(sizes[grouping.assignments[doc_id].cluster_id] > 1 for doc_id in gone):
+        return _group(kept, signatures, settings)
+    stats = dict(grouping.stats)
+    stats["documents"] = float(len(kept))
+    stats["clusters"] = stats.get("clusters", 0.0) - len(gone)
+    assignments = {k: v for k, v in grouping.assignments.items() if k in kept_ids}
+    return Grouping(assignments=assignments, stats=stats)
+
+
 def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files: Sequence[str]) -> int:
     """Store the cleaned batches in the run state and forget deleted files, in one transaction."""
     by_path: dict[str, list[dict[str, Any]]] = {
@@ -344,9 +364,9 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
     # after grouping; it removes furniture lines only, which do not decide any grouping.
     clusters = {doc_id: a.cluster_id for doc_id, a in grouping.assignments.items()}
     documents, emptied = remove_repeated_lines(documents, clusters, settings.cleaning)
-    if emptied:  # rare: a document that was all furniture; group again without it
+    if emptied:  # rare: a document that was all furniture
         quarantine.extend(emptied)
-        grouping = _group(documents, signatures, settings)
+        grouping = _without_emptied(grouping, documents, signatures, settings)
     work = Path(work_dir)
     write_jsonl(work / "documents.jsonl", documents)
     write_jsonl(work / "quarantine.jsonl", quarantine)

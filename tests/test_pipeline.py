@@ -218,3 +218,70 @@ def test_plan_splits_files_into_contiguous_near_equal_batches(tmp_path: Path) ->
     assert [len(s.paths) for s in plan.specs] == [2, 2, 3]  # ceil(7 / 3) = 3 batches, none over 3
     assert [p for s in plan.specs for p in s.paths] == [f"{i}.txt" for i in range(7)]
     assert [s.label for s in plan.specs] == ["clean batch 1/3", "clean batch 2/3", "clean batch 3/3"]
+
+
+def test_a_document_of_outlet_furniture_only_is_quarantined_without_regrouping(tmp_path: Path) -> None:
+    """A file holding nothing but its outlet's repeated lines leaves the output through the
+    quarantine (with the reason), and the other documents are grouped as without it."""
+    footer = "Harbour Times, 4 Quay Street, Port Elwyn"
+    stories = [
+        "The ferry to Skarholm will run twice a day from May, operator Brennick Lines announced. "
+        "Tickets rise by 40 pence. Commuters on the Vell crossing had asked for a morning boat since 2019.",
+        "Lighthouse keeper Ottoline Varga retired after forty-one years on the Gannet Rock station. "
+        "She logged 312 storms. Trinity engineers will automate the lamp in September.",
+        "Fishing quotas for cod were cut by a fifth at the regional board meeting in Dunmore. "
+        "Skippers walked out. The haddock allowance stays at 2,400 tonnes until the spring survey.",
+        "A storm tore the roof off the Elwyn primary school gym on Sunday night. Pupils move to "
+        "St Brannoc's church hall while insurers from Calloway Mutual inspect the beams.",
+        "Mayor Idris Tallow opened the rebuilt pier with a brass band and a regatta of 60 boats. "
+        "The Kestrel yacht club won the dinghy race; repairs cost 1.8 million pounds.",
+        "The Quayside bakery won the county prize for its saffron buns for the third year running. "
+        "Owner Magdalena Ruiz-Okafor credits Cornish flour and a starter kept since 1987.",
+        "Volunteers counted 214 grey seal pups on the Morrow Sands this winter, the Ferrand Trust "
+        "said. Wardens closed the north dunes to walkers until March.",
+        "The Elwyn Rovers beat Castlebrook 3-1 in the league cup; striker Tomasz Wielgus scored "
+        "twice. The semi-final against Ardwick is on 14 February.",
+        "Councillors approved 85 new homes on the old cannery site off Mill Lane. The developer, "
+        "Halberd Estates, must build a roundabout and a footbridge over the Lune.",
+        "An exhibition of Gwendolyn Achterberg's ship paintings opens at the Customs House gallery. "
+        "The 46 canvases were lent by collectors in Bergen and Halifax.",
+    ]
+    raw = tmp_path / "raw"
+    for i, story in enumerate(stories):
+        path = raw / "harbour-times" / f"story-{i}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"Harbour news {i}\n\n{story}\n\n{footer}\n", encoding="utf-8")
+    (raw / "harbour-times" / "only-footer.txt").write_text(f"{footer}\n", encoding="utf-8")
+    run(raw, tmp_path / "out")
+    quarantine = read_jsonl(tmp_path / "out" / "quarantine.jsonl")
+    assert [q["source_path"] for q in quarantine] == ["harbour-times/only-footer.txt"]
+    assert "repeats across stories" in quarantine[0]["detail"]
+    documents = read_jsonl(tmp_path / "out" / "documents.jsonl")
+    assert len(documents) == len(stories) and all(footer not in d["text"] for d in documents)
+    (raw / "harbour-times" / "only-footer.txt").unlink()
+    run(raw, tmp_path / "out-without")
+    without = read_jsonl(tmp_path / "out-without" / "documents.jsonl")
+    assert {d["id"]: d["cluster_id"] for d in documents} == {d["id"]: d["cluster_id"] for d in without}
+
+
+def test_an_emptied_singleton_leaves_the_grouping_without_regrouping() -> None:
+    """Only the emptied document's own assignment goes when it stood alone (no second grouping:
+    an empty signature table would fail if one were attempted)."""
+    from dedup import Grouping
+    from dedup.types import Assignment
+    from newsclean.pipeline import _without_emptied
+
+    grouping = Grouping(
+        assignments={
+            "a": Assignment("c_a", "a", "canonical", None),
+            "b": Assignment("c_b", "b", "canonical", None),
+            "c": Assignment("c_b", "b", "same_event", 0.3),
+        },
+        stats={"documents": 3.0, "clusters": 2.0},
+    )
+    kept = [{"id": "b"}, {"id": "c"}]
+    result = _without_emptied(grouping, kept, {}, Settings())
+    assert result.assignments == {"b": grouping.assignments["b"], "c": grouping.assignments["c"]}
+    assert result.stats == {"documents": 2.0, "clusters": 1.0}
+    with pytest.raises(KeyError):  # a member of a shared cluster: everything is grouped again
+        _without_emptied(grouping, [{"id": "a"}, {"id": "b"}], {}, Settings())

@@ -64,6 +64,7 @@ if __package__ in (None, ""):  # run as a script: make `bench.*` importable
 
 from bench import groupmetrics as gm
 from bench import perf_corpus as pc
+from newsclean.pipeline import WORKER_PHASES
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -71,7 +72,6 @@ NEWSCLEAN = VENV_BIN / "newsclean"
 FTFY_CASES = pc.SHARED / "data" / "ftfy-cases"
 SECTIONS = ("scale", "incremental", "html", "minhash", "ftfy", "prefect", "datatrove")
 STAGES = ("plan", "read_clean", "group", "write")
-WORKER_PHASES = ("read_decode", "clean", "sign", "write")
 SAMPLE_SECONDS = 0.05
 HEARTBEAT_SECONDS = 30.0
 PREFECT_DOCS = 10_000

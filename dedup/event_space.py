@@ -258,6 +258,13 @@ def edge_ranks(
     order = np.argsort(-values, kind="stable")
     order = order[np.argsort(items[order], kind="stable")]
     items, edges = items[order], edges[order]
-    first = np.flatnonzero(np.concatenate(([True], items[1:] != items[:-1])))
-    rank = np.arange(len(items)) - np.repeat(first, np.diff(np.concatenate((first, [len(items)]))))
-    return items, edges, rank
+    return items, edges, positions_in_runs(items)
+
+
+def positions_in_runs(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For sorted `keys`, each element's position inside its run of equal keys (0, 1, 2, ...)."""
+    first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    positions: npt.NDArray[np.int64] = np.arange(len(keys)) - np.repeat(
+        first, np.diff(np.concatenate((first, [len(keys)])))
+    )
+    return positions

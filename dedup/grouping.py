@@ -20,7 +20,7 @@ from datetime import date
 
 import numpy as np
 
-from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels
+from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
 from dedup.features import words
 from dedup.linkage import average_linkage
 from dedup.lsh import (
@@ -178,15 +178,12 @@ def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, pe
     at_cutoff = level == mine
     keep[np.flatnonzero(at_cutoff & all_fit) % n_pairs] = True
     tied = np.flatnonzero(at_cutoff & ~all_fit)
-    del at_cutoff, all_fit
-    del mine, level
+    del at_cutoff, all_fit, mine, level
     tied_edges = tied % n_pairs
     distance = np.abs(rank[pairs[tied_edges, 0]] - rank[pairs[tied_edges, 1]])
     order = np.lexsort((tied_edges, distance, items[tied]))
     tied_items, tied_edges = items[tied][order], tied_edges[order]
-    first = np.flatnonzero(np.concatenate(([True], tied_items[1:] != tied_items[:-1])))
-    position = np.arange(len(order)) - np.repeat(first, np.diff(np.concatenate((first, [len(order)]))))
-    keep[tied_edges[position < quota[tied_items]]] = True
+    keep[tied_edges[positions_in_runs(tied_items) < quota[tied_items]]] = True
     return keep
 
 

@@ -58,6 +58,9 @@ class BatchSpec:
         return f"clean batch {self.number}/{self.total}"
 
 
+WORKER_PHASES = ("read_decode", "clean", "sign", "write")
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     """What a cleaned batch left on disk and how it went."""
@@ -68,8 +71,8 @@ class BatchResult:
     documents: int
     quarantined: int
     seconds: float
-    # Worker time by phase ("read_decode", "clean", "sign", "write"): the cleaning stage runs
-    # all of them inside each batch, so its wall time alone cannot say which one is slow.
+    # Worker time by phase (WORKER_PHASES): the cleaning stage runs all of them inside each
+    # batch, so its wall time alone cannot say which one is slow.
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -281,7 +284,7 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
         documents,
         quarantined,
         round(finished - started, 4),
-        {"read_decode": reading, "clean": cleaning, "sign": t_sign - t, "write": finished - t_sign},
+        dict(zip(WORKER_PHASES, (reading, cleaning, t_sign - t, finished - t_sign), strict=True)),
     )
 
 
@@ -512,8 +515,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
             batches = executor.map_batches(clean_batch, plan.specs, options.settings)
             work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]
             worker_seconds = {
-                phase: round(sum(b.phases.get(phase, 0.0) for b in batches), 3)
-                for phase in ("read_decode", "clean", "sign", "write")
+                phase: round(sum(b.phases.get(phase, 0.0) for b in batches), 3) for phase in WORKER_PHASES
             }
             executor.run("record state", record_batches, state_file, fingerprint, plan, work_files)
             seconds["read_clean"] = time.perf_counter() - t

@@ -594,6 +594,17 @@ def section_incremental(bench: Bench) -> None:
         check = newsclean_run(state.raw, check_out, args, what=f"{label(n)} --full check run")
         diff = compare_outputs(state.out, check_out) if check.ok else ["(check run " + check.status + ")"]
         verdict = "OK" if not diff else f"MISMATCH ({len(diff)} files, e.g. {diff[0]})"
+        # A scheduled run's commonest case: nothing arrived since the last run.
+        quiet = [
+            newsclean_run(
+                state.raw, state.out, args, full=False,
+                what=f"{label(n)} rerun, nothing changed {k + 1}/{args.runs}",
+            )
+            for k in range(args.runs)
+        ]
+        quiet_wall = med([r.wall for r in quiet if r.ok])
+        if check.ok and compare_outputs(state.out, check_out):
+            verdict += "; quiet reruns changed the output"
         wall = statistics.median(r.wall for r in ok)
         s = ok[-1].summary
         rows.append(
@@ -607,6 +618,8 @@ def section_incremental(bench: Bench) -> None:
                 wall,
                 wall / full * 100,
                 *(statistics.median(r.stage(st) for r in ok) for st in STAGES),
+                quiet_wall,
+                None if quiet_wall is None else quiet_wall / full * 100,
                 verdict,
             ]
         )
@@ -624,6 +637,8 @@ def section_incremental(bench: Bench) -> None:
             "incr s",
             "% of full",
             *(f"{s} s" for s in STAGES),
+            "quiet s",
+            "quiet %",
             "output vs --full",
         ],
         rows,
@@ -635,6 +650,7 @@ def section_incremental(bench: Bench) -> None:
         )
     print(
         "full s = median full run of the same corpus before the rounds; incr s = median round; "
+        "quiet s = median rerun after the last round with nothing changed; "
         "the check is a --full run into a fresh folder after the last round"
     )
 

@@ -4,7 +4,7 @@ Why: at 100k documents a `newsclean run` spends about 7 minutes cleaning before 
 grouping setting (candidates per story, the bucket cap) only shows what it does at that scale.
 This reads the documents and signatures a run stored in its run state
 (`<out>/.newsclean/state.sqlite`), runs the pipeline's own grouping on them
-(`newsclean.pipeline._group`, the code `newsclean run` calls), and prints its seconds, its
+(`newsclean.pipeline._event_graph`, the code `newsclean run` calls), and prints its seconds, its
 candidate counts and, for a corpus built by `perf_corpus.py`, the same-event scores against the
 events the corpus was made from (the manifest beside its raw folder).
 
@@ -35,7 +35,7 @@ if __package__ in (None, ""):
 
 from bench import groupmetrics as gm
 from dedup.signing import DocSignature
-from newsclean.pipeline import _group
+from newsclean.pipeline import _event_graph
 from newsclean.settings import Settings
 from newsclean.state import state_path
 
@@ -80,7 +80,7 @@ def main() -> int:
         t = time.perf_counter()
         if profiler:
             profiler.enable()
-        grouping = _group(documents, signatures, settings)
+        grouping = _event_graph(documents, signatures, settings).grouping()
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - t

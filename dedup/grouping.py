@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
 from dedup.features import words
@@ -157,33 +160,52 @@ def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, pe
         return np.ones(len(pairs), dtype=bool)
     n_pairs = len(pairs)
     n_items = int(pairs.max()) + 1
-    items = np.concatenate((pairs[:, 0], pairs[:, 1]))  # entry e is pair e % n_pairs seen from one end
-    level = np.concatenate((strength, strength)).astype(np.int64)
-    levels = int(level.max()) + 1
-    histogram = np.bincount(items * levels + level, minlength=n_items * levels).reshape(n_items, levels)
+    levels = int(strength.max()) + 1
+    level: npt.NDArray[np.integer[Any]] = strength.astype(np.int16 if levels < 2**15 else np.int64)
+    # One end of the pairs at a time, in compact types: at 45 M candidate pairs (100k perf
+    # documents) the two ends side by side in int64, and every array indexed by them, took 2.7 GB.
+    ends = [pairs[:, side].astype(np.int32 if n_items < 2**31 else np.int64) for side in (0, 1)]
+    histogram = np.zeros(n_items * levels, dtype=np.int64)
+    for end in ends:
+        key = end.astype(np.int64)
+        key *= levels
+        key += level
+        histogram += np.bincount(key, minlength=n_items * levels)
+        del key
     # at_least[i, s]: how many of i's candidates have strength >= s (a zero column past the top).
     at_least = np.zeros((n_items, levels + 1), dtype=np.int64)
-    at_least[:, :levels] = np.cumsum(histogram[:, ::-1], axis=1)[:, ::-1]
+    at_least[:, :levels] = np.cumsum(histogram.reshape(n_items, levels)[:, ::-1], axis=1)[:, ::-1]
     del histogram
     # Each item's cut-off: the highest level with at least `per_item` candidates at or above it
     # (level 0 when it has fewer: then it keeps all of them).
     enough = at_least[:, :levels] >= per_item
-    cutoff = np.where(enough.any(axis=1), levels - 1 - np.argmax(enough[:, ::-1], axis=1), 0)
-    quota = per_item - at_least[np.arange(n_items), cutoff + 1]  # what it takes of the tied ones
+    cutoff = np.where(enough.any(axis=1), levels - 1 - np.argmax(enough[:, ::-1], axis=1), 0).astype(
+        level.dtype
+    )
+    quota = per_item - at_least[np.arange(n_items), cutoff.astype(np.int64) + 1]  # of the tied ones
+    all_fit = at_least[np.arange(n_items), cutoff] <= per_item
+    del at_least, enough
     keep = np.zeros(n_pairs, dtype=bool)
-    mine = cutoff[items]
-    keep[np.flatnonzero(level > mine) % n_pairs] = True
-    # Ties at the cut-off, only where they do not all fit, are ordered by day distance.
-    all_fit = (at_least[np.arange(n_items), cutoff] <= per_item)[items]
-    at_cutoff = level == mine
-    keep[np.flatnonzero(at_cutoff & all_fit) % n_pairs] = True
-    tied = np.flatnonzero(at_cutoff & ~all_fit)
-    del at_cutoff, all_fit, mine, level
-    tied_edges = tied % n_pairs
-    distance = np.abs(rank[pairs[tied_edges, 0]] - rank[pairs[tied_edges, 1]])
-    order = np.lexsort((tied_edges, distance, items[tied]))
-    tied_items, tied_edges = items[tied][order], tied_edges[order]
-    keep[tied_edges[positions_in_runs(tied_items) < quota[tied_items]]] = True
+    tied_items: list[np.ndarray] = []
+    tied_edges: list[np.ndarray] = []
+    for end in ends:
+        mine = cutoff[end]
+        keep |= level > mine
+        at_cutoff = level == mine
+        fits = all_fit[end]
+        keep |= at_cutoff & fits
+        edges = np.flatnonzero(at_cutoff & ~fits)
+        tied_edges.append(edges)
+        tied_items.append(end[edges].astype(np.int64))
+        del mine, at_cutoff, fits
+    # Ties at the cut-off, only where they do not all fit, are ordered by day distance; (item,
+    # edge) is unique, so the order does not depend on which end an entry came from.
+    items = np.concatenate(tied_items)
+    edge_ids = np.concatenate(tied_edges)
+    distance = np.abs(rank[pairs[edge_ids, 0]] - rank[pairs[edge_ids, 1]])
+    order = np.lexsort((edge_ids, distance, items))
+    items, edge_ids = items[order], edge_ids[order]
+    keep[edge_ids[positions_in_runs(items) < quota[items]]] = True
     return keep
 
 
@@ -220,6 +242,13 @@ def group_signed(
 ) -> Grouping:
     """`group_documents` for documents signed beforehand (`dedup.signing.Signer`), as the
     pipeline does in its cleaning workers: only the work about pairs is left here."""
+    return event_graph(docs, signatures, settings).grouping()
+
+
+def event_graph(
+    docs: Sequence[DedupDoc], signatures: Sequence[DocSignature], settings: DedupSettings | None = None
+) -> EventGraph:
+    """Steps 1-3 up to the clustering: copy groups, candidates, scored same-event edges."""
     s = settings or DedupSettings()
     started = time.perf_counter()
     by_id = {d.id: d for d in docs}
@@ -331,62 +360,6 @@ def group_signed(
     kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
     edges = dict(zip(map(tuple, unit_pair_array[kept].tolist()), weights[kept].tolist(), strict=True))
     del scores, weights
-    labels = average_linkage(len(units), edges, s.linkage_threshold)
-    by_label: dict[int, list[str]] = defaultdict(list)
-    for unit, label in zip(units, labels, strict=True):
-        by_label[label].append(unit)
-    clusters = sorted(by_label.values())
-    t_event = time.perf_counter()
-
-    # 4. Canonical and relations.
-    unit_of = {
-        doc_id: unit for unit, members in near_groups.items() for rep in members for doc_id in reps[rep]
-    }
-    # Same-event similarity of each unit to its cluster's canonical unit, scored in one batch.
-    to_canon: list[tuple[str, str]] = []
-    for members in clusters:
-        docs_in = [by_id[i] for v in members for r in near_groups[v] for i in reps[r]]
-        canon_of_cluster = unit_of[_canonical(docs_in, lengths).id]
-        to_canon.extend((u, canon_of_cluster) for u in members if u != canon_of_cluster)
-    to_canon_scores = dict(
-        zip(
-            to_canon,
-            space.scores([(unit_rep[unit_index[u]], unit_rep[unit_index[c]]) for u, c in to_canon]),
-            strict=True,
-        )
-    )
-    assignments: dict[str, Assignment] = {}
-    for units in clusters:
-        member_ids = sorted(doc_id for u in units for rep in near_groups[u] for doc_id in reps[rep])
-        canonical = _canonical([by_id[i] for i in member_ids], lengths)
-        canon_key = sig_of[canonical.id].exact_key
-        canon_unit = unit_of[canonical.id]
-        canon_shingles = shingles_of(canonical.id)
-        cluster_id = "c_" + canonical.id
-        copy_canonical = {
-            u: _canonical([by_id[d] for rep in near_groups[u] for d in reps[rep]], lengths).id for u in units
-        }
-        for doc_id in member_ids:
-            relation: Relation
-            similarity: float | None
-            if doc_id == canonical.id:
-                relation, similarity = "canonical", None
-            elif sig_of[doc_id].exact_key == canon_key:
-                relation, similarity = "exact_duplicate", 1.0
-            elif unit_of[doc_id] == canon_unit:
-                mine = shingles_of(doc_id)
-                shared = _overlap(mine, canon_shingles)
-                union = (len(mine) + len(canon_shingles) - shared) or 1
-                relation, similarity = "near_duplicate", shared / union
-            else:
-                relation, similarity = "same_event", to_canon_scores[(unit_of[doc_id], canon_unit)]
-            if similarity is not None:
-                similarity = round(similarity, 4)
-            copy_of = copy_canonical[unit_of[doc_id]]
-            assignments[doc_id] = Assignment(
-                cluster_id, canonical.id, relation, similarity, None if copy_of == doc_id else copy_of
-            )
-
     finished = time.perf_counter()
     stats = {
         "documents": float(len(docs)),
@@ -396,11 +369,122 @@ def group_signed(
         "near_groups": float(len(near_groups)),
         "event_lsh_pairs": float(lsh_event_pairs),
         "event_candidate_pairs": float(len(event_pairs)),
-        "event_edges": float(len(edges)),
         "candidate_pairs": float(len(near_pairs) + len(event_pairs)),
-        "clusters": float(len(clusters)),
         "seconds_near": round(t_near - started, 4),
-        "seconds_event": round(t_event - t_near, 4),
-        "seconds_total": round(finished - started, 4),
+        "seconds_event": round(finished - t_near, 4),
     }
-    return Grouping(assignments=assignments, stats=stats)
+    members = {u: [doc_id for rep in near_groups[u] for doc_id in reps[rep]] for u in units}
+    return EventGraph(s, by_id, sig_of, lengths, units, members, unit_rep, space, edges, shingles_of, stats)
+
+
+@dataclass(frozen=True, slots=True)
+class EventGraph:
+    """A corpus as grouping sees it just before clustering: its copy groups (units: exact and
+    near copies of one text) and their scored same-event edges.
+
+    Why a stage of its own: finding and scoring candidates is nearly all of grouping's cost (130
+    of 135 s at 100k stories), and the pipeline clusters a second time when corpus-learned
+    boilerplate has emptied some documents (`grouping(leave_out=...)`), which must not pay for
+    the candidates again. The statistics behind the scores (IDF, crowd levels) are those of
+    every document read, emptied ones included: they were part of the corpus."""
+
+    settings: DedupSettings
+    by_id: dict[str, DedupDoc]
+    sig_of: dict[str, DocSignature]
+    lengths: dict[str, int]  # words per document: the most complete text is canonical
+    units: list[str]  # sorted unit ids (a unit's id is one of its documents')
+    members: dict[str, list[str]]  # unit id -> its documents
+    unit_rep: list[int]  # per unit, the item of `space` that scores it (its longest text)
+    space: EventSpace
+    edges: dict[tuple[int, int], float]  # unit index pairs -> same-event weight
+    shingles_of: Callable[[str], np.ndarray]  # a document's shingle ids (cached)
+    stats: dict[str, float]
+
+    def grouping(self, leave_out: Collection[str] = ()) -> Grouping:
+        """Cluster the units (average linkage over the edges) and assign every document.
+
+        `leave_out`: documents that take no part (the pipeline's emptied ones). A unit left
+        with none of its documents drops out with its edges, so a document made only of an
+        outlet's furniture, which can score high against every story of its outlet, cannot hold
+        two stories together once it is gone."""
+        s = self.settings
+        started = time.perf_counter()
+        gone = frozenset(leave_out)
+        members = self.members
+        if gone:
+            members = {u: [d for d in docs if d not in gone] for u, docs in members.items()}
+        live = [bool(members[u]) for u in self.units]
+        edges = self.edges
+        if not all(live):
+            edges = {pair: w for pair, w in edges.items() if live[pair[0]] and live[pair[1]]}
+        labels = average_linkage(len(self.units), edges, s.linkage_threshold)
+        by_label: dict[int, list[str]] = defaultdict(list)
+        for unit, label, alive in zip(self.units, labels, live, strict=True):
+            if alive:
+                by_label[label].append(unit)
+        clusters = sorted(by_label.values())
+        t_linked = time.perf_counter()
+        assignments = self._assign(clusters, members)
+        finished = time.perf_counter()
+        stats = {
+            **self.stats,
+            "documents": float(sum(len(docs) for docs in members.values())),
+            "event_edges": float(len(edges)),
+            "clusters": float(len(clusters)),
+            "seconds_linkage": round(t_linked - started, 4),
+            "seconds_assign": round(finished - t_linked, 4),
+        }
+        phases = ("seconds_near", "seconds_event", "seconds_linkage", "seconds_assign")
+        stats["seconds_total"] = round(sum(stats[k] for k in phases), 4)
+        return Grouping(assignments=assignments, stats=stats)
+
+    def _assign(self, clusters: list[list[str]], members: dict[str, list[str]]) -> dict[str, Assignment]:
+        """Step 4: each cluster's canonical, and every member's relation to it."""
+        by_id, lengths, sig_of, shingles_of = self.by_id, self.lengths, self.sig_of, self.shingles_of
+        unit_index = {u: i for i, u in enumerate(self.units)}
+        unit_of = {doc_id: unit for unit, docs in members.items() for doc_id in docs}
+        # Same-event similarity of each unit to its cluster's canonical unit, scored in one batch.
+        to_canon: list[tuple[str, str]] = []
+        for units in clusters:
+            docs_in = [by_id[i] for u in units for i in members[u]]
+            canon_of_cluster = unit_of[_canonical(docs_in, lengths).id]
+            to_canon.extend((u, canon_of_cluster) for u in units if u != canon_of_cluster)
+        to_canon_scores = dict(
+            zip(
+                to_canon,
+                self.space.scores(
+                    [(self.unit_rep[unit_index[u]], self.unit_rep[unit_index[c]]) for u, c in to_canon]
+                ),
+                strict=True,
+            )
+        )
+        assignments: dict[str, Assignment] = {}
+        for units in clusters:
+            member_ids = sorted(doc_id for u in units for doc_id in members[u])
+            canonical = _canonical([by_id[i] for i in member_ids], lengths)
+            canon_key = sig_of[canonical.id].exact_key
+            canon_unit = unit_of[canonical.id]
+            canon_shingles = shingles_of(canonical.id)
+            cluster_id = "c_" + canonical.id
+            copy_canonical = {u: _canonical([by_id[d] for d in members[u]], lengths).id for u in units}
+            for doc_id in member_ids:
+                relation: Relation
+                similarity: float | None
+                if doc_id == canonical.id:
+                    relation, similarity = "canonical", None
+                elif sig_of[doc_id].exact_key == canon_key:
+                    relation, similarity = "exact_duplicate", 1.0
+                elif unit_of[doc_id] == canon_unit:
+                    mine = shingles_of(doc_id)
+                    shared = _overlap(mine, canon_shingles)
+                    union = (len(mine) + len(canon_shingles) - shared) or 1
+                    relation, similarity = "near_duplicate", shared / union
+                else:
+                    relation, similarity = "same_event", to_canon_scores[(unit_of[doc_id], canon_unit)]
+                if similarity is not None:
+                    similarity = round(similarity, 4)
+                copy_of = copy_canonical[unit_of[doc_id]]
+                assignments[doc_id] = Assignment(
+                    cluster_id, canonical.id, relation, similarity, None if copy_of == doc_id else copy_of
+                )
+        return assignments

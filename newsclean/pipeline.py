@@ -28,15 +28,15 @@ from typing import Any, Protocol, TypeVar
 from cleaners import clean_html, clean_text
 from cleaners.markup import is_html_document
 from cleaners.types import CleanedText, Metadata
-from dedup import DedupDoc, Grouping
-from dedup.grouping import group_signed
+from dedup import DedupDoc
+from dedup.grouping import EventGraph, event_graph
 from dedup.signing import DocSignature, Signer
 from newsclean.corpus import remove_repeated_lines
 from newsclean.lock import output_lock
 from newsclean.output import read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown
 from newsclean.settings import RunSettings, Settings
-from newsclean.sources import Quarantined, SourceDoc, discover, display_path, read_file
+from newsclean.sources import Quarantined, SourceDoc, display_path, read_file, scan
 from newsclean.state import FileStamp, RunState, state_path
 
 T = TypeVar("T")
@@ -130,26 +130,24 @@ class RunPlan:
 
 def batch_count(files: int, run: RunSettings) -> int:
     """How many batches `files` files make: none larger than `run.batch_size`, and enough to keep
-    every worker busy (two per worker, for balance: HTML pages cost ten times a text file)
-    once there are `run.min_batch_files` files per batch; a handful of files is cleaned inline,
+    every worker busy (`run.batches_per_worker` each, for balance: HTML pages cost ten times a
+    text file) once there are `run.min_batch_files` files per batch; a handful of files is cleaned inline,
     where starting worker processes would cost more than it saves."""
     if files <= 0:
         return 0
     by_size = -(-files // run.batch_size)
-    by_workers = min(2 * run.workers, files // run.min_batch_files) if run.workers > 1 else 1
+    by_workers = 1
+    if run.workers > 1:
+        by_workers = min(run.batches_per_worker * run.workers, files // run.min_batch_files)
     return max(by_size, by_workers)
 
 
 def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[str, FileStamp]) -> RunPlan:
     """Compare the raw folder with the state; batch the files that are new or changed."""
-    paths = discover(raw_root)
+    found = scan(raw_root)
     stamps: dict[str, FileStamp] = {}  # by the path as reported (display_path)
     todo: list[str] = []  # the paths as opened
-    for rel in paths:
-        try:
-            stat = (raw_root / rel).stat()
-        except OSError:
-            stat = None  # vanished or unreadable: clean it, which quarantines it with the reason
+    for rel, stat in found:
         stamp = FileStamp(stat.st_size, stat.st_mtime_ns) if stat else FileStamp(-1, -1)
         shown = display_path(rel)
         if known.get(shown) != stamp or stat is None:
@@ -162,9 +160,9 @@ def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[s
         BatchSpec(n, len(chunks), str(raw_root), chunk, str(work_dir / f"batch-{n:05d}.jsonl"))
         for n, chunk in enumerate(chunks, start=1)
     ]
-    present = {display_path(p) for p in paths}
+    present = {display_path(rel) for rel, _ in found}
     deleted = sorted(p for p in known if p not in present)
-    return RunPlan(specs, stamps, deleted, len(paths) - len(todo), len(paths))
+    return RunPlan(specs, stamps, deleted, len(found) - len(todo), len(found))
 
 
 # The code whose output the run state caches (cleaned documents and their signatures): a change
@@ -194,6 +192,40 @@ def settings_fingerprint(settings: Settings) -> str:
             digest.update(source.relative_to(root).as_posix().encode())
             digest.update(source.read_bytes())
     return digest.hexdigest()
+
+
+# The code the outputs depend on beyond the cached cleaning results: grouping, corpus-learned
+# lines, the writers. Any change to it, or to any setting that is not about execution, means the
+# outputs must be made again even when no input changed.
+_OUTPUT_SOURCES = ("cleaners/*.py", "dedup/*.py", "newsclean/*.py")
+OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
+
+
+def outputs_key(fingerprint: str, settings: Settings, debug_removals: bool) -> str:
+    """What the outputs are a function of, besides the stored results: see `_OUTPUT_SOURCES`."""
+    digest = hashlib.sha256(fingerprint.encode())
+    digest.update(settings.model_dump_json(exclude={"run"}).encode())
+    digest.update(b"debug-removals" if debug_removals else b"-")
+    root = Path(__file__).resolve().parent.parent
+    for pattern in _OUTPUT_SOURCES:
+        for source in sorted(root.glob(pattern)):
+            digest.update(source.relative_to(root).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def output_stamps(out: Path) -> dict[str, list[int]] | None:
+    """Size and modification time of every file of the output contract (None if one is missing):
+    the same rule that says a raw file is unchanged says an output was not touched since."""
+    names = [*OUTPUT_FILES, *sorted(f"canonical/{p.name}" for p in (out / "canonical").glob("*.md"))]
+    stamps: dict[str, list[int]] = {}
+    for name in names:
+        try:
+            stat = (out / name).stat()
+        except OSError:
+            return None
+        stamps[name] = [stat.st_size, stat.st_mtime_ns]
+    return stamps
 
 
 # --------------------------------------------------------------------------- stage: clean
@@ -304,34 +336,14 @@ def _sign_lines(lines: list[dict[str, Any]], settings: Settings) -> None:
 # --------------------------------------------------------------------------- stage: group
 
 
-def _group(
+def _event_graph(
     documents: list[dict[str, Any]], signatures: dict[str, DocSignature], settings: Settings
-) -> Grouping:
-    return group_signed(
+) -> EventGraph:
+    return event_graph(
         [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
         [signatures[d["id"]] for d in documents],
         settings.dedup,
     )
-
-
-def _without_emptied(
-    grouping: Grouping, kept: list[dict[str, Any]], signatures: dict[str, DocSignature], settings: Settings
-) -> Grouping:
-    """The grouping of the documents left once the all-furniture ones are quarantined.
-
-    Such a document usually stood alone: then every other cluster is final as it is, and only
-    its assignment goes. Only when one shared a cluster with other documents is everything
-    grouped again. (Grouping 100k stories takes minutes: one empty document must not cost that twice.)"""
-    kept_ids = {d["id"] for d in kept}
-    gone = [doc_id for doc_id in grouping.assignments if doc_id not in kept_ids]
-    sizes = Counter(a.cluster_id for a in grouping.assignments.values())
-    if any(sizes[grouping.assignments[doc_id].cluster_id] > 1 for doc_id in gone):
-        return _group(kept, signatures, settings)
-    stats = dict(grouping.stats)
-    stats["documents"] = float(len(kept))
-    stats["clusters"] = stats.get("clusters", 0.0) - len(gone)
-    assignments = {k: v for k, v in grouping.assignments.items() if k in kept_ids}
-    return Grouping(assignments=assignments, stats=stats)
 
 
 def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files: Sequence[str]) -> int:
@@ -343,6 +355,7 @@ def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files:
         for line in read_jsonl(Path(work_file)):
             by_path[line.pop("path")].append(line)
     with RunState.open(Path(state_file).parent.parent, fingerprint) as state, state.transaction():
+        state.forget_outputs()
         state.forget(plan.deleted)
         for path in sorted(by_path):
             state.replace_file(path, plan.stamps[path], by_path[path])
@@ -362,14 +375,17 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
             else:
                 quarantine.append(line["quarantine"])
     documents.sort(key=lambda d: d["id"])
-    grouping = _group(documents, signatures, settings)
+    graph = _event_graph(documents, signatures, settings)
+    del signatures
+    grouping = graph.grouping()
     # Corpus-learned boilerplate needs the clusters (a line counts once per event), so it runs
     # after grouping; it removes furniture lines only, which do not decide any grouping.
     clusters = {doc_id: a.cluster_id for doc_id, a in grouping.assignments.items()}
     documents, emptied = remove_repeated_lines(documents, clusters, settings.cleaning)
-    if emptied:  # rare: a document that was all furniture
+    if emptied:  # rare: a document that was all furniture leaves the clustering
         quarantine.extend(emptied)
-        grouping = _without_emptied(grouping, documents, signatures, settings)
+        kept = {d["id"] for d in documents}
+        grouping = graph.grouping(leave_out=[doc_id for doc_id in grouping.assignments if doc_id not in kept])
     work = Path(work_dir)
     write_jsonl(work / "documents.jsonl", documents)
     write_jsonl(work / "quarantine.jsonl", quarantine)
@@ -497,9 +513,12 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
     started = time.perf_counter()
     seconds: dict[str, float] = {}
     fingerprint = settings_fingerprint(options.settings)
+    key = outputs_key(fingerprint, options.settings, options.debug_removals)
+    worker_seconds = dict.fromkeys(WORKER_PHASES, 0.0)
     with output_lock(out, options.wait_seconds):
         with RunState.open(out, fingerprint, reset=options.full) as state:
             known = state.stamps()
+            written = state.written_outputs()
         state_file = str(state_path(out))
         work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
         try:
@@ -510,26 +529,27 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
                 plan.files, len(plan.stamps), len(plan.specs), plan.unchanged, len(plan.deleted),
             )  # fmt: skip
             seconds["plan"] = time.perf_counter() - t
-
-            t = time.perf_counter()
-            batches = executor.map_batches(clean_batch, plan.specs, options.settings)
-            work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]
-            worker_seconds = {
-                phase: round(sum(b.phases.get(phase, 0.0) for b in batches), 3) for phase in WORKER_PHASES
-            }
-            executor.run("record state", record_batches, state_file, fingerprint, plan, work_files)
-            seconds["read_clean"] = time.perf_counter() - t
-
-            t = time.perf_counter()
-            grouped = executor.run(
-                "group", group_batches, state_file, fingerprint, str(work_dir), options.settings
+            current = (
+                not plan.specs
+                and not plan.deleted
+                and written is not None
+                and written.get("key") == key
+                and written.get("stamps") == output_stamps(out)
             )
-            seconds["group"] = time.perf_counter() - t
-
-            t = time.perf_counter()
-            summary = executor.run("write outputs", write_outputs, grouped, str(out), options.debug_removals)
-            seconds["write"] = time.perf_counter() - t
-            group_stats = json.loads((Path(grouped) / "groups.json").read_text(encoding="utf-8"))["stats"]
+            if current and written is not None:
+                # Nothing new, changed or deleted, and the outputs are as the last run left them:
+                # regrouping would rebuild them byte for byte (a scheduled run's common case).
+                log.info("nothing new, changed or deleted; the outputs in %s are current", out)
+                summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+                candidate_pairs = int(written.get("candidate_pairs", 0))
+            else:
+                summary, candidate_pairs, worker_seconds = _clean_group_write(
+                    options, executor, plan, state_file, fingerprint, work_dir, seconds
+                )
+                with RunState.open(out, fingerprint) as state, state.transaction():
+                    state.record_outputs(
+                        {"key": key, "stamps": output_stamps(out), "candidate_pairs": candidate_pairs}
+                    )
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
@@ -542,7 +562,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         canonical_documents=summary["canonical_documents"],
         relations=summary["relations"],
         removed=summary["removed"],
-        candidate_pairs=int(group_stats.get("candidate_pairs", 0)),
+        candidate_pairs=candidate_pairs,
         files_cleaned=len(plan.stamps),
         files_unchanged=plan.unchanged,
         files_deleted=len(plan.deleted),
@@ -552,3 +572,36 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
     )
     log.info(result.one_line())
     return result
+
+
+def _clean_group_write(
+    options: RunOptions,
+    executor: StageExecutor,
+    plan: RunPlan,
+    state_file: str,
+    fingerprint: str,
+    work_dir: Path,
+    seconds: dict[str, float],
+) -> tuple[dict[str, Any], int, dict[str, float]]:
+    """The stages after the plan: (output summary, candidate pairs, worker seconds by phase);
+    fills `seconds` per stage."""
+    t = time.perf_counter()
+    batches = executor.map_batches(clean_batch, plan.specs, options.settings)
+    work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]
+    worker_seconds = {
+        phase: round(sum(b.phases.get(phase, 0.0) for b in batches), 3) for phase in WORKER_PHASES
+    }
+    executor.run("record state", record_batches, state_file, fingerprint, plan, work_files)
+    seconds["read_clean"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    grouped = executor.run("group", group_batches, state_file, fingerprint, str(work_dir), options.settings)
+    seconds["group"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    summary = executor.run(
+        "write outputs", write_outputs, grouped, str(options.out_dir.resolve()), options.debug_removals
+    )
+    seconds["write"] = time.perf_counter() - t
+    group_stats = json.loads((Path(grouped) / "groups.json").read_text(encoding="utf-8"))["stats"]
+    return summary, int(group_stats.get("candidate_pairs", 0)), worker_seconds

@@ -167,6 +167,11 @@ class RunSettings(_Section):
     # newsclean.pipeline.batch_count): 500 HTML pages ran in one batch, on one core, at 35
     # pages/s on two cores.
     min_batch_files: int = Field(default=50, ge=1)
+    # Batches per worker once there are enough files: more than one, because pages differ in
+    # cost (an HTML page costs ten text files, and one page fifty others) and the pool hands a
+    # free worker the next batch; not many, because each batch is a Prefect task when the flow
+    # runs (70 ms of orchestration each).
+    batches_per_worker: int = Field(default=4, ge=1)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,13 +75,44 @@ def document_id(source_path: str, record_id: str | None) -> str:
     return hashlib.blake2b(key, digest_size=8).hexdigest()
 
 
+def scan(raw_root: Path) -> list[tuple[str, os.stat_result | None]]:
+    """Every regular file under the root with its stat, as sorted relative POSIX paths.
+
+    Symlinks to files count; symlinked folders are not entered (a link cycle must not loop). One
+    `os.scandir` walk: pathlib's `rglob`, `is_file` and `relative_to`, then a second `stat` per
+    file, cost a scheduled run 0.9 s per 10k files before it had found any work to do. The stat is
+    None for a file that vanished or cannot be examined (cleaning it quarantines it with the
+    reason); a folder that cannot be listed is skipped, as `rglob` skips it."""
+    found: list[tuple[str, os.stat_result | None]] = []
+    pending = [(os.fspath(raw_root), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, rel + "/"))
+                    continue
+                if not entry.is_file():
+                    continue
+            except OSError:
+                continue
+            try:
+                stat: os.stat_result | None = entry.stat()
+            except OSError:
+                stat = None
+            found.append((rel, stat))
+    found.sort(key=lambda item: item[0])
+    return found
+
+
 def discover(raw_root: Path) -> list[str]:
-    """Every regular file under the root, as sorted relative POSIX paths (symlinks to files count)."""
-    found: list[str] = []
-    for path in raw_root.rglob("*"):
-        if path.is_file():
-            found.append(path.relative_to(raw_root).as_posix())
-    return sorted(found)
+    """Every regular file under the root, as sorted relative POSIX paths (see `scan`)."""
+    return [rel for rel, _ in scan(raw_root)]
 
 
 def display_path(rel_path: str) -> str:

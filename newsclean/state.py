@@ -5,6 +5,9 @@ modification time and what cleaning it produced (documents and quarantine record
 batch wrote them). A later run re-cleans only files that are new or changed, forgets deleted
 ones, and regroups everything from the stored results, so its output is byte-identical to a full
 rebuild. Writes happen in one transaction per run: a crash leaves the previous state intact.
+It also remembers what the last complete run wrote (a key for the results, settings and code,
+and each output file's size and modification time), so a run that finds nothing new, changed
+or deleted, with the outputs untouched since, has nothing to regroup or rewrite.
 
 Cached results are only valid for the settings and code that made them; a fingerprint of both is
 kept, and a mismatch empties the store (the next run is then a full one).
@@ -36,6 +39,7 @@ CREATE TABLE IF NOT EXISTS results (
     payload TEXT NOT NULL,
     PRIMARY KEY (path, seq)
 );
+CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -73,6 +77,7 @@ class RunState:
             with state.transaction():
                 db.execute("DELETE FROM files")
                 db.execute("DELETE FROM results")
+                db.execute("DELETE FROM outputs")
                 db.execute("DELETE FROM meta")
                 db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(expected.items()))
         return state
@@ -109,6 +114,22 @@ class RunState:
         rows = [(p,) for p in paths]
         self.db.executemany("DELETE FROM results WHERE path = ?", rows)
         self.db.executemany("DELETE FROM files WHERE path = ?", rows)
+
+    def written_outputs(self) -> dict[str, Any] | None:
+        """What the last complete run wrote (see `record_outputs`), or None."""
+        row = self.db.execute("SELECT value FROM outputs WHERE key = 'last'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def record_outputs(self, record: dict[str, Any]) -> None:
+        """Remember the outputs a run has just finished writing (call inside a transaction)."""
+        value = json.dumps(record, sort_keys=True)
+        self.db.execute("INSERT OR REPLACE INTO outputs VALUES ('last', ?)", (value,))
+
+    def forget_outputs(self) -> None:
+        """The stored results are about to change: the outputs on disk no longer match them
+        (call inside the transaction that changes them, so a crash before the outputs are
+        rewritten cannot leave a record that calls stale outputs current)."""
+        self.db.execute("DELETE FROM outputs")
 
     def results(self) -> Iterator[dict[str, Any]]:
         """Every stored result line, in path order (the order does not affect the output)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from cleaners import clean_text
 from dedup import DedupDoc, group_documents
 from dedup.features import event_terms, exact_key, shingles, words
+from dedup.grouping import EventGraph, event_graph
+from dedup.signing import Signer
 from newsclean.settings import DedupSettings
 from support import seed_text
 
@@ -80,6 +82,65 @@ def test_same_event_rewrites_group_and_other_meetings_stay_apart() -> None:
     s1 = shingles(words(docs[0].text), 5)
     s2 = shingles(words(docs[3].text), 5)
     assert len(s1 & s2) / len(s1 | s2) < 0.02
+
+
+def _graph(docs: list[DedupDoc]) -> EventGraph:
+    settings = DedupSettings()
+    return event_graph(docs, Signer(settings).sign([d.text for d in docs], [d.title for d in docs]), settings)
+
+
+def _first_half(text: str) -> str:
+    paragraphs = text.split("\n\n")
+    return "\n\n".join(paragraphs[: max(1, len(paragraphs) // 2)])
+
+
+def _seed_docs() -> list[DedupDoc]:
+    names = {"tokyo21a": TOKYO_2021_A, "dc23": WASHINGTON_2023, "tokyo21b": TOKYO_2021_B,
+             "tokyo21c": TOKYO_2021_C, "tokyo24": TOKYO_2024}  # fmt: skip
+    return [seed_doc(doc_id, name) for doc_id, name in names.items()]
+
+
+def test_a_left_out_document_no_longer_holds_two_events_together() -> None:
+    """Half of the 2023 Washington story glued to half of a 2021 Tokyo one scores high against
+    both, and average linkage joins the two events through it. Left out (as the pipeline leaves
+    out a document that turned out to be all furniture), it takes no part in the clustering."""
+    seeds = _seed_docs()
+    by_id = {d.id: d for d in seeds}
+    bridge = DedupDoc(
+        "bridge", _first_half(by_id["dc23"].text) + "\n\n" + _first_half(by_id["tokyo21a"].text)
+    )
+    graph = _graph([*seeds, bridge])
+    bridged = sorted(graph.grouping().clusters().values())
+    assert ["bridge", "dc23", "tokyo21a", "tokyo21b", "tokyo21c"] in bridged
+    without = graph.grouping(leave_out=["bridge"])
+    assert "bridge" not in without.assignments
+    assert sorted(without.clusters().values()) == [
+        ["dc23"],
+        ["tokyo21a", "tokyo21b", "tokyo21c"],
+        ["tokyo24"],
+    ]
+    assert without.stats["documents"] == len(seeds)
+
+
+def test_leaving_out_nothing_or_a_loner_changes_no_other_assignment() -> None:
+    seeds = _seed_docs()
+    graph = _graph(seeds)
+    whole = graph.grouping()
+    assert whole.assignments == group_documents(seeds).assignments
+    without_loner = graph.grouping(leave_out=["tokyo24"])
+    assert without_loner.assignments == {k: v for k, v in whole.assignments.items() if k != "tokyo24"}
+
+
+def test_leaving_out_a_canonical_elects_another() -> None:
+    seeds = _seed_docs()
+    graph = _graph(seeds)
+    canonical = graph.grouping().assignments["tokyo21b"].canonical_id
+    rest = graph.grouping(leave_out=[canonical]).assignments
+    survivors = sorted({"tokyo21a", "tokyo21b", "tokyo21c"} - {canonical})
+    new_canonical = rest[survivors[0]].canonical_id
+    assert new_canonical in survivors and new_canonical != canonical
+    assert {rest[i].cluster_id for i in survivors} == {"c_" + new_canonical}
+    assert sorted(rest[i].relation for i in survivors) == ["canonical", "same_event"]
 
 
 def test_dates_far_apart_keep_lookalike_stories_apart() -> None:

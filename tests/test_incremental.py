@@ -4,14 +4,18 @@ the result equals a full rebuild byte for byte."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
 from pathlib import Path
 
+import pytest
+
+from newsclean import pipeline
 from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
 from newsclean.report import RunSummary
-from newsclean.settings import CleaningOptions, RunSettings, Settings
+from newsclean.settings import CleaningOptions, DedupSettings, RunSettings, Settings
 from newsclean.state import RunState, state_path
 from support import INPUTS, SEEDS
 
@@ -54,9 +58,60 @@ def test_second_run_cleans_nothing_and_changes_nothing(tmp_path: Path) -> None:
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.jsonl")}
     second = run(raw, out)
     assert (second.files_cleaned, second.files_unchanged, second.files_deleted) == (0, 9, 0)
+    assert "group" not in second.seconds  # nothing changed: nothing regrouped
+    assert (second.clusters, second.relations, second.candidate_pairs) == (
+        first.clusters,
+        first.relations,
+        first.candidate_pairs,
+    )
     assert outputs(out) == before
     # Unchanged outputs are not even rewritten.
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.jsonl")} == mtimes
+
+
+def test_a_quiet_run_rebuilds_outputs_touched_since_the_last_run(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    before = outputs(out)
+    (out / "canonical.jsonl").unlink()
+    next((out / "canonical").glob("*.md")).unlink()
+    (out / "documents.jsonl").write_text("edited by hand\n", encoding="utf-8")
+    (out / "canonical" / "c_stray.md").write_text("not ours", encoding="utf-8")
+    summary = run(raw, out)
+    assert summary.files_cleaned == 0 and "group" in summary.seconds
+    assert outputs(out) == before
+
+
+def test_changed_grouping_settings_regroup_without_recleaning(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    apart = Settings(run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(linkage_threshold=0.9))
+    summary = run(raw, out, settings=apart)
+    assert summary.files_cleaned == 0 and "group" in summary.seconds
+    reference = tmp_path / "reference"
+    run(raw, reference, full=True, settings=apart)
+    assert outputs(out) == outputs(reference)
+    assert json.loads((out / "summary.json").read_text())["relations"].get("same_event", 0) == 0
+
+
+def test_a_run_that_fails_before_writing_leaves_the_next_run_to_regroup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    (raw / "late.txt").write_text((SEEDS / "002_e5de64b388efb1a4.txt").read_text(encoding="utf-8"))
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(pipeline, "write_outputs", fail)
+    with pytest.raises(RuntimeError):
+        run(raw, out)  # the state now holds late.txt; the outputs do not
+    monkeypatch.undo()
+    summary = run(raw, out)
+    assert summary.files_cleaned == 0 and "group" in summary.seconds
+    assert "late.txt" in (out / "documents.jsonl").read_text(encoding="utf-8")
+    assert_same_as_full(raw, out, tmp_path)
 
 
 def test_new_file_is_cleaned_alone_and_grouped_with_the_rest(tmp_path: Path) -> None:

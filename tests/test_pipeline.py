@@ -200,11 +200,12 @@ def test_a_file_name_that_is_not_utf8_is_read_and_reported_escaped(tmp_path: Pat
 
 
 def test_batches_keep_every_worker_busy_without_splitting_small_runs() -> None:
-    two = RunSettings(workers=2, batch_size=500, min_batch_files=50)
+    two = RunSettings(workers=2, batch_size=500, min_batch_files=50, batches_per_worker=4)
     assert batch_count(0, two) == 0
     assert batch_count(5, two) == 1  # the samples: inline, no worker processes
     assert batch_count(120, two) == 2  # 60 files a batch: one per worker
-    assert batch_count(500, two) == 4  # not one batch on one core: two per worker
+    assert batch_count(500, two) == 8  # not one batch on one core: four per worker, for balance
+    assert batch_count(300, two) == 6  # never fewer than 50 files a batch
     assert batch_count(10_000, two) == 20  # batch_size bounds it
     assert batch_count(500, RunSettings(workers=1, batch_size=500)) == 1
 
@@ -220,7 +221,9 @@ def test_plan_splits_files_into_contiguous_near_equal_batches(tmp_path: Path) ->
     assert [s.label for s in plan.specs] == ["clean batch 1/3", "clean batch 2/3", "clean batch 3/3"]
 
 
-def test_a_document_of_outlet_furniture_only_is_quarantined_without_regrouping(tmp_path: Path) -> None:
+def test_a_document_of_outlet_furniture_only_is_quarantined_and_left_out_of_the_clusters(
+    tmp_path: Path,
+) -> None:
     """A file holding nothing but its outlet's repeated lines leaves the output through the
     quarantine (with the reason), and the other documents are grouped as without it."""
     footer = "Harbour Times, 4 Quay Street, Port Elwyn"
@@ -262,26 +265,3 @@ def test_a_document_of_outlet_furniture_only_is_quarantined_without_regrouping(t
     run(raw, tmp_path / "out-without")
     without = read_jsonl(tmp_path / "out-without" / "documents.jsonl")
     assert {d["id"]: d["cluster_id"] for d in documents} == {d["id"]: d["cluster_id"] for d in without}
-
-
-def test_an_emptied_singleton_leaves_the_grouping_without_regrouping() -> None:
-    """Only the emptied document's own assignment goes when it stood alone (no second grouping:
-    an empty signature table would fail if one were attempted)."""
-    from dedup import Grouping
-    from dedup.types import Assignment
-    from newsclean.pipeline import _without_emptied
-
-    grouping = Grouping(
-        assignments={
-            "a": Assignment("c_a", "a", "canonical", None),
-            "b": Assignment("c_b", "b", "canonical", None),
-            "c": Assignment("c_b", "b", "same_event", 0.3),
-        },
-        stats={"documents": 3.0, "clusters": 2.0},
-    )
-    kept = [{"id": "b"}, {"id": "c"}]
-    result = _without_emptied(grouping, kept, {}, Settings())
-    assert result.assignments == {"b": grouping.assignments["b"], "c": grouping.assignments["c"]}
-    assert result.stats == {"documents": 2.0, "clusters": 1.0}
-    with pytest.raises(KeyError):  # a member of a shared cluster: everything is grouped again
-        _without_emptied(grouping, [{"id": "a"}, {"id": "b"}], {}, Settings())

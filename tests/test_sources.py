@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from newsclean.settings import DecodeOptions
-from newsclean.sources import Quarantined, SourceDoc, discover, document_id, read_file
+from newsclean.sources import Quarantined, SourceDoc, discover, document_id, read_file, scan
 from support import INPUTS
 
 OPTS = DecodeOptions()
@@ -65,6 +65,22 @@ def test_outlet_comes_from_the_first_folder(tmp_path: Path) -> None:
     assert discover(tmp_path) == ["the-herald/2024/a.txt"]
     doc = _one(tmp_path, "the-herald/2024/a.txt")
     assert isinstance(doc, SourceDoc) and doc.folder_outlet == "the-herald"
+
+
+def test_scan_lists_files_with_their_stats_and_does_not_enter_linked_folders(tmp_path: Path) -> None:
+    raw, elsewhere = tmp_path / "raw", tmp_path / "elsewhere"
+    (raw / "b" / "deep").mkdir(parents=True)
+    elsewhere.mkdir()
+    (raw / "b" / "deep" / "z.txt").write_text("deep")
+    (raw / "a.txt").write_text("top level")
+    (elsewhere / "x.txt").write_text("outside")
+    (raw / "linked.txt").symlink_to(elsewhere / "x.txt")  # a linked file is input
+    (raw / "loop").symlink_to(raw, target_is_directory=True)  # a linked folder is not entered
+    found = scan(raw)
+    assert [rel for rel, _ in found] == ["a.txt", "b/deep/z.txt", "linked.txt"]
+    sizes = [stat.st_size if stat else None for _, stat in found]
+    assert sizes == [len("top level"), len("deep"), len("outside")]
+    assert discover(raw) == [rel for rel, _ in found]
 
 
 def test_ids_are_stable_and_distinguish_records() -> None:

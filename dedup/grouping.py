@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
-from dedup.features import words
 from dedup.linkage import average_linkage
 from dedup.lsh import (
     byte_sketch,
@@ -33,10 +32,9 @@ from dedup.lsh import (
     merge_codes,
     pairs_of_codes,
     sketch_agreement,
-    sorted_unique,
     unique_pairs,
 )
-from dedup.minhash import EMPTY_HASH, MinHasher, hash_ngrams
+from dedup.minhash import EMPTY_HASH, MinHasher
 from dedup.signing import DocSignature, Signer
 from dedup.types import Assignment, DedupDoc, Grouping, Relation
 from dedup.unionfind import UnionFind
@@ -72,16 +70,6 @@ def _plausible_copies(
 
 def _stack(rows: Sequence[np.ndarray], width: int) -> np.ndarray:
     return np.stack(rows) if rows else np.empty((0, width), dtype=np.uint32)
-
-
-def shingle_ids(text: str, size: int) -> np.ndarray:
-    """A text's distinct word shingles, as the sorted 32-bit hashes its MinHash is built from.
-
-    Copy checks and copy similarities compare these, not sets of strings: at 10k documents the
-    string sets of the documents in copy checks took 700 MB, the hashes take 4 bytes a shingle.
-    Two different shingles share a hash with probability 2**-32, so the Jaccard is exact but
-    for an error far below its fourth decimal."""
-    return sorted_unique(hash_ngrams(words(text), size))
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> int:
@@ -317,15 +305,9 @@ def event_graph(
     sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
     plausible = _plausible_copies(checked, near_signatures, sizes, s)
     near = UnionFind(range(n_reps))
-    shingle_cache: dict[str, np.ndarray] = {}  # by document id; the relations below reuse it
-
-    def shingles_of(doc_id: str) -> np.ndarray:
-        if doc_id not in shingle_cache:
-            shingle_cache[doc_id] = shingle_ids(by_id[doc_id].text, s.near_shingle_words)
-        return shingle_cache[doc_id]
 
     for a, b in checked[plausible].tolist():
-        if _copy_score(shingles_of(rep_ids[a]), shingles_of(rep_ids[b]), s) is not None:
+        if _copy_score(sig_of[rep_ids[a]].shingles, sig_of[rep_ids[b]].shingles, s) is not None:
             near.union(a, b)
     near_groups = {rep_ids[u]: [rep_ids[m] for m in members] for u, members in near.groups().items()}
     t_near = time.perf_counter()
@@ -374,7 +356,7 @@ def event_graph(
         "seconds_event": round(finished - t_near, 4),
     }
     members = {u: [doc_id for rep in near_groups[u] for doc_id in reps[rep]] for u in units}
-    return EventGraph(s, by_id, sig_of, lengths, units, members, unit_rep, space, edges, shingles_of, stats)
+    return EventGraph(s, by_id, sig_of, lengths, units, members, unit_rep, space, edges, stats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +379,6 @@ class EventGraph:
     unit_rep: list[int]  # per unit, the item of `space` that scores it (its longest text)
     space: EventSpace
     edges: dict[tuple[int, int], float]  # unit index pairs -> same-event weight
-    shingles_of: Callable[[str], np.ndarray]  # a document's shingle ids (cached)
     stats: dict[str, float]
 
     def grouping(self, leave_out: Collection[str] = ()) -> Grouping:
@@ -440,7 +421,7 @@ class EventGraph:
 
     def _assign(self, clusters: list[list[str]], members: dict[str, list[str]]) -> dict[str, Assignment]:
         """Step 4: each cluster's canonical, and every member's relation to it."""
-        by_id, lengths, sig_of, shingles_of = self.by_id, self.lengths, self.sig_of, self.shingles_of
+        by_id, lengths, sig_of = self.by_id, self.lengths, self.sig_of
         unit_index = {u: i for i, u in enumerate(self.units)}
         unit_of = {doc_id: unit for unit, docs in members.items() for doc_id in docs}
         # Same-event similarity of each unit to its cluster's canonical unit, scored in one batch.
@@ -464,7 +445,7 @@ class EventGraph:
             canonical = _canonical([by_id[i] for i in member_ids], lengths)
             canon_key = sig_of[canonical.id].exact_key
             canon_unit = unit_of[canonical.id]
-            canon_shingles = shingles_of(canonical.id)
+            canon_shingles = sig_of[canonical.id].shingles
             cluster_id = "c_" + canonical.id
             copy_canonical = {u: _canonical([by_id[d] for d in members[u]], lengths).id for u in units}
             for doc_id in member_ids:
@@ -475,7 +456,7 @@ class EventGraph:
                 elif sig_of[doc_id].exact_key == canon_key:
                     relation, similarity = "exact_duplicate", 1.0
                 elif unit_of[doc_id] == canon_unit:
-                    mine = shingles_of(doc_id)
+                    mine = sig_of[doc_id].shingles
                     shared = _overlap(mine, canon_shingles)
                     union = (len(mine) + len(canon_shingles) - shared) or 1
                     relation, similarity = "near_duplicate", shared / union

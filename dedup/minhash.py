@@ -225,7 +225,7 @@ def hash_shingles(shingles: Iterable[str]) -> U32Array:
     return _hash_groups([list(shingles)])
 
 
-def _ngram_hashes_flat(token_lists: Sequence[Sequence[str]], n: int) -> tuple[U32Array, I64Array]:
+def ngram_hashes_flat(token_lists: Sequence[Sequence[str]], n: int) -> tuple[U32Array, I64Array]:
     """Base hashes of the word n-grams of several token lists, concatenated, and their counts.
 
     The n-gram ``" ".join(tokens[i:i+n])`` is the slice of ``" ".join(tokens)`` from the start
@@ -282,7 +282,7 @@ def hash_ngrams(tokens: Sequence[str], n: int) -> U32Array:
     """
     if n < 1:
         raise ValueError("n must be positive")
-    return _ngram_hashes_flat([tokens], n)[0]
+    return ngram_hashes_flat([tokens], n)[0]
 
 
 def sha1_hashes(shingles: Iterable[str]) -> U32Array:
@@ -360,13 +360,13 @@ class MinHasher:
         n_grams = [max(len(t) - n + 1, 1) if t else 0 for t in token_lists]
         for lo, hi in _chunks(n_grams, self._chunk):
             if sum(n_grams[lo:hi]) <= self._chunk:
-                hashes, counts = _ngram_hashes_flat(token_lists[lo:hi], n)
+                hashes, counts = ngram_hashes_flat(token_lists[lo:hi], n)
                 self._sign_premixed(_fmix32(hashes), counts, out[lo:hi])
                 continue
             for i in range(lo, hi):  # one huge text: overlapping pieces of chunk + n-1 tokens
                 tokens = token_lists[i]
                 for p in range(0, n_grams[i], self._chunk):
-                    hashes, counts = _ngram_hashes_flat([tokens[p : p + self._chunk + n - 1]], n)
+                    hashes, counts = ngram_hashes_flat([tokens[p : p + self._chunk + n - 1]], n)
                     self._sign_premixed(_fmix32(hashes), counts, out[i : i + 1])
         return out
 

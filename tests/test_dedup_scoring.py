@@ -19,8 +19,10 @@ from test_grouping import (
 from dedup import DedupDoc, group_documents
 from dedup.event_space import EventSpace, neighbourhood_levels
 from dedup.features import event_terms, shingles, words
-from dedup.grouping import crowd_scaled, shingle_ids, strongest_edges
+from dedup.grouping import crowd_scaled, strongest_edges
+from dedup.signing import shingle_ids
 from newsclean.settings import DedupSettings
+from support import SEEDS, seed_text
 
 
 def test_batch_scores_equal_single_scores() -> None:
@@ -272,3 +274,24 @@ def test_lsh_candidates_equal_datasketch_minhashlsh() -> None:
     assert {tuple(p) for p in pairs_of_codes(union, len(signatures)).tolist()} == {
         (int(c) // len(signatures), int(c) % len(signatures)) for c in union
     }
+
+
+def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from() -> None:
+    from dedup.minhash import MinHasher
+    from dedup.signing import DocSignature, Signer
+
+    settings = DedupSettings()
+    texts = [seed_text(p.name) for p in sorted(SEEDS.glob("*.txt"))] + ["two words", ""]
+    signed = Signer(settings).sign(texts, [None] * len(texts))
+    near = MinHasher(settings.near_num_perm, settings.seed).signatures_from_tokens(
+        [words(t) for t in texts], settings.near_shingle_words
+    )
+    for text, sig, row in zip(texts, signed, near, strict=True):
+        assert (sig.near == row).all()  # the same MinHash as hashing the tokens directly
+        assert (sig.shingles == shingle_ids(text, settings.near_shingle_words)).all()
+        back = DocSignature.from_text(sig.to_text())
+        for field in ("near", "shingles", "salient", "term_ids", "term_counts"):
+            assert (getattr(back, field) == getattr(sig, field)).all(), field
+        assert (back.exact_key, back.n_words, back.n_shingles, back.event_terms) == (
+            sig.exact_key, sig.n_words, sig.n_shingles, sig.event_terms
+        )  # fmt: skip

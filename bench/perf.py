@@ -702,6 +702,9 @@ def section_html(bench: Bench) -> None:
 # Section: minhash (bench/minhash.py's measurement)
 
 
+SIGNER_PATH = "newsclean signatures_and_hashes(tokens)* (the signer's)"
+
+
 def section_minhash(bench: Bench) -> None:
     """Why: signing must be >= 10x datasketch at the same num_perm and shingles, and agree with it."""
     import numpy as np
@@ -723,6 +726,8 @@ def section_minhash(bench: Bench) -> None:
         "newsclean signatures_from_tokens(tokens)*": lambda: hasher.signatures_from_tokens(
             token_lists, ngram
         ),
+        # What dedup.signing.Signer calls: the same, keeping the shingle hashes for grouping.
+        SIGNER_PATH: lambda: hasher.signatures_and_hashes(token_lists, ngram),
     }
     times = mb.timed_rounds(methods, max(3, bench.args.runs))
     base = statistics.median(times[mb.BASELINE][0])
@@ -736,8 +741,7 @@ def section_minhash(bench: Bench) -> None:
     )
     table(["method", "CPU ms/doc", "wall ms/doc", "speed-up"], out_rows)
     print("* includes building the 5-grams from the tokens, which the others get for free")
-    best = min((n for n in times if n != mb.BASELINE), key=lambda n: statistics.median(times[n][0]))
-    bench.figures["signing"] = (base / statistics.median(times[best][0]), best)
+    bench.figures["signing"] = (base / statistics.median(times[SIGNER_PATH][0]), SIGNER_PATH)
 
     # Jaccard agreement (bench/minhash.py's check): edited copies with spread-out true Jaccard
     import random

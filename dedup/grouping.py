@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -35,7 +35,7 @@ from dedup.lsh import (
     unique_pairs,
 )
 from dedup.minhash import EMPTY_HASH, MinHasher
-from dedup.signing import DocSignature, Signer
+from dedup.signing import DocSignature, Signer, shingle_set
 from dedup.types import Assignment, DedupDoc, Grouping, Relation
 from dedup.unionfind import UnionFind
 from newsclean.settings import DedupSettings
@@ -305,9 +305,15 @@ def event_graph(
     sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
     plausible = _plausible_copies(checked, near_signatures, sizes, s)
     near = UnionFind(range(n_reps))
+    shingle_sets: dict[str, np.ndarray] = {}  # by document id; the relations reuse them
+
+    def shingles_of(doc_id: str) -> np.ndarray:
+        if doc_id not in shingle_sets:
+            shingle_sets[doc_id] = shingle_set(sig_of[doc_id].shingles)
+        return shingle_sets[doc_id]
 
     for a, b in checked[plausible].tolist():
-        if _copy_score(sig_of[rep_ids[a]].shingles, sig_of[rep_ids[b]].shingles, s) is not None:
+        if _copy_score(shingles_of(rep_ids[a]), shingles_of(rep_ids[b]), s) is not None:
             near.union(a, b)
     near_groups = {rep_ids[u]: [rep_ids[m] for m in members] for u, members in near.groups().items()}
     t_near = time.perf_counter()
@@ -356,7 +362,7 @@ def event_graph(
         "seconds_event": round(finished - t_near, 4),
     }
     members = {u: [doc_id for rep in near_groups[u] for doc_id in reps[rep]] for u in units}
-    return EventGraph(s, by_id, sig_of, lengths, units, members, unit_rep, space, edges, stats)
+    return EventGraph(s, by_id, sig_of, lengths, units, members, unit_rep, space, edges, shingles_of, stats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +385,7 @@ class EventGraph:
     unit_rep: list[int]  # per unit, the item of `space` that scores it (its longest text)
     space: EventSpace
     edges: dict[tuple[int, int], float]  # unit index pairs -> same-event weight
+    shingles_of: Callable[[str], np.ndarray]  # a document's shingle set (`shingle_set`, cached)
     stats: dict[str, float]
 
     def grouping(self, leave_out: Collection[str] = ()) -> Grouping:
@@ -421,7 +428,7 @@ class EventGraph:
 
     def _assign(self, clusters: list[list[str]], members: dict[str, list[str]]) -> dict[str, Assignment]:
         """Step 4: each cluster's canonical, and every member's relation to it."""
-        by_id, lengths, sig_of = self.by_id, self.lengths, self.sig_of
+        by_id, lengths, sig_of, shingles_of = self.by_id, self.lengths, self.sig_of, self.shingles_of
         unit_index = {u: i for i, u in enumerate(self.units)}
         unit_of = {doc_id: unit for unit, docs in members.items() for doc_id in docs}
         # Same-event similarity of each unit to its cluster's canonical unit, scored in one batch.
@@ -445,7 +452,7 @@ class EventGraph:
             canonical = _canonical([by_id[i] for i in member_ids], lengths)
             canon_key = sig_of[canonical.id].exact_key
             canon_unit = unit_of[canonical.id]
-            canon_shingles = sig_of[canonical.id].shingles
+            canon_shingles = shingles_of(canonical.id)
             cluster_id = "c_" + canonical.id
             copy_canonical = {u: _canonical([by_id[d] for d in members[u]], lengths).id for u in units}
             for doc_id in member_ids:
@@ -456,7 +463,7 @@ class EventGraph:
                 elif sig_of[doc_id].exact_key == canon_key:
                     relation, similarity = "exact_duplicate", 1.0
                 elif unit_of[doc_id] == canon_unit:
-                    mine = sig_of[doc_id].shingles
+                    mine = shingles_of(doc_id)
                     shared = _overlap(mine, canon_shingles)
                     union = (len(mine) + len(canon_shingles) - shared) or 1
                     relation, similarity = "near_duplicate", shared / union

@@ -34,7 +34,7 @@ import hashlib
 import math
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from itertools import chain
+from itertools import chain, pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -354,6 +354,19 @@ class MinHasher:
         Same rows as ``signatures`` of the sets of ``" ".join(tokens[i:i+n])`` strings, but
         without building those strings, which is most of the remaining cost.
         """
+        return self._from_tokens(token_lists, n, None)
+
+    def signatures_and_hashes(
+        self, token_lists: Sequence[Sequence[str]], n: int
+    ) -> tuple[np.ndarray, list[U32Array]]:
+        """`signatures_from_tokens`, and each list's n-gram base hashes it was made from (in text
+        order, repeats kept), for a caller that compares the shingle sets themselves later."""
+        hashes: list[U32Array] = []
+        return self._from_tokens(token_lists, n, hashes), hashes
+
+    def _from_tokens(
+        self, token_lists: Sequence[Sequence[str]], n: int, keep: list[U32Array] | None
+    ) -> np.ndarray:
         if n < 1:
             raise ValueError("n must be positive")
         out = self._empty(len(token_lists))
@@ -361,13 +374,22 @@ class MinHasher:
         for lo, hi in _chunks(n_grams, self._chunk):
             if sum(n_grams[lo:hi]) <= self._chunk:
                 hashes, counts = ngram_hashes_flat(token_lists[lo:hi], n)
+                if keep is not None:
+                    bounds = np.concatenate(([0], np.cumsum(counts))).tolist()
+                    keep.extend(hashes[a:b] for a, b in pairwise(bounds))
+                    hashes = hashes.copy()  # the pre-mix below is in place
                 self._sign_premixed(_fmix32(hashes), counts, out[lo:hi])
                 continue
             for i in range(lo, hi):  # one huge text: overlapping pieces of chunk + n-1 tokens
                 tokens = token_lists[i]
+                pieces: list[U32Array] = []
                 for p in range(0, n_grams[i], self._chunk):
                     hashes, counts = ngram_hashes_flat([tokens[p : p + self._chunk + n - 1]], n)
+                    if keep is not None:
+                        pieces.append(hashes.copy())
                     self._sign_premixed(_fmix32(hashes), counts, out[i : i + 1])
+                if keep is not None:
+                    keep.append(np.concatenate(pieces) if pieces else np.empty(0, dtype=np.uint32))
         return out
 
     def signatures_from_hashes(self, hash_arrays: Sequence[npt.ArrayLike]) -> np.ndarray:

@@ -14,7 +14,6 @@ import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +21,7 @@ import numpy.typing as npt
 from dedup.event_space import term_arrays, term_counts
 from dedup.features import event_terms, salient_terms, words, words_key
 from dedup.lsh import sorted_unique
-from dedup.minhash import MinHasher, ngram_hashes_flat
+from dedup.minhash import MinHasher, hash_ngrams
 from newsclean.settings import DedupSettings
 
 U32Array = npt.NDArray[np.uint32]
@@ -39,7 +38,7 @@ class DocSignature:
     n_words: int
     n_shingles: int
     near: U32Array  # MinHash of the word shingles (near_num_perm values)
-    shingles: U32Array  # the distinct word shingles' hashes, sorted (`shingle_id_sets`)
+    shingles: U32Array  # its word shingles' hashes, repeats kept (`MinHasher.signatures_and_hashes`)
     salient: U32Array  # MinHash of the most salient event terms (event_num_perm values)
     term_ids: U64Array  # TF-IDF features (words and event terms), sorted ids ...
     term_counts: U32Array  # ... and their counts
@@ -109,8 +108,9 @@ class Signer:
         s = self.settings
         tokens = [words(t) for t in texts]
         bags = [event_terms(text, title) for text, title in zip(texts, titles, strict=True)]
-        shingles = shingle_id_sets(tokens, s.near_shingle_words)
-        near = self.near_hasher.signatures_from_hashes(shingles)
+        # The shingle hashes are kept: grouping's copy checks compare shingle sets, and making
+        # them again from the texts cost 11 s at 100k documents.
+        near, shingles = self.near_hasher.signatures_and_hashes(tokens, s.near_shingle_words)
         salient = self.event_hasher.signatures([salient_terms(bag, s.event_terms_per_doc) for bag in bags])
         out: list[DocSignature] = []
         for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
@@ -131,32 +131,18 @@ class Signer:
         return out
 
 
-def shingle_id_sets(token_lists: Sequence[Sequence[str]], size: int, chunk: int = 1 << 20) -> list[U32Array]:
-    """Each token list's distinct word shingles, as the sorted 32-bit hashes its MinHash is built
-    from (`dedup.minhash.hash_ngrams`; fewer tokens than `size` make one shingle).
+def shingle_set(hashes: U32Array) -> U32Array:
+    """Distinct shingle hashes, sorted: what copy checks intersect.
 
-    Copy checks and copy similarities compare these, not sets of strings (at 10k documents the
-    string sets took 700 MB; the hashes take 4 bytes a shingle). Two different shingles share a
-    hash with probability 2**-32, so a Jaccard from them is exact but for an error far below its
-    fourth decimal. They are computed here, in the cleaning workers, beside the MinHash made from
-    them: grouping 100k documents spent 11 s making them again for its copy checks."""
-    out: list[U32Array] = []
-    start = 0
-    while start < len(token_lists):
-        stop, total = start, 0
-        while stop < len(token_lists) and (stop == start or total + len(token_lists[stop]) <= chunk):
-            total += len(token_lists[stop])
-            stop += 1
-        hashes, counts = ngram_hashes_flat(token_lists[start:stop], size)
-        bounds = np.concatenate(([0], np.cumsum(counts)))
-        out.extend(sorted_unique(hashes[a:b]) for a, b in pairwise(bounds.tolist()))
-        start = stop
-    return out
+    Two different shingles share a hash with probability 2**-32, so a Jaccard from these is
+    exact but for an error far below its fourth decimal, at 4 bytes a shingle (string sets of
+    the documents in copy checks took 700 MB at 10k documents)."""
+    return sorted_unique(hashes)
 
 
 def shingle_ids(text: str, size: int) -> U32Array:
-    """`shingle_id_sets` of one text."""
-    return shingle_id_sets([words(text)], size)[0]
+    """A text's distinct word-shingle hashes, sorted."""
+    return shingle_set(hash_ngrams(words(text), size))
 
 
 def _distinct_shingles(tokens: list[str], size: int) -> int:

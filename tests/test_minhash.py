@@ -211,6 +211,17 @@ def test_signatures_from_tokens_match_string_shingles(hasher: MinHasher) -> None
     assert np.array_equal(hasher.signatures_from_tokens(token_lists, 5), hasher.signatures(sets))
 
 
+def test_signatures_and_hashes_keep_the_hashes_the_signatures_were_made_from() -> None:
+    """Small and huge texts (the second over a chunk, hashed in pieces) and empty ones."""
+    rng = random.Random(10)
+    token_lists = [_text(rng, k) for k in (0, 300, 0, 30, 2, 120, 7, 0, 55, 1, 0)]
+    small = MinHasher(num_perm=NUM_PERM, seed=1)
+    small._window, small._chunk = 13, 40
+    signatures, hashes = small.signatures_and_hashes(token_lists, 5)
+    assert np.array_equal(signatures, small.signatures_from_tokens(token_lists, 5))
+    assert [h.tolist() for h in hashes] == [hash_ngrams(t, 5).tolist() for t in token_lists]
+
+
 def test_signatures_from_hashes_rejects_out_of_range(hasher: MinHasher) -> None:
     with pytest.raises(ValueError):
         hasher.signatures_from_hashes([np.array([1 << 32], dtype=np.uint64)])

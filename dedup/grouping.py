@@ -6,8 +6,9 @@ Three layers, each cheaper and stricter than the next is broad:
    the shingle sets decides (containment attaches a teaser to its full article);
 3. same event: MinHash-LSH over each story's most salient event terms finds candidates, a score
    combining TF-IDF cosine and event-term overlap (see `dedup.event_space`), scaled down where
-   the topic is crowded (`crowd_scaled`) and less a date penalty, weighs them; average linkage
-   over that sparse graph groups, so one broad article cannot chain unrelated stories together.
+   the topic is crowded (`crowd_scaled`), raised for pairs published within a day and less a
+   penalty for dates far apart, weighs them; average linkage over that sparse graph groups, so
+   one broad article cannot chain unrelated stories together.
 No step compares all pairs: candidates come from LSH, and linkage only sees candidate pairs.
 """
 
@@ -112,6 +113,17 @@ def _date_penalties(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings
     out = np.zeros(len(pairs), dtype=np.float64)
     out[apart] = np.minimum(1.0, settings.event_date_penalty * np.log2(gap[apart] / window))
     return out
+
+
+def date_closeness(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings) -> np.ndarray:
+    """Score factor per pair: 1 + `event_close_bonus` when both dates are known and at most
+    `event_close_days` apart, else 1. Breaking coverage of one event comes out within a day;
+    two outlets' own stories about it share fewer words than copies do (Giveme5W1H's same-day
+    reports of the Nice attack scored 0.10 to 0.19 against a cut of 0.17), and the day they
+    were published is evidence the text scores cannot see. A missing date is no evidence."""
+    a, b = days[pairs[:, 0]], days[pairs[:, 1]]
+    close = (a >= 0) & (b >= 0) & (np.abs(a - b) <= settings.event_close_days)
+    return np.where(close, 1.0 + settings.event_close_bonus, 1.0)
 
 
 def strongest_edges(pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.ndarray:
@@ -344,7 +356,8 @@ def event_graph(
     rep_of_unit = np.asarray(unit_rep, dtype=np.int64)
     scores = space.pair_scores(rep_of_unit[unit_pair_array[:, 0]], rep_of_unit[unit_pair_array[:, 1]])
     days = np.array([d.toordinal() if d is not None else -1 for d in unit_day], dtype=np.int64)
-    weights = crowd_scaled(len(units), unit_pair_array, scores, s) - _date_penalties(days, unit_pair_array, s)
+    weights = crowd_scaled(len(units), unit_pair_array, scores, s) * date_closeness(days, unit_pair_array, s)
+    weights -= _date_penalties(days, unit_pair_array, s)
     kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
     edges = dict(zip(map(tuple, unit_pair_array[kept].tolist()), weights[kept].tolist(), strict=True))
     del scores, weights

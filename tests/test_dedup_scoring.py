@@ -295,3 +295,14 @@ def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from(
         assert (back.exact_key, back.n_words, back.n_shingles, back.event_terms) == (
             sig.exact_key, sig.n_words, sig.n_shingles, sig.event_terms
         )  # fmt: skip
+
+
+def test_date_closeness_raises_only_pairs_dated_within_the_window() -> None:
+    from dedup.grouping import date_closeness
+
+    days = np.array([738000, 738001, 738003, -1])  # ordinals; -1: unknown
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [3, 3]])
+    settings = DedupSettings(event_close_days=1, event_close_bonus=0.5)
+    assert date_closeness(days, pairs, settings).tolist() == [1.5, 1.0, 1.0, 1.0]
+    off = DedupSettings(event_close_bonus=0.0)
+    assert date_closeness(days, pairs, off).tolist() == [1.0, 1.0, 1.0, 1.0]

@@ -186,12 +186,17 @@ def settings_fingerprint(settings: Settings) -> str:
     digest.update(settings.decode.model_dump_json().encode())
     digest.update(settings.cleaning.model_dump_json().encode())
     digest.update(json.dumps(settings.dedup.model_dump(include=_SIGNING_SETTINGS), sort_keys=True).encode())
+    _digest_sources(digest, _CLEANING_SOURCES)
+    return digest.hexdigest()
+
+
+def _digest_sources(digest: Any, patterns: Sequence[str]) -> None:
+    """Add the project's source files matching `patterns` (names and bytes) to `digest`."""
     root = Path(__file__).resolve().parent.parent
-    for pattern in _CLEANING_SOURCES:
+    for pattern in patterns:
         for source in sorted(root.glob(pattern)):
             digest.update(source.relative_to(root).as_posix().encode())
             digest.update(source.read_bytes())
-    return digest.hexdigest()
 
 
 # The code the outputs depend on beyond the cached cleaning results: grouping, corpus-learned
@@ -206,11 +211,7 @@ def outputs_key(fingerprint: str, settings: Settings, debug_removals: bool) -> s
     digest = hashlib.sha256(fingerprint.encode())
     digest.update(settings.model_dump_json(exclude={"run"}).encode())
     digest.update(b"debug-removals" if debug_removals else b"-")
-    root = Path(__file__).resolve().parent.parent
-    for pattern in _OUTPUT_SOURCES:
-        for source in sorted(root.glob(pattern)):
-            digest.update(source.relative_to(root).as_posix().encode())
-            digest.update(source.read_bytes())
+    _digest_sources(digest, _OUTPUT_SOURCES)
     return digest.hexdigest()
 
 

@@ -41,6 +41,8 @@ def _print_summary(summary: RunSummary) -> None:
         print(f"  quarantined: {reasons} (see {summary.out_dir}/quarantine.jsonl)")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary.seconds.items() if k != "total")
     print(f"  stages: {stages}")
+    if summary.outputs_current:
+        print("  nothing new, changed or deleted: the outputs were already current")
     print(f"  output: {summary.out_dir}")
 
 

@@ -570,6 +570,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         seconds={k: round(v, 3) for k, v in seconds.items()},
         worker_seconds=worker_seconds,
         out_dir=str(out),
+        outputs_current=current,
     )
     log.info(result.one_line())
     return result

@@ -26,6 +26,9 @@ class RunSummary:
     # Cleaning-stage time by phase, summed over the worker processes (CPU seconds, roughly).
     worker_seconds: dict[str, float] = field(default_factory=dict)
     out_dir: str = ""
+    # Nothing was new, changed or deleted and the outputs were as the last run left them: the
+    # run stopped after its plan.
+    outputs_current: bool = False
 
     def one_line(self) -> str:
         return (

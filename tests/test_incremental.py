@@ -58,7 +58,8 @@ def test_second_run_cleans_nothing_and_changes_nothing(tmp_path: Path) -> None:
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.jsonl")}
     second = run(raw, out)
     assert (second.files_cleaned, second.files_unchanged, second.files_deleted) == (0, 9, 0)
-    assert "group" not in second.seconds  # nothing changed: nothing regrouped
+    assert "group" not in second.seconds and second.outputs_current  # nothing regrouped
+    assert not first.outputs_current
     assert (second.clusters, second.relations, second.candidate_pairs) == (
         first.clusters,
         first.relations,

@@ -444,11 +444,12 @@ class EventGraph:
         by_id, lengths, sig_of, shingles_of = self.by_id, self.lengths, self.sig_of, self.shingles_of
         unit_index = {u: i for i, u in enumerate(self.units)}
         unit_of = {doc_id: unit for unit, docs in members.items() for doc_id in docs}
+        member_ids = [sorted(doc_id for u in units for doc_id in members[u]) for units in clusters]
+        canonicals = [_canonical([by_id[i] for i in ids], lengths) for ids in member_ids]
         # Same-event similarity of each unit to its cluster's canonical unit, scored in one batch.
         to_canon: list[tuple[str, str]] = []
-        for units in clusters:
-            docs_in = [by_id[i] for u in units for i in members[u]]
-            canon_of_cluster = unit_of[_canonical(docs_in, lengths).id]
+        for units, canonical in zip(clusters, canonicals, strict=True):
+            canon_of_cluster = unit_of[canonical.id]
             to_canon.extend((u, canon_of_cluster) for u in units if u != canon_of_cluster)
         to_canon_scores = dict(
             zip(
@@ -460,15 +461,13 @@ class EventGraph:
             )
         )
         assignments: dict[str, Assignment] = {}
-        for units in clusters:
-            member_ids = sorted(doc_id for u in units for doc_id in members[u])
-            canonical = _canonical([by_id[i] for i in member_ids], lengths)
+        for units, ids, canonical in zip(clusters, member_ids, canonicals, strict=True):
             canon_key = sig_of[canonical.id].exact_key
             canon_unit = unit_of[canonical.id]
             canon_shingles = shingles_of(canonical.id)
             cluster_id = "c_" + canonical.id
             copy_canonical = {u: _canonical([by_id[d] for d in members[u]], lengths).id for u in units}
-            for doc_id in member_ids:
+            for doc_id in ids:
                 relation: Relation
                 similarity: float | None
                 if doc_id == canonical.id:

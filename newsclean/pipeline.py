@@ -545,7 +545,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
                 candidate_pairs = int(written.get("candidate_pairs", 0))
             else:
                 summary, candidate_pairs, worker_seconds = _clean_group_write(
-                    options, executor, plan, state_file, fingerprint, work_dir, seconds
+                    options, executor, plan, state_file, fingerprint, work_dir, out, seconds
                 )
                 with RunState.open(out, fingerprint) as state, state.transaction():
                     state.record_outputs(
@@ -583,6 +583,7 @@ def _clean_group_write(
     state_file: str,
     fingerprint: str,
     work_dir: Path,
+    out: Path,
     seconds: dict[str, float],
 ) -> tuple[dict[str, Any], int, dict[str, float]]:
     """The stages after the plan: (output summary, candidate pairs, worker seconds by phase);
@@ -601,9 +602,7 @@ def _clean_group_write(
     seconds["group"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    summary = executor.run(
-        "write outputs", write_outputs, grouped, str(options.out_dir.resolve()), options.debug_removals
-    )
+    summary = executor.run("write outputs", write_outputs, grouped, str(out), options.debug_removals)
     seconds["write"] = time.perf_counter() - t
     group_stats = json.loads((Path(grouped) / "groups.json").read_text(encoding="utf-8"))["stats"]
     return summary, int(group_stats.get("candidate_pairs", 0)), worker_seconds

@@ -272,10 +272,9 @@ def event_graph(
     rep_ids = sorted(reps)
     n_reps = len(rep_ids)
     rep_sigs = [sig_of[r] for r in rep_ids]
-    bags = [rep.event_terms for rep in rep_sigs]
     space = EventSpace(
         [(rep.term_ids, rep.term_counts) for rep in rep_sigs],
-        bags,
+        [(rep.event_at, rep.event_priors) for rep in rep_sigs],
         overlap_offset=s.event_overlap_offset,
         overlap_reference=s.event_overlap_reference,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.event_space import term_arrays, term_counts
+from dedup.event_space import event_features, term_arrays, term_counts
 from dedup.features import event_terms, salient_terms, words, words_key
 from dedup.lsh import sorted_unique
 from dedup.minhash import MinHasher, hash_ngrams
@@ -26,6 +26,7 @@ from newsclean.settings import DedupSettings
 
 U32Array = npt.NDArray[np.uint32]
 U64Array = npt.NDArray[np.uint64]
+F64Array = npt.NDArray[np.float64]
 
 _HEADER = struct.Struct("<I")
 
@@ -42,7 +43,8 @@ class DocSignature:
     salient: U32Array  # MinHash of the most salient event terms (event_num_perm values)
     term_ids: U64Array  # TF-IDF features (words and event terms), sorted ids ...
     term_counts: U32Array  # ... and their counts
-    event_terms: dict[str, int]
+    event_at: U32Array  # where its event terms sit in term_ids (`event_features`) ...
+    event_priors: F64Array  # ... and their rarity priors
 
     def to_bytes(self) -> bytes:
         """Compact and exact: a JSON header, then the arrays' bytes (little-endian)."""
@@ -51,8 +53,7 @@ class DocSignature:
                 "k": self.exact_key,
                 "w": self.n_words,
                 "s": self.n_shingles,
-                "e": self.event_terms,
-                "n": [len(self.near), len(self.shingles), len(self.salient), len(self.term_ids)],
+                "n": [len(a) for a in (self.near, self.shingles, self.salient, self.term_ids, self.event_at)],
             },
             sort_keys=True,
             ensure_ascii=False,
@@ -66,6 +67,8 @@ class DocSignature:
                 self.salient.astype("<u4").tobytes(),
                 self.term_ids.astype("<u8").tobytes(),
                 self.term_counts.astype("<u4").tobytes(),
+                self.event_at.astype("<u4").tobytes(),
+                self.event_priors.astype("<f8").tobytes(),
             )
         )
 
@@ -73,7 +76,7 @@ class DocSignature:
     def from_bytes(cls, data: bytes) -> DocSignature:
         (size,) = _HEADER.unpack_from(data)
         header = json.loads(data[_HEADER.size : _HEADER.size + size].decode("utf-8", "surrogatepass"))
-        n_near, n_shingles, n_salient, n_terms = header["n"]
+        n_near, n_shingles, n_salient, n_terms, n_events = header["n"]
         offset = _HEADER.size + size
         near = np.frombuffer(data, dtype="<u4", count=n_near, offset=offset)
         offset += 4 * n_near
@@ -84,7 +87,13 @@ class DocSignature:
         ids = np.frombuffer(data, dtype="<u8", count=n_terms, offset=offset)
         offset += 8 * n_terms
         counts = np.frombuffer(data, dtype="<u4", count=n_terms, offset=offset)
-        return cls(header["k"], header["w"], header["s"], near, shingles, salient, ids, counts, header["e"])
+        offset += 4 * n_terms
+        event_at = np.frombuffer(data, dtype="<u4", count=n_events, offset=offset)
+        offset += 4 * n_events
+        priors = np.frombuffer(data, dtype="<f8", count=n_events, offset=offset)
+        return cls(
+            header["k"], header["w"], header["s"], near, shingles, salient, ids, counts, event_at, priors
+        )
 
     def to_text(self) -> str:
         """For JSON files and the run state: base64 of `to_bytes`."""
@@ -115,6 +124,7 @@ class Signer:
         out: list[DocSignature] = []
         for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
             ids, counts = term_arrays(term_counts(f"{title or ''}\n{text}", bags[i]))
+            event_at, event_priors = event_features(ids, bags[i])
             out.append(
                 DocSignature(
                     exact_key=words_key(tokens[i]),
@@ -125,7 +135,8 @@ class Signer:
                     salient=salient[i],
                     term_ids=ids,
                     term_counts=counts,
-                    event_terms=dict(sorted(bags[i].items())),
+                    event_at=event_at,
+                    event_priors=event_priors,
                 )
             )
         return out

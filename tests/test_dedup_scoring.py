@@ -18,7 +18,7 @@ from test_grouping import (
 
 from dedup import DedupDoc, group_documents
 from dedup.event_space import EventSpace, neighbourhood_levels
-from dedup.features import event_terms, shingles, words
+from dedup.features import event_terms, rarity_prior, shingles, words
 from dedup.grouping import crowd_scaled, strongest_edges
 from dedup.signing import shingle_ids, shingle_set
 from newsclean.settings import DedupSettings
@@ -290,11 +290,13 @@ def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from(
         assert (sig.near == row).all()  # the same MinHash as hashing the tokens directly
         assert (shingle_set(sig.shingles) == shingle_ids(text, settings.near_shingle_words)).all()
         back = DocSignature.from_text(sig.to_text())
-        for field in ("near", "shingles", "salient", "term_ids", "term_counts"):
+        for field in ("near", "shingles", "salient", "term_ids", "term_counts", "event_at", "event_priors"):
             assert (getattr(back, field) == getattr(sig, field)).all(), field
-        assert (back.exact_key, back.n_words, back.n_shingles, back.event_terms) == (
-            sig.exact_key, sig.n_words, sig.n_shingles, sig.event_terms
-        )  # fmt: skip
+        assert (back.exact_key, back.n_words, back.n_shingles) == (sig.exact_key, sig.n_words, sig.n_shingles)
+        # The event terms are the bag's: their counts in the features, and their priors.
+        bag = event_terms(text)
+        assert sorted(sig.term_counts[sig.event_at].tolist()) == sorted(bag.values())
+        assert sorted(sig.event_priors.tolist()) == sorted(rarity_prior(t) for t in bag)
 
 
 def test_date_closeness_raises_only_pairs_dated_within_the_window() -> None:

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -155,16 +156,19 @@ class EventSpace:
         return cls(features, events, overlap_offset=options["overlap_offset"],
                    overlap_reference=options["overlap_reference"])  # fmt: skip
 
-    def top_terms(self, i: int, k: int) -> set[str]:
-        """The `k` highest-weighted TF-IDF features of item `i` (as feature ids), for LSH.
+    def top_terms(self, k: int) -> list[set[str]]:
+        """Per item, its `k` highest-weighted TF-IDF features (as feature ids), for LSH.
 
         What a story is most about, relative to this corpus: two stories of one event share
-        several of them even when they are long and their wording differs."""
-        row = self.matrix.getrow(i)
-        if row.nnz == 0:
-            return set()
-        order = np.lexsort((row.indices, -row.data))[:k]
-        return {str(row.indices[j]) for j in order}
+        several of them even when they are long and their wording differs. Ties go to the
+        smaller id. Read straight from the CSR arrays: a `getrow` per story cost 7 s at 100k."""
+        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        out: list[set[str]] = []
+        for lo, hi in pairwise(indptr.tolist()):
+            ids, weights = indices[lo:hi], data[lo:hi]
+            order = np.lexsort((ids, -weights))[:k]
+            out.append(set(map(str, ids[order].tolist())))
+        return out
 
     def cosine(self, a: int, b: int) -> float:
         return float(self.matrix[a].multiply(self.matrix[b]).sum())

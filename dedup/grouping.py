@@ -36,6 +36,7 @@ from dedup.lsh import (
     unique_pairs,
 )
 from dedup.minhash import EMPTY_HASH, MinHasher
+from dedup.parallel import thread_count
 from dedup.signing import DocSignature, Signer, shingle_set
 from dedup.types import Assignment, DedupDoc, Grouping, Relation
 from dedup.unionfind import UnionFind
@@ -251,6 +252,7 @@ def event_graph(
     """Steps 1-3 up to the clustering: copy groups, candidates, scored same-event edges."""
     s = settings or DedupSettings()
     started = time.perf_counter()
+    threads = thread_count(s.threads)
     by_id = {d.id: d for d in docs}
     if len(by_id) != len(docs):
         raise ValueError("document ids must be unique")
@@ -293,14 +295,14 @@ def event_graph(
     salient = _stack([rep.salient for rep in rep_sigs], s.event_num_perm)
     event_codes = candidate_codes(
         salient, s.event_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
-        skip=np.all(salient == EMPTY_HASH, axis=1),
+        skip=np.all(salient == EMPTY_HASH, axis=1), threads=threads,
     )  # fmt: skip
     if s.topic_terms_per_doc:
         topic_hasher = MinHasher(s.event_num_perm, s.seed + 2)
-        topical = topic_hasher.signatures([space.top_terms(i, s.topic_terms_per_doc) for i in range(n_reps)])
+        topical = topic_hasher.signatures(space.top_terms(s.topic_terms_per_doc))
         topic_codes = candidate_codes(
             topical, s.topic_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
-            skip=np.all(topical == EMPTY_HASH, axis=1),
+            skip=np.all(topical == EMPTY_HASH, axis=1), threads=threads,
         )  # fmt: skip
         event_codes = merge_codes(event_codes, topic_codes)
         del topic_codes
@@ -309,7 +311,7 @@ def event_graph(
     lsh_event_pairs = len(event_pairs)
     if s.event_candidates_per_story:  # each story's best-agreeing candidates go on
         sketch = byte_sketch(np.hstack((salient, topical)) if s.topic_terms_per_doc else salient)
-        strength = sketch_agreement(event_pairs, sketch)
+        strength = sketch_agreement(event_pairs, sketch, threads=threads)
         event_pairs = event_pairs[top_candidates(event_pairs, strength, order, s.event_candidates_per_story)]
         del sketch, strength
     checked = unique_pairs(np.concatenate((near_pairs, event_pairs)), n_reps)

@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 from datasketch.lsh import _optimal_param  # the same (b, r) as MinHashLSH, by construction
 
+from dedup.parallel import map_ranges
+
 I64Array = npt.NDArray[np.int64]
 ArrayT = TypeVar("ArrayT", bound=np.ndarray)
 
@@ -70,6 +72,7 @@ def candidate_codes(
     order: npt.ArrayLike | None = None,
     bucket_cap: int = 0,
     skip: npt.ArrayLike | None = None,
+    threads: int = 1,
 ) -> I64Array:
     """`candidate_pairs` as sorted codes `i * n + j`: several indexes' candidates then unite by
     one linear merge (`merge_codes`) instead of a sort of millions of rows."""
@@ -80,9 +83,10 @@ def candidate_codes(
     rank = np.arange(n_docs) if order is None else np.asarray(order)
     active = np.ones(n_docs, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
     rows = np.flatnonzero(active)
-    codes: list[npt.NDArray[np.int64]] = []
-    for band in range(b):
-        keys = _band_keys(signatures[rows], band * r, r)
+    active_signatures = signatures[rows]
+
+    def band_codes(band: int) -> npt.NDArray[np.int64] | None:
+        keys = _band_keys(active_signatures, band * r, r)
         by_key = np.lexsort((rank[rows], keys))  # bucket, then neighbourhood order inside it
         sorted_keys = keys[by_key]
         boundaries = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
@@ -90,7 +94,7 @@ def candidate_codes(
         lengths = np.diff(np.concatenate((starts, [len(sorted_keys)]))).astype(np.int64)
         shared = lengths > 1
         if not shared.any():
-            continue
+            return None
         starts, lengths = starts[shared], lengths[shared]
         # Only the members of shared buckets go on: most buckets hold one document.
         keep = np.repeat(starts, lengths) + (
@@ -103,7 +107,11 @@ def candidate_codes(
         pairs = _pairs_windowed(members, new_starts, lengths, window)
         lo = np.minimum(pairs[:, 0], pairs[:, 1])
         hi = np.maximum(pairs[:, 0], pairs[:, 1])
-        codes.append(lo * n_docs + hi)  # a pair shares at most one bucket per band: no repeats
+        return lo * n_docs + hi  # a pair shares at most one bucket per band: no repeats
+
+    # Bands are independent: `threads` sort them side by side (`dedup.parallel`).
+    found = map_ranges(lambda band, _: band_codes(band), list(range(b + 1)), threads)
+    codes = [c for c in found if c is not None]
     if not codes:
         return np.empty(0, dtype=np.int64)
     return sorted_unique(np.concatenate(codes))
@@ -183,17 +191,22 @@ _SEVEN = np.uint64(0x7F7F7F7F7F7F7F7F)
 
 
 def sketch_agreement(
-    pairs: I64Array, sketch: npt.NDArray[np.uint64], chunk: int = 20_000
+    pairs: I64Array, sketch: npt.NDArray[np.uint64], chunk: int = 20_000, threads: int = 1
 ) -> npt.NDArray[np.uint16]:
     """Per pair, in how many columns the two rows' bytes agree (see `byte_sketch`): the zero
     bytes of their XOR, found word-wise (a byte's high bit survives only if all its bits are
     0). Chunks stay small so the gathered rows stay in cache (500k-pair chunks ran 5x slower).
     A count is at most the sketch's width in bytes: 16 bits hold it, at a quarter of int64's
-    memory for tens of millions of pairs."""
+    memory for tens of millions of pairs. `threads` share the chunks (`dedup.parallel`)."""
     out = np.zeros(len(pairs), dtype=np.uint16)
-    for start in range(0, len(pairs), chunk):
-        part = pairs[start : start + chunk]
-        differ = sketch[part[:, 0]] ^ sketch[part[:, 1]]
-        zero = ~(((differ & _SEVEN) + _SEVEN) | differ | _SEVEN)
-        out[start : start + len(part)] = np.bitwise_count(zero).sum(axis=1, dtype=np.uint16)
+
+    def count(first: int, last: int) -> None:
+        for start in range(first, last, chunk):
+            part = pairs[start : min(start + chunk, last)]
+            differ = sketch[part[:, 0]] ^ sketch[part[:, 1]]
+            zero = ~(((differ & _SEVEN) + _SEVEN) | differ | _SEVEN)
+            out[start : start + len(part)] = np.bitwise_count(zero).sum(axis=1, dtype=np.uint16)
+
+    parts = max(1, min(4 * threads, -(-len(pairs) // chunk)))
+    map_ranges(count, [len(pairs) * k // parts for k in range(parts + 1)], threads)
     return out

@@ -86,6 +86,9 @@ class DedupSettings(_Section):
     """Thresholds and signature sizes for the three relations (exact, near copy, same event)."""
 
     seed: int = 1
+    # Threads for grouping's passes over candidate pairs (0: one per core). Grouping runs after
+    # the cleaning workers are done, in one process; the results are the same on any number.
+    threads: int = Field(default=0, ge=0)
     # Near copies: MinHash over word shingles, LSH for candidates, exact Jaccard/containment to verify.
     near_num_perm: int = Field(default=128, ge=16)
     near_shingle_words: int = Field(default=5, ge=1)

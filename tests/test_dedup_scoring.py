@@ -308,3 +308,19 @@ def test_date_closeness_raises_only_pairs_dated_within_the_window() -> None:
     assert date_closeness(days, pairs, settings).tolist() == [1.5, 1.0, 1.0, 1.0]
     off = DedupSettings(event_close_bonus=0.0)
     assert date_closeness(days, pairs, off).tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_threads_give_the_same_agreements() -> None:
+    """Sketch agreement splits its chunks over threads (`dedup.parallel`); the counts must not
+    depend on the split, or a run's output would depend on the machine's cores."""
+    from dedup.lsh import byte_sketch, sketch_agreement
+    from dedup.parallel import map_ranges
+
+    rng = np.random.default_rng(3)
+    sketch = byte_sketch(rng.integers(0, 2**32, (50, 64), dtype=np.uint64).astype(np.uint32))
+    pairs = rng.integers(0, 50, (1001, 2))
+    single = sketch_agreement(pairs, sketch, chunk=64)
+    assert (single == sketch_agreement(pairs, sketch, chunk=64, threads=2)).all()
+    assert (single == sketch_agreement(pairs, sketch, chunk=1001, threads=2)).all()
+    spans = map_ranges(lambda lo, hi: list(range(lo, hi)), [0, 3, 3, 7], threads=2)
+    assert spans == [[0, 1, 2], [3, 4, 5, 6]]

@@ -174,3 +174,31 @@ def test_thresholds_come_from_settings() -> None:
     strict = group_documents(docs, DedupSettings(linkage_threshold=0.99))
     assert len(strict.clusters()) == 2
     assert strict.stats["candidate_pairs"] >= 1
+
+
+def test_reclustering_only_the_parts_that_lost_a_unit_equals_clustering_everything() -> None:
+    """`EventGraph` clusters again only the connected parts of its graph that held a left-out
+    unit; on a random graph of many parts, with edges above and below the cut, that must give
+    exactly the labels of linkage over every live edge."""
+    import dataclasses
+    import random
+
+    from dedup.linkage import average_linkage
+
+    base = _graph(_seed_docs())
+    rng = random.Random(11)
+    n = 400
+    edges: dict[tuple[int, int], float] = {}
+    for _ in range(900):  # parts of about ten units: edges mostly inside a block of ten
+        a = rng.randrange(n)
+        b = min(n - 1, max(0, a + rng.randint(-9, 9))) if rng.random() < 0.95 else rng.randrange(n)
+        if a != b:
+            edges[(min(a, b), max(a, b))] = rng.choice([rng.uniform(0.0, 0.5), -0.1])
+    graph = dataclasses.replace(base, units=[f"u{i:03d}" for i in range(n)], edges=edges, _linked={})
+    threshold = graph.settings.linkage_threshold
+    for dead in ([], [7], [3, 150, 151, 399], rng.sample(range(n), 40)):
+        live = [i not in dead for i in range(n)]
+        labels, live_edges = graph._labels(live)
+        assert live_edges == {p: w for p, w in edges.items() if live[p[0]] and live[p[1]]}
+        assert labels == average_linkage(n, live_edges, threshold)
+    assert len(set(average_linkage(n, edges, threshold))) < n - 50  # the cut does merge here

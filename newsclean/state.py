@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsclean.output import pack, unpack
+
 SCHEMA_VERSION = "1"
 STATE_DIR = ".newsclean"
 STATE_FILE = "state.sqlite"
@@ -102,7 +104,7 @@ class RunState:
         self.db.execute("DELETE FROM results WHERE path = ?", (path,))
         self.db.executemany(
             "INSERT INTO results (path, seq, payload) VALUES (?, ?, ?)",
-            [(path, seq, json.dumps(p, sort_keys=True)) for seq, p in enumerate(payloads)],
+            [(path, seq, pack(p)) for seq, p in enumerate(payloads)],
         )
         self.db.execute(
             "INSERT OR REPLACE INTO files (path, size, mtime_ns) VALUES (?, ?, ?)",
@@ -134,7 +136,7 @@ class RunState:
     def results(self) -> Iterator[dict[str, Any]]:
         """Every stored result line, in path order (the order does not affect the output)."""
         for (payload,) in self.db.execute("SELECT payload FROM results ORDER BY path, seq"):
-            yield json.loads(payload)
+            yield unpack(payload)
 
 
 class _Transaction:

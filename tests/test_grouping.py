@@ -176,10 +176,11 @@ def test_thresholds_come_from_settings() -> None:
     assert strict.stats["candidate_pairs"] >= 1
 
 
-def test_reclustering_only_the_parts_that_lost_a_unit_equals_clustering_everything() -> None:
-    """`EventGraph` clusters again only the connected parts of its graph that held a left-out
-    unit; on a random graph of many parts, with edges above and below the cut, that must give
-    exactly the labels of linkage over every live edge."""
+def test_linkage_by_strong_parts_and_reclustering_only_touched_parts_equal_whole_linkage() -> None:
+    """`EventGraph` links each part of its graph (joined by edges at or above the cut) alone,
+    and clusters again only the parts that held a left-out unit; on a random graph of many
+    parts, with edges above and below the cut, both must give exactly the labels of linkage
+    over every live edge."""
     import dataclasses
     import random
 

@@ -83,11 +83,11 @@ def candidate_codes(
     rank = np.arange(n_docs) if order is None else np.asarray(order)
     active = np.ones(n_docs, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
     rows = np.flatnonzero(active)
-    active_signatures = signatures[rows]
+    active_signatures, active_rank = signatures[rows], rank[rows]
 
     def band_codes(band: int) -> npt.NDArray[np.int64] | None:
         keys = _band_keys(active_signatures, band * r, r)
-        by_key = np.lexsort((rank[rows], keys))  # bucket, then neighbourhood order inside it
+        by_key = np.lexsort((active_rank, keys))  # bucket, then neighbourhood order inside it
         sorted_keys = keys[by_key]
         boundaries = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
         starts = np.concatenate(([0], boundaries)).astype(np.int64)

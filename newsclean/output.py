@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +59,10 @@ def write_atomic(path: Path, content: str, *, durable: bool = True) -> None:
         raise
 
 
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write records as JSON Lines atomically; returns how many were written."""
-    lines = [dumps(r) for r in records]
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]], encode: Callable[[Any], str] = dumps) -> int:
+    """Write records as JSON Lines atomically; returns how many were written. `encode` is `dumps`
+    for the output contract, `pack` for newsclean's own files."""
+    lines = [encode(r) for r in records]
     write_atomic(path, "".join(line + "\n" for line in lines))
     return len(lines)
 
@@ -84,13 +85,6 @@ def unpack(line: str | bytes) -> Any:
         return orjson.loads(line)
     except orjson.JSONDecodeError:
         return json.loads(line)
-
-
-def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    """`write_jsonl` for newsclean's own hand-off files (`pack`): read back with `read_jsonl`."""
-    lines = [pack(r) for r in records]
-    write_atomic(path, "".join(line + "\n" for line in lines))
-    return len(lines)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ from dedup.grouping import EventGraph, event_graph
 from dedup.signing import DocSignature, Signer
 from newsclean.corpus import remove_repeated_lines
 from newsclean.lock import output_lock
-from newsclean.output import read_jsonl, write_atomic, write_jsonl, write_records
+from newsclean.output import pack, read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown
 from newsclean.settings import RunSettings, Settings
 from newsclean.sources import Quarantined, SourceDoc, display_path, read_file, scan
@@ -308,7 +308,7 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
     t = time.perf_counter()
     _sign_lines(lines, settings)
     t_sign = time.perf_counter()
-    write_records(Path(spec.work_file), lines)
+    write_jsonl(Path(spec.work_file), lines, pack)
     finished = time.perf_counter()
     return BatchResult(
         spec.number,
@@ -388,8 +388,8 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
         kept = {d["id"] for d in documents}
         grouping = graph.grouping(leave_out=[doc_id for doc_id in grouping.assignments if doc_id not in kept])
     work = Path(work_dir)
-    write_records(work / "documents.jsonl", documents)
-    write_records(work / "quarantine.jsonl", quarantine)
+    write_jsonl(work / "documents.jsonl", documents, pack)
+    write_jsonl(work / "quarantine.jsonl", quarantine, pack)
     payload = {
         "assignments": {k: asdict(v) for k, v in sorted(grouping.assignments.items())},
         "stats": grouping.stats,

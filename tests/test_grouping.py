@@ -176,30 +176,26 @@ def test_thresholds_come_from_settings() -> None:
     assert strict.stats["candidate_pairs"] >= 1
 
 
-def test_linkage_by_strong_parts_and_reclustering_only_touched_parts_equal_whole_linkage() -> None:
-    """`EventGraph` links each part of its graph (joined by edges at or above the cut) alone,
-    and clusters again only the parts that held a left-out unit; on a random graph of many
-    parts, with edges above and below the cut, both must give exactly the labels of linkage
-    over every live edge."""
-    import dataclasses
+def test_linkage_without_edges_between_strong_parts_equals_linkage_over_every_edge() -> None:
+    """`average_linkage` drops the edges between the parts joined by edges at or above the cut
+    before merging; on random graphs of many parts, with edges above and below the cut and some
+    units' edges removed (as the pipeline leaves emptied documents out), it must give exactly
+    the labels of the greedy loop over every edge."""
     import random
 
-    from dedup.linkage import average_linkage
+    from dedup.linkage import _greedy_average_linkage, average_linkage
 
-    base = _graph(_seed_docs())
     rng = random.Random(11)
     n = 400
+    threshold = 0.17
     edges: dict[tuple[int, int], float] = {}
     for _ in range(900):  # parts of about ten units: edges mostly inside a block of ten
         a = rng.randrange(n)
         b = min(n - 1, max(0, a + rng.randint(-9, 9))) if rng.random() < 0.95 else rng.randrange(n)
         if a != b:
             edges[(min(a, b), max(a, b))] = rng.choice([rng.uniform(0.0, 0.5), -0.1])
-    graph = dataclasses.replace(base, units=[f"u{i:03d}" for i in range(n)], edges=edges, _linked={})
-    threshold = graph.settings.linkage_threshold
     for dead in ([], [7], [3, 150, 151, 399], rng.sample(range(n), 40)):
-        live = [i not in dead for i in range(n)]
-        labels, live_edges = graph._labels(live)
-        assert live_edges == {p: w for p, w in edges.items() if live[p[0]] and live[p[1]]}
-        assert labels == average_linkage(n, live_edges, threshold)
+        live = {p: w for p, w in edges.items() if p[0] not in dead and p[1] not in dead}
+        assert average_linkage(n, live, threshold) == _greedy_average_linkage(n, live, threshold)
     assert len(set(average_linkage(n, edges, threshold))) < n - 50  # the cut does merge here
+    assert average_linkage(3, {}, threshold) == [0, 1, 2]

@@ -8,7 +8,8 @@ Three layers, each cheaper and stricter than the next is broad:
    combining TF-IDF cosine and event-term overlap (see `dedup.event_space`), scaled down where
    the topic is crowded (`crowd_scaled`), raised for pairs published within a day and less a
    penalty for dates far apart, weighs them; average linkage over that sparse graph groups, so
-   one broad article cannot chain unrelated stories together.
+   one broad article cannot chain unrelated stories together, and a story it leaves alone then
+   joins the cluster it fits nearly as well as that cluster's loosest member does.
 No step compares all pairs: candidates come from LSH, and linkage only sees candidate pairs.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
-from dedup.linkage import average_linkage
+from dedup.linkage import attach_lone_items, average_linkage
 from dedup.lsh import (
     byte_sketch,
     candidate_codes,
@@ -418,7 +419,9 @@ class EventGraph:
         edges = self.edges
         if not all(live):
             edges = {pair: w for pair, w in edges.items() if live[pair[0]] and live[pair[1]]}
-        labels = average_linkage(len(self.units), edges, self.settings.linkage_threshold)
+        cut = self.settings.linkage_threshold
+        labels = average_linkage(len(self.units), edges, cut)
+        labels = attach_lone_items(labels, edges, cut, self.settings.lone_story_fit)
         by_label: dict[int, list[str]] = defaultdict(list)
         for unit, label, alive in zip(self.units, labels, live, strict=True):
             if alive:

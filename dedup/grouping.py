@@ -145,6 +145,9 @@ def strongest_edges(pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.
     return keep & strong
 
 
+_HISTOGRAM_SLICE = 1 << 23
+
+
 def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, per_item: int) -> np.ndarray:
     """Mask of the pairs among the `per_item` strongest candidates of either end.
 
@@ -167,16 +170,22 @@ def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, pe
     # One end of the pairs at a time, in compact types: at 45 M candidate pairs (100k perf
     # documents) the two ends side by side in int64, and every array indexed by them, took 2.7 GB.
     ends = [pairs[:, side].astype(np.int32 if n_items < 2**31 else np.int64) for side in (0, 1)]
+    # The (item, level) histogram is counted a slice of pairs at a time: keys for all 45 M
+    # pairs at once (100k perf documents) took 360 MB per end, at the grouping's peak.
     histogram = np.zeros(n_items * levels, dtype=np.int64)
     for end in ends:
-        key = end.astype(np.int64)
-        key *= levels
-        key += level
-        histogram += np.bincount(key, minlength=n_items * levels)
-        del key
+        for start in range(0, n_pairs, _HISTOGRAM_SLICE):
+            key = end[start : start + _HISTOGRAM_SLICE].astype(np.int64)
+            key *= levels
+            key += level[start : start + _HISTOGRAM_SLICE]
+            histogram += np.bincount(key, minlength=n_items * levels)
+            del key
     # at_least[i, s]: how many of i's candidates have strength >= s (a zero column past the top).
-    at_least = np.zeros((n_items, levels + 1), dtype=np.int64)
-    at_least[:, :levels] = np.cumsum(histogram.reshape(n_items, levels)[:, ::-1], axis=1)[:, ::-1]
+    count_type = np.int32 if n_pairs < 2**31 else np.int64
+    at_least = np.zeros((n_items, levels + 1), dtype=count_type)
+    at_least[:, :levels] = np.cumsum(histogram.reshape(n_items, levels)[:, ::-1], axis=1, dtype=count_type)[
+        :, ::-1
+    ]
     del histogram
     # Each item's cut-off: the highest level with at least `per_item` candidates at or above it
     # (level 0 when it has fewer: then it keeps all of them).

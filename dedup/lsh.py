@@ -114,7 +114,9 @@ def candidate_codes(
     codes = [c for c in found if c is not None]
     if not codes:
         return np.empty(0, dtype=np.int64)
-    return sorted_unique(np.concatenate(codes))
+    every = np.concatenate(codes)
+    del found, codes
+    return _distinct_in_place(every)
 
 
 def merge_codes(*sorted_codes: I64Array) -> I64Array:
@@ -122,7 +124,8 @@ def merge_codes(*sorted_codes: I64Array) -> I64Array:
     only merges them, in linear time."""
     if not sorted_codes:
         return np.empty(0, dtype=np.int64)
-    merged = np.sort(np.concatenate(sorted_codes), kind="stable")
+    merged = np.concatenate(sorted_codes)
+    merged.sort(kind="stable")
     if len(merged) == 0:
         return merged
     return merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
@@ -144,6 +147,16 @@ def sorted_unique(values: ArrayT) -> ArrayT:
         return values
     ordered = np.sort(values)
     return cast(ArrayT, ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))])
+
+
+def _distinct_in_place(values: I64Array) -> I64Array:
+    """`sorted_unique` that sorts `values` itself instead of a copy: the candidate codes of
+    every band, repeats included, ran to 1.5 GB at 100k documents, and a copy of them was the
+    grouping's largest allocation."""
+    values.sort()
+    if len(values) == 0:
+        return values
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
 def unique_pairs(pairs: npt.NDArray[np.int64], n_items: int) -> I64Array:

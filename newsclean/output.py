@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +61,68 @@ def write_atomic(path: Path, content: str, *, durable: bool = True) -> None:
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]], encode: Callable[[Any], str] = dumps) -> int:
     """Write records as JSON Lines atomically; returns how many were written. `encode` is `dumps`
-    for the output contract, `pack` for newsclean's own files."""
-    lines = [encode(r) for r in records]
-    write_atomic(path, "".join(line + "\n" for line in lines))
-    return len(lines)
+    for the output contract, `pack` for newsclean's own files.
+
+    The lines stream to the temporary file a slice at a time: building the whole file in
+    memory first (the lines, their join, its UTF-8 bytes and the old file's bytes to compare)
+    held four copies of 100k documents, 2.7 GB above the rest of the run at its peak. An
+    unchanged file is still left untouched."""
+    count = 0
+
+    def slices() -> Iterator[bytes]:
+        nonlocal count
+        batch: list[str] = []
+        for record in records:
+            batch.append(encode(record))
+            if len(batch) == _LINES_PER_WRITE:
+                count += len(batch)
+                yield ("\n".join(batch) + "\n").encode("utf-8")
+                batch = []
+        if batch:
+            count += len(batch)
+            yield ("\n".join(batch) + "\n").encode("utf-8")
+
+    _write_streamed(path, slices())
+    return count
+
+
+_LINES_PER_WRITE = 1000
+
+
+def _same_bytes(a: Path, b: Path, block: int = 1 << 20) -> bool:
+    """Whether two files hold the same bytes (False when `b` does not exist), a block at a time."""
+    try:
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        with a.open("rb") as left, b.open("rb") as right:
+            while chunk := left.read(block):
+                if chunk != right.read(block):
+                    return False
+            return True
+    except OSError:
+        return False
+
+
+def _write_streamed(path: Path, chunks: Iterable[bytes], durable: bool = True) -> None:
+    """`write_atomic` for content made a chunk at a time: written to the temporary file as it
+    comes, compared with the old file afterwards (it is kept, untouched, when equal)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            if _same_bytes(Path(tmp), path):
+                Path(tmp).unlink()
+                return
+            if durable:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def pack(record: dict[str, Any]) -> str:

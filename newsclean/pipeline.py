@@ -340,8 +340,10 @@ def _sign_lines(lines: list[dict[str, Any]], settings: Settings) -> None:
 def _event_graph(
     documents: list[dict[str, Any]], signatures: dict[str, DocSignature], settings: Settings
 ) -> EventGraph:
+    """The event graph of stored documents (sorted by id). Grouping reads their signatures and
+    metadata, never their texts, so `documents` need not hold them (see `group_batches`)."""
     return event_graph(
-        [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d in documents],
+        [DedupDoc(d["id"], "", d["title"], d["published"], d["outlet"]) for d in documents],
         [signatures[d["id"]] for d in documents],
         settings.dedup,
     )
@@ -364,21 +366,32 @@ def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files:
 
 
 def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Settings) -> str:
-    """Group every stored document; leave the run's final records and assignments in work_dir."""
-    documents: list[dict[str, Any]] = []
-    quarantine: list[dict[str, Any]] = []
+    """Group every stored document; leave the run's final records and assignments in work_dir.
+
+    The state is read twice: for the grouping, each document's metadata and signature only;
+    after it, the documents themselves. Holding 100k cleaned texts (and their removal records)
+    through the grouping's peak cost about a gigabyte, and a second read costs seconds."""
+    heads: list[dict[str, Any]] = []
     signatures: dict[str, DocSignature] = {}
     with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
         for line in state.results():
             if "document" in line:
+                doc = line["document"]
+                heads.append({key: doc[key] for key in ("id", "title", "published", "outlet")})
+                signatures[doc["id"]] = DocSignature.from_text(line["signature"])
+    heads.sort(key=lambda d: d["id"])
+    graph = _event_graph(heads, signatures, settings)
+    del heads, signatures
+    grouping = graph.grouping()
+    documents: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = []
+    with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
+        for line in state.results():
+            if "document" in line:
                 documents.append(line["document"])
-                signatures[line["document"]["id"]] = DocSignature.from_text(line["signature"])
             else:
                 quarantine.append(line["quarantine"])
     documents.sort(key=lambda d: d["id"])
-    graph = _event_graph(documents, signatures, settings)
-    del signatures
-    grouping = graph.grouping()
     # Corpus-learned boilerplate needs the clusters (a line counts once per event), so it runs
     # after grouping; it removes furniture lines only, which do not decide any grouping.
     clusters = {doc_id: a.cluster_id for doc_id, a in grouping.assignments.items()}

@@ -45,18 +45,7 @@ def write_atomic(path: Path, content: str, *, durable: bool = True) -> None:
             return
     except OSError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; output is for the user's tools too
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_streamed(path, [data], durable, compare=False)  # just compared
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]], encode: Callable[[Any], str] = dumps) -> int:
@@ -103,18 +92,18 @@ def _same_bytes(a: Path, b: Path, block: int = 1 << 20) -> bool:
         return False
 
 
-def _write_streamed(path: Path, chunks: Iterable[bytes], durable: bool = True) -> None:
+def _write_streamed(path: Path, chunks: Iterable[bytes], durable: bool = True, compare: bool = True) -> None:
     """`write_atomic` for content made a chunk at a time: written to the temporary file as it
     comes, compared with the old file afterwards (it is kept, untouched, when equal)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; output is for the user's tools too
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)
             handle.flush()
-            if _same_bytes(Path(tmp), path):
+            if compare and _same_bytes(Path(tmp), path):
                 Path(tmp).unlink()
                 return
             if durable:

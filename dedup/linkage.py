@@ -35,8 +35,7 @@ def _within_strong_parts(
     n_items: int, edges: Mapping[tuple[int, int], float], threshold: float
 ) -> dict[tuple[int, int], float]:
     """The edges whose two ends lie in one connected part of the graph of edges >= threshold."""
-    pairs = np.array(list(edges), dtype=np.int64).reshape(-1, 2)
-    weights = np.fromiter(edges.values(), dtype=np.float64, count=len(edges))
+    pairs, weights = _edge_arrays(edges)
     strong = pairs[weights >= threshold]
     graph = sparse.coo_matrix((np.ones(len(strong)), (strong[:, 0], strong[:, 1])), shape=(n_items, n_items))
     part = connected_components(graph, directed=False)[1]
@@ -95,6 +94,14 @@ def _greedy_average_linkage(
     return labels
 
 
+def _edge_arrays(
+    edges: Mapping[tuple[int, int], float],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The edges as an (n, 2) array of ends and an array of weights, in the mapping's order."""
+    pairs = np.array(list(edges), dtype=np.int64).reshape(-1, 2)
+    weights = np.fromiter(edges.values(), dtype=np.float64, count=len(edges))
+    return pairs, weights
+
 
 def attach_lone_items(
     labels: list[int], edges: Mapping[tuple[int, int], float], cut: float, fit: float
@@ -121,8 +128,7 @@ def attach_lone_items(
     n_items = len(labels)
     label = np.asarray(labels, dtype=np.int64)
     size = np.bincount(label, minlength=n_items)
-    pairs = np.array(list(edges), dtype=np.int64).reshape(-1, 2)
-    weights = np.fromiter(edges.values(), dtype=np.float64, count=len(edges))
+    pairs, weights = _edge_arrays(edges)
     positive = weights > 0
     pairs, weights = pairs[positive], weights[positive]
     ends = np.concatenate((pairs[:, 0], pairs[:, 1]))

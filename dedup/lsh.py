@@ -126,9 +126,7 @@ def merge_codes(*sorted_codes: I64Array) -> I64Array:
         return np.empty(0, dtype=np.int64)
     merged = np.concatenate(sorted_codes)
     merged.sort(kind="stable")
-    if len(merged) == 0:
-        return merged
-    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+    return _drop_repeats(merged)
 
 
 def pairs_of_codes(codes: I64Array, n_items: int) -> I64Array:
@@ -143,10 +141,7 @@ def sorted_unique(values: ArrayT) -> ArrayT:
     """The distinct values, sorted: `np.unique` by one sort. numpy 2.4's plain `np.unique`
     hashes instead: on 5 million random int64 codes it took 4.8 s against 0.05 s for this
     (measured here), and pair codes run to millions at 10k documents."""
-    if len(values) == 0:
-        return values
-    ordered = np.sort(values)
-    return cast(ArrayT, ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))])
+    return _drop_repeats(cast(ArrayT, np.sort(values)))
 
 
 def _distinct_in_place(values: I64Array) -> I64Array:
@@ -154,9 +149,14 @@ def _distinct_in_place(values: I64Array) -> I64Array:
     every band, repeats included, ran to 1.5 GB at 100k documents, and a copy of them was the
     grouping's largest allocation."""
     values.sort()
-    if len(values) == 0:
-        return values
-    return values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return _drop_repeats(values)
+
+
+def _drop_repeats(ordered: ArrayT) -> ArrayT:
+    """A sorted array without its repeated values."""
+    if len(ordered) == 0:
+        return ordered
+    return cast(ArrayT, ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))])
 
 
 def unique_pairs(pairs: npt.NDArray[np.int64], n_items: int) -> I64Array:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,7 +38,7 @@ from dedup.lsh import (
 )
 from dedup.minhash import EMPTY_HASH, MinHasher
 from dedup.parallel import thread_count
-from dedup.signing import DocSignature, Signer, shingle_set
+from dedup.signing import DocSignature, ShingleSets, Signer
 from dedup.types import Assignment, DedupDoc, Grouping, Relation
 from dedup.unionfind import UnionFind
 from newsclean.settings import DedupSettings
@@ -167,9 +167,10 @@ def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, pe
     n_items = int(pairs.max()) + 1
     levels = int(strength.max()) + 1
     level: npt.NDArray[np.integer[Any]] = strength.astype(np.int16 if levels < 2**15 else np.int64)
-    # One end of the pairs at a time, in compact types: at 45 M candidate pairs (100k perf
-    # documents) the two ends side by side in int64, and every array indexed by them, took 2.7 GB.
-    ends = [pairs[:, side].astype(np.int32 if n_items < 2**31 else np.int64) for side in (0, 1)]
+    # One end of the pairs at a time, as views of `pairs`: at 45 M candidate pairs (100k perf
+    # documents) the two ends side by side in int64, and every array indexed by them, took
+    # 2.7 GB, and even int32 copies of them were 365 MB of the grouping's peak.
+    ends = [pairs[:, side] for side in (0, 1)]
     # The (item, level) histogram is counted a slice of pairs at a time: keys for all 45 M
     # pairs at once (100k perf documents) took 360 MB per end, at the grouping's peak.
     histogram = np.zeros(n_items * levels, dtype=np.int64)
@@ -270,11 +271,12 @@ def event_graph(
         raise ValueError("one signature per document")
     sig_of = {d.id: sig for d, sig in zip(docs, signatures, strict=True)}
     lengths = {i: sig.n_words for i, sig in sig_of.items()}
+    exact_keys = {i: sig.exact_key for i, sig in sig_of.items()}
 
     # 1. Exact copies share a key; one representative each goes on.
     exact_groups: dict[str, list[str]] = defaultdict(list)
     for doc_id in sorted(by_id):
-        exact_groups[sig_of[doc_id].exact_key].append(doc_id)
+        exact_groups[exact_keys[doc_id]].append(doc_id)
     reps = {members[0]: members for members in exact_groups.values()}
 
     # 2. Candidates among representatives, from three LSH indexes: word shingles find copies, each
@@ -328,13 +330,10 @@ def event_graph(
     sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
     plausible = _plausible_copies(checked, near_signatures, sizes, s)
     near = UnionFind(range(n_reps))
-    shingle_sets: dict[str, np.ndarray] = {}  # by document id; the relations reuse them
-
-    def shingles_of(doc_id: str) -> np.ndarray:
-        if doc_id not in shingle_sets:
-            shingle_sets[doc_id] = shingle_set(sig_of[doc_id].shingles)
-        return shingle_sets[doc_id]
-
+    # The graph keeps the shingle sets, not the signatures: the rest of them is done with once
+    # the candidates are scored, and at 100k documents it held 400 MB through the clustering.
+    # Made here, after the candidate search, so they do not add to that search's peak.
+    shingles_of = ShingleSets(list(sig_of), [sig.shingles for sig in sig_of.values()])
     for a, b in checked[plausible].tolist():
         if _copy_score(shingles_of(rep_ids[a]), shingles_of(rep_ids[b]), s) is not None:
             near.union(a, b)
@@ -386,7 +385,9 @@ def event_graph(
         "seconds_event": round(finished - t_near, 4),
     }
     members = {u: [doc_id for rep in near_groups[u] for doc_id in reps[rep]] for u in units}
-    return EventGraph(s, by_id, sig_of, lengths, units, members, unit_rep, space, edges, shingles_of, stats)
+    return EventGraph(
+        s, by_id, exact_keys, lengths, units, members, unit_rep, space, edges, shingles_of, stats
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,14 +403,14 @@ class EventGraph:
 
     settings: DedupSettings
     by_id: dict[str, DedupDoc]
-    sig_of: dict[str, DocSignature]
+    exact_keys: dict[str, str]  # document id -> its exact-copy key
     lengths: dict[str, int]  # words per document: the most complete text is canonical
     units: list[str]  # sorted unit ids (a unit's id is one of its documents')
     members: dict[str, list[str]]  # unit id -> its documents
     unit_rep: list[int]  # per unit, the item of `space` that scores it (its longest text)
     space: EventSpace
     edges: dict[tuple[int, int], float]  # unit index pairs -> same-event weight
-    shingles_of: Callable[[str], np.ndarray]  # a document's shingle set (`shingle_set`, cached)
+    shingles_of: ShingleSets  # a document's shingle set
     stats: dict[str, float]
 
     def grouping(self, leave_out: Collection[str] = ()) -> Grouping:
@@ -453,7 +454,7 @@ class EventGraph:
 
     def _assign(self, clusters: list[list[str]], members: dict[str, list[str]]) -> dict[str, Assignment]:
         """Step 4: each cluster's canonical, and every member's relation to it."""
-        by_id, lengths, sig_of, shingles_of = self.by_id, self.lengths, self.sig_of, self.shingles_of
+        by_id, lengths, exact_keys, shingles_of = self.by_id, self.lengths, self.exact_keys, self.shingles_of
         unit_index = {u: i for i, u in enumerate(self.units)}
         unit_of = {doc_id: unit for unit, docs in members.items() for doc_id in docs}
         member_ids = [sorted(doc_id for u in units for doc_id in members[u]) for units in clusters]
@@ -474,7 +475,7 @@ class EventGraph:
         )
         assignments: dict[str, Assignment] = {}
         for units, ids, canonical in zip(clusters, member_ids, canonicals, strict=True):
-            canon_key = sig_of[canonical.id].exact_key
+            canon_key = exact_keys[canonical.id]
             canon_unit = unit_of[canonical.id]
             canon_shingles = shingles_of(canonical.id)
             cluster_id = "c_" + canonical.id
@@ -484,7 +485,7 @@ class EventGraph:
                 similarity: float | None
                 if doc_id == canonical.id:
                     relation, similarity = "canonical", None
-                elif sig_of[doc_id].exact_key == canon_key:
+                elif exact_keys[doc_id] == canon_key:
                     relation, similarity = "exact_duplicate", 1.0
                 elif unit_of[doc_id] == canon_unit:
                     mine = shingles_of(doc_id)

@@ -151,6 +151,28 @@ def shingle_set(hashes: U32Array) -> U32Array:
     return sorted_unique(hashes)
 
 
+class ShingleSets:
+    """Every document's shingle set (`shingle_set`) in one flat array, by document id.
+
+    Why: grouping needs the sets after the rest of the signatures (copy checks, and each
+    member's relation to its canonical). Taken from the signatures, each set's array kept all of
+    its signature's bytes alive: 5.8 KB a document, 580 MB at 100k. Flat, they cost their
+    distinct hashes' 4 bytes each and one offset."""
+
+    def __init__(self, ids: Sequence[str], hashes: Sequence[U32Array]) -> None:
+        sets = [shingle_set(h) for h in hashes]
+        self._index = {doc_id: k for k, doc_id in enumerate(ids)}
+        self._bounds = np.concatenate(([0], np.cumsum([len(x) for x in sets]))).astype(np.int64)
+        self._values = np.concatenate([*sets, np.empty(0, dtype=np.uint32)])
+
+    def __call__(self, doc_id: str) -> U32Array:
+        """The document's distinct shingle hashes, sorted (a read-only view)."""
+        k = self._index[doc_id]
+        view = self._values[self._bounds[k] : self._bounds[k + 1]]
+        view.flags.writeable = False
+        return view
+
+
 def shingle_ids(text: str, size: int) -> U32Array:
     """A text's distinct word-shingle hashes, sorted."""
     return shingle_set(hash_ngrams(words(text), size))

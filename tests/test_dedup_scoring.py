@@ -276,6 +276,20 @@ def test_lsh_candidates_equal_datasketch_minhashlsh() -> None:
     }
 
 
+def test_shingle_sets_hold_each_documents_distinct_sorted_hashes() -> None:
+    from dedup.signing import ShingleSets, shingle_set
+
+    rng = np.random.default_rng(4)
+    hashes = [rng.integers(0, 50, int(rng.integers(0, 40))).astype(np.uint32) for _ in range(30)]
+    ids = [f"d{i:02d}" for i in range(30)]
+    sets = ShingleSets(ids, hashes)
+    for doc_id, h in zip(ids, hashes, strict=True):
+        assert sets(doc_id).tolist() == sorted(set(h.tolist())) == shingle_set(h).tolist()
+    assert not sets("d03").flags.writeable
+    with pytest.raises(KeyError):
+        sets("missing")
+
+
 def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from() -> None:
     from dedup.minhash import MinHasher
     from dedup.signing import DocSignature, Signer

@@ -145,11 +145,20 @@ def strongest_edges(pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.
     return keep & strong
 
 
-_HISTOGRAM_SLICE = 1 << 23
+_SLICE = 1 << 23  # pairs decoded at a time
 
 
-def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, per_item: int) -> np.ndarray:
-    """Mask of the pairs among the `per_item` strongest candidates of either end.
+def _ends(codes: np.ndarray, n_items: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both ends of a slice of pair codes (`dedup.lsh.pairs_of_codes` for one slice)."""
+    part = pairs_of_codes(codes[start : start + _SLICE], n_items)
+    return part[:, 0], part[:, 1]
+
+
+def top_candidates(
+    codes: np.ndarray, n_items: int, strength: np.ndarray, rank: np.ndarray, per_item: int
+) -> np.ndarray:
+    """Mask of the pairs (sorted codes `i * n_items + j`) among the `per_item` strongest
+    candidates of either end.
 
     Why: below the bucket cap the candidates per story still grow with the corpus (149 per
     document at 10k perf documents, 456 at 100k), because more stories share some salient name,
@@ -160,25 +169,20 @@ def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, pe
 
     `strength` is a small non-negative integer (an agreement count), so each item's cut-off
     level comes from a histogram, and only the candidates tied at an item's cut-off are sorted:
-    sorting all of them (tens of millions at 100k documents) cost more than scoring the rest."""
-    if per_item <= 0 or len(pairs) == 0:
-        return np.ones(len(pairs), dtype=bool)
-    n_pairs = len(pairs)
-    n_items = int(pairs.max()) + 1
+    sorting all of them (tens of millions at 100k documents) cost more than scoring the rest.
+    The pairs stay codes, decoded a slice at a time: at 45 M candidates (100k perf documents)
+    the decoded pairs took 730 MB at the grouping's peak, and every array indexed by both ends
+    at once as much again."""
+    n_pairs = len(codes)
+    if per_item <= 0 or n_pairs == 0:
+        return np.ones(n_pairs, dtype=bool)
     levels = int(strength.max()) + 1
     level: npt.NDArray[np.integer[Any]] = strength.astype(np.int16 if levels < 2**15 else np.int64)
-    # One end of the pairs at a time, as views of `pairs`: at 45 M candidate pairs (100k perf
-    # documents) the two ends side by side in int64, and every array indexed by them, took
-    # 2.7 GB, and even int32 copies of them were 365 MB of the grouping's peak.
-    ends = [pairs[:, side] for side in (0, 1)]
-    # The (item, level) histogram is counted a slice of pairs at a time: keys for all 45 M
-    # pairs at once (100k perf documents) took 360 MB per end, at the grouping's peak.
-    histogram = np.zeros(n_items * levels, dtype=np.int64)
-    for end in ends:
-        for start in range(0, n_pairs, _HISTOGRAM_SLICE):
-            key = end[start : start + _HISTOGRAM_SLICE].astype(np.int64)
-            key *= levels
-            key += level[start : start + _HISTOGRAM_SLICE]
+    histogram = np.zeros(n_items * levels, dtype=np.int64)  # (item, level) counts, both ends
+    for start in range(0, n_pairs, _SLICE):
+        for end in _ends(codes, n_items, start):
+            key = end * levels
+            key += level[start : start + _SLICE]
             histogram += np.bincount(key, minlength=n_items * levels)
             del key
     # at_least[i, s]: how many of i's candidates have strength >= s (a zero column past the top).
@@ -200,21 +204,24 @@ def top_candidates(pairs: np.ndarray, strength: np.ndarray, rank: np.ndarray, pe
     keep = np.zeros(n_pairs, dtype=bool)
     tied_items: list[np.ndarray] = []
     tied_edges: list[np.ndarray] = []
-    for end in ends:
-        mine = cutoff[end]
-        keep |= level > mine
-        at_cutoff = level == mine
-        fits = all_fit[end]
-        keep |= at_cutoff & fits
-        edges = np.flatnonzero(at_cutoff & ~fits)
-        tied_edges.append(edges)
-        tied_items.append(end[edges].astype(np.int64))
-        del mine, at_cutoff, fits
+    for start in range(0, n_pairs, _SLICE):
+        mine_level = level[start : start + _SLICE]
+        kept = keep[start : start + _SLICE]  # a view: written through
+        for end in _ends(codes, n_items, start):
+            mine = cutoff[end]
+            kept |= mine_level > mine
+            at_cutoff = mine_level == mine
+            fits = all_fit[end]
+            kept |= at_cutoff & fits
+            edges = np.flatnonzero(at_cutoff & ~fits)
+            tied_edges.append(edges + start)
+            tied_items.append(end[edges])
     # Ties at the cut-off, only where they do not all fit, are ordered by day distance; (item,
     # edge) is unique, so the order does not depend on which end an entry came from.
     items = np.concatenate(tied_items)
     edge_ids = np.concatenate(tied_edges)
-    distance = np.abs(rank[pairs[edge_ids, 0]] - rank[pairs[edge_ids, 1]])
+    tied = pairs_of_codes(codes[edge_ids], n_items)
+    distance = np.abs(rank[tied[:, 0]] - rank[tied[:, 1]])
     order = np.lexsort((edge_ids, distance, items))
     items, edge_ids = items[order], edge_ids[order]
     keep[edge_ids[positions_in_runs(items) < quota[items]]] = True
@@ -305,27 +312,31 @@ def event_graph(
         skip=np.all(near_signatures == EMPTY_HASH, axis=1),
     )  # fmt: skip
     salient = _stack([rep.salient for rep in rep_sigs], s.event_num_perm)
-    event_codes = candidate_codes(
-        salient, s.event_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
-        skip=np.all(salient == EMPTY_HASH, axis=1), threads=threads,
-    )  # fmt: skip
+    event_parts = [
+        candidate_codes(
+            salient, s.event_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
+            skip=np.all(salient == EMPTY_HASH, axis=1), threads=threads,
+        )
+    ]  # fmt: skip
     if s.topic_terms_per_doc:
         topic_hasher = MinHasher(s.event_num_perm, s.seed + 2)
         topical = topic_hasher.signatures(space.top_terms(s.topic_terms_per_doc))
-        topic_codes = candidate_codes(
-            topical, s.topic_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
-            skip=np.all(topical == EMPTY_HASH, axis=1), threads=threads,
+        event_parts.append(
+            candidate_codes(
+                topical, s.topic_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
+                skip=np.all(topical == EMPTY_HASH, axis=1), threads=threads,
+            )
         )  # fmt: skip
-        event_codes = merge_codes(event_codes, topic_codes)
-        del topic_codes
-    event_pairs = pairs_of_codes(event_codes, n_reps)
-    del event_codes
-    lsh_event_pairs = len(event_pairs)
+    event_codes = merge_codes(event_parts)  # empties event_parts: nothing else holds the parts
+    lsh_event_pairs = len(event_codes)
     if s.event_candidates_per_story:  # each story's best-agreeing candidates go on
         sketch = byte_sketch(np.hstack((salient, topical)) if s.topic_terms_per_doc else salient)
-        strength = sketch_agreement(event_pairs, sketch, threads=threads)
-        event_pairs = event_pairs[top_candidates(event_pairs, strength, order, s.event_candidates_per_story)]
-        del sketch, strength
+        strength = sketch_agreement(event_codes, n_reps, sketch, threads=threads)
+        best = top_candidates(event_codes, n_reps, strength, order, s.event_candidates_per_story)
+        event_codes = event_codes[best]
+        del sketch, strength, best
+    event_pairs = pairs_of_codes(event_codes, n_reps)
+    del event_codes
     checked = unique_pairs(np.concatenate((near_pairs, event_pairs)), n_reps)
     sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
     plausible = _plausible_copies(checked, near_signatures, sizes, s)

@@ -119,12 +119,15 @@ def candidate_codes(
     return _distinct_in_place(every)
 
 
-def merge_codes(*sorted_codes: I64Array) -> I64Array:
+def merge_codes(parts: list[I64Array]) -> I64Array:
     """The sorted union of sorted, distinct code arrays. A stable sort (timsort) of sorted runs
-    only merges them, in linear time."""
-    if not sorted_codes:
+    only merges them, in linear time. `parts` is emptied once they are joined, so a caller that
+    holds them nowhere else frees them before the merge's own copies: at 100k documents the
+    event indexes' codes are 45 M, and the parts beside the merged array were its peak."""
+    if not parts:
         return np.empty(0, dtype=np.int64)
-    merged = np.concatenate(sorted_codes)
+    merged = np.concatenate(parts)
+    parts.clear()
     merged.sort(kind="stable")
     return _drop_repeats(merged)
 
@@ -204,22 +207,23 @@ _SEVEN = np.uint64(0x7F7F7F7F7F7F7F7F)
 
 
 def sketch_agreement(
-    pairs: I64Array, sketch: npt.NDArray[np.uint64], chunk: int = 20_000, threads: int = 1
+    codes: I64Array, n_items: int, sketch: npt.NDArray[np.uint64], chunk: int = 20_000, threads: int = 1
 ) -> npt.NDArray[np.uint16]:
-    """Per pair, in how many columns the two rows' bytes agree (see `byte_sketch`): the zero
+    """Per pair (codes `i * n_items + j`, as `candidate_codes` gives them, decoded a chunk at a
+    time), in how many columns the two rows' bytes agree (see `byte_sketch`): the zero
     bytes of their XOR, found word-wise (a byte's high bit survives only if all its bits are
     0). Chunks stay small so the gathered rows stay in cache (500k-pair chunks ran 5x slower).
     A count is at most the sketch's width in bytes: 16 bits hold it, at a quarter of int64's
     memory for tens of millions of pairs. `threads` share the chunks (`dedup.parallel`)."""
-    out = np.zeros(len(pairs), dtype=np.uint16)
+    out = np.zeros(len(codes), dtype=np.uint16)
 
     def count(first: int, last: int) -> None:
         for start in range(first, last, chunk):
-            part = pairs[start : min(start + chunk, last)]
+            part = pairs_of_codes(codes[start : min(start + chunk, last)], n_items)
             differ = sketch[part[:, 0]] ^ sketch[part[:, 1]]
             zero = ~(((differ & _SEVEN) + _SEVEN) | differ | _SEVEN)
             out[start : start + len(part)] = np.bitwise_count(zero).sum(axis=1, dtype=np.uint16)
 
-    parts = max(1, min(4 * threads, -(-len(pairs) // chunk)))
-    map_ranges(count, [len(pairs) * k // parts for k in range(parts + 1)], threads)
+    parts = max(1, min(4 * threads, -(-len(codes) // chunk)))
+    map_ranges(count, [len(codes) * k // parts for k in range(parts + 1)], threads)
     return out

@@ -220,11 +220,12 @@ def test_top_candidates_equal_their_definition() -> None:
         rank = rng.permutation(n)
         k = int(rng.integers(1, 30))
         expected = _top_candidates_by_sorting(pairs, strength, rank, k)
-        assert (top_candidates(pairs, strength, rank, k) == expected).all()
+        codes = pairs[:, 0] * n + pairs[:, 1]
+        assert (top_candidates(codes, n, strength, rank, k) == expected).all()
         # as sketch_agreement gives it: 16-bit counts
-        assert (top_candidates(pairs, strength.astype(np.uint16), rank, k) == expected).all()
-    empty = np.empty((0, 2), dtype=np.int64)
-    assert len(top_candidates(empty, np.empty(0, dtype=np.int64), np.arange(3), 5)) == 0
+        assert (top_candidates(codes, n, strength.astype(np.uint16), rank, k) == expected).all()
+    empty = np.empty(0, dtype=np.int64)
+    assert len(top_candidates(empty, 3, np.empty(0, dtype=np.int64), np.arange(3), 5)) == 0
 
 
 def test_sketch_agreement_counts_agreeing_low_bytes() -> None:
@@ -236,7 +237,7 @@ def test_sketch_agreement_counts_agreeing_low_bytes() -> None:
     pairs = np.array([[0, 1], [0, 2], [3, 4], [4, 5]])
     padding = 136 - 130
     expected = [int(((sig[i] & 0xFF) == (sig[j] & 0xFF)).sum()) + padding for i, j in pairs]
-    assert sketch_agreement(pairs, byte_sketch(sig)).tolist() == expected
+    assert sketch_agreement(pairs[:, 0] * 6 + pairs[:, 1], 6, byte_sketch(sig)).tolist() == expected
     assert expected[0] >= 70 + padding
 
 
@@ -269,7 +270,9 @@ def test_lsh_candidates_equal_datasketch_minhashlsh() -> None:
         assert capped <= found
     low = candidate_codes(signatures, 0.3)
     high = candidate_codes(signatures, 0.5)
-    union = merge_codes(low, high)
+    parts = [low, high]
+    union = merge_codes(parts)
+    assert parts == []
     assert union.tolist() == sorted(set(low.tolist()) | set(high.tolist()))
     assert {tuple(p) for p in pairs_of_codes(union, len(signatures)).tolist()} == {
         (int(c) // len(signatures), int(c) % len(signatures)) for c in union
@@ -333,8 +336,9 @@ def test_threads_give_the_same_agreements() -> None:
     rng = np.random.default_rng(3)
     sketch = byte_sketch(rng.integers(0, 2**32, (50, 64), dtype=np.uint64).astype(np.uint32))
     pairs = rng.integers(0, 50, (1001, 2))
-    single = sketch_agreement(pairs, sketch, chunk=64)
-    assert (single == sketch_agreement(pairs, sketch, chunk=64, threads=2)).all()
-    assert (single == sketch_agreement(pairs, sketch, chunk=1001, threads=2)).all()
+    codes = pairs[:, 0] * 50 + pairs[:, 1]
+    single = sketch_agreement(codes, 50, sketch, chunk=64)
+    assert (single == sketch_agreement(codes, 50, sketch, chunk=64, threads=2)).all()
+    assert (single == sketch_agreement(codes, 50, sketch, chunk=1001, threads=2)).all()
     spans = map_ranges(lambda lo, hi: list(range(lo, hi)), [0, 3, 3, 7], threads=2)
     assert spans == [[0, 1, 2], [3, 4, 5, 6]]

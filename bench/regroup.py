@@ -34,8 +34,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import groupmetrics as gm
+from dedup.grouping import event_graph
 from dedup.signing import DocSignature
-from newsclean.pipeline import _event_graph
+from newsclean.pipeline import grouping_input
 from newsclean.settings import Settings
 from newsclean.state import state_path
 
@@ -80,7 +81,8 @@ def main() -> int:
         t = time.perf_counter()
         if profiler:
             profiler.enable()
-        grouping = _event_graph(documents, signatures, settings).grouping()
+        signed = ((grouping_input(d), signatures[d["id"]]) for d in documents)
+        grouping = event_graph(signed, settings.dedup).grouping()
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - t

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -261,22 +261,42 @@ def group_signed(
 ) -> Grouping:
     """`group_documents` for documents signed beforehand (`dedup.signing.Signer`), as the
     pipeline does in its cleaning workers: only the work about pairs is left here."""
-    return event_graph(docs, signatures, settings).grouping()
+    if len(signatures) != len(docs):
+        raise ValueError("one signature per document")
+    return event_graph(zip(docs, signatures, strict=True), settings).grouping()
+
+
+def _unit_pairs(rep_pairs: np.ndarray, unit_of_rep: np.ndarray, n_units: int) -> np.ndarray:
+    """The distinct pairs of units that representatives' pairs join (a pair inside one unit
+    drops out)."""
+    if len(rep_pairs) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    ua, ub = unit_of_rep[rep_pairs[:, 0]], unit_of_rep[rep_pairs[:, 1]]
+    distinct = ua != ub
+    joined = np.stack((np.minimum(ua, ub)[distinct], np.maximum(ua, ub)[distinct]), axis=1)
+    return unique_pairs(joined, n_units)
 
 
 def event_graph(
-    docs: Sequence[DedupDoc], signatures: Sequence[DocSignature], settings: DedupSettings | None = None
+    signed: Iterable[tuple[DedupDoc, DocSignature]], settings: DedupSettings | None = None
 ) -> EventGraph:
-    """Steps 1-3 up to the clustering: copy groups, candidates, scored same-event edges."""
+    """Steps 1-3 up to the clustering: copy groups, candidates, scored same-event edges.
+
+    `signed` (each document with its signature, in any order) is read once, and the signatures
+    are let go as soon as what the candidate search needs is taken from them: a caller that
+    streams them (the pipeline reads them from its run state) holds none of them through the
+    search. At 100k documents they were 770 MB of the grouping's peak."""
     s = settings or DedupSettings()
     started = time.perf_counter()
     threads = thread_count(s.threads)
-    by_id = {d.id: d for d in docs}
-    if len(by_id) != len(docs):
-        raise ValueError("document ids must be unique")
-    if len(signatures) != len(docs):
-        raise ValueError("one signature per document")
-    sig_of = {d.id: sig for d, sig in zip(docs, signatures, strict=True)}
+    arrived: dict[str, tuple[DedupDoc, DocSignature]] = {}
+    for doc, signature in signed:
+        if doc.id in arrived:
+            raise ValueError(f"document ids must be unique: {doc.id!r} twice")
+        arrived[doc.id] = (doc, signature)
+    by_id = {doc_id: arrived[doc_id][0] for doc_id in sorted(arrived)}
+    sig_of = {doc_id: arrived[doc_id][1] for doc_id in by_id}
+    del arrived
     lengths = {i: sig.n_words for i, sig in sig_of.items()}
     exact_keys = {i: sig.exact_key for i, sig in sig_of.items()}
 
@@ -312,6 +332,10 @@ def event_graph(
         skip=np.all(near_signatures == EMPTY_HASH, axis=1),
     )  # fmt: skip
     salient = _stack([rep.salient for rep in rep_sigs], s.event_num_perm)
+    sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
+    # The graph keeps the shingle sets, not the signatures, which are done with from here on.
+    shingles_of = ShingleSets(list(sig_of), [sig.shingles for sig in sig_of.values()])
+    del sig_of, rep_sigs
     event_parts = [
         candidate_codes(
             salient, s.event_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
@@ -338,16 +362,15 @@ def event_graph(
     event_pairs = pairs_of_codes(event_codes, n_reps)
     del event_codes
     checked = unique_pairs(np.concatenate((near_pairs, event_pairs)), n_reps)
-    sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
     plausible = _plausible_copies(checked, near_signatures, sizes, s)
     near = UnionFind(range(n_reps))
-    # The graph keeps the shingle sets, not the signatures: the rest of them is done with once
-    # the candidates are scored, and at 100k documents it held 400 MB through the clustering.
-    # Made here, after the candidate search, so they do not add to that search's peak.
-    shingles_of = ShingleSets(list(sig_of), [sig.shingles for sig in sig_of.values()])
     for a, b in checked[plausible].tolist():
         if _copy_score(shingles_of(rep_ids[a]), shingles_of(rep_ids[b]), s) is not None:
             near.union(a, b)
+    # Counted, then freed: at 100k documents these arrays are 7 M pairs each, and the pair
+    # scoring below is the next peak.
+    n_near, n_event, n_checks = len(near_pairs), len(event_pairs), int(plausible.sum())
+    del near_pairs, checked, plausible, sizes, near_signatures, salient
     near_groups = {rep_ids[u]: [rep_ids[m] for m in members] for u, members in near.groups().items()}
     t_near = time.perf_counter()
 
@@ -366,14 +389,8 @@ def event_graph(
         ]
         unit_day.append(min(known) if known else None)
     unit_of_rep = np.array([unit_index[rep_ids[near.find(i)]] for i in range(n_reps)], dtype=np.int64)
-    if len(event_pairs):
-        ua, ub = unit_of_rep[event_pairs[:, 0]], unit_of_rep[event_pairs[:, 1]]
-        distinct = ua != ub
-        unit_pair_array = unique_pairs(
-            np.stack((np.minimum(ua, ub)[distinct], np.maximum(ua, ub)[distinct]), axis=1), len(units)
-        )
-    else:
-        unit_pair_array = np.empty((0, 2), dtype=np.int64)
+    unit_pair_array = _unit_pairs(event_pairs, unit_of_rep, len(units))
+    del event_pairs, unit_of_rep
     rep_of_unit = np.asarray(unit_rep, dtype=np.int64)
     scores = space.pair_scores(rep_of_unit[unit_pair_array[:, 0]], rep_of_unit[unit_pair_array[:, 1]])
     days = np.array([d.toordinal() if d is not None else -1 for d in unit_day], dtype=np.int64)
@@ -384,14 +401,14 @@ def event_graph(
     del scores, weights
     finished = time.perf_counter()
     stats = {
-        "documents": float(len(docs)),
+        "documents": float(len(by_id)),
         "exact_groups": float(len(reps)),
-        "near_candidate_pairs": float(len(near_pairs)),
-        "copy_checks": float(int(plausible.sum())),
+        "near_candidate_pairs": float(n_near),
+        "copy_checks": float(n_checks),
         "near_groups": float(len(near_groups)),
         "event_lsh_pairs": float(lsh_event_pairs),
-        "event_candidate_pairs": float(len(event_pairs)),
-        "candidate_pairs": float(len(near_pairs) + len(event_pairs)),
+        "event_candidate_pairs": float(n_event),
+        "candidate_pairs": float(n_near + n_event),
         "seconds_near": round(t_near - started, 4),
         "seconds_event": round(finished - t_near, 4),
     }

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import pairwise
@@ -29,7 +29,7 @@ from cleaners import clean_html, clean_text
 from cleaners.markup import is_html_document
 from cleaners.types import CleanedText, Metadata
 from dedup import DedupDoc
-from dedup.grouping import EventGraph, event_graph
+from dedup.grouping import event_graph
 from dedup.signing import DocSignature, Signer
 from newsclean.corpus import remove_repeated_lines
 from newsclean.lock import output_lock
@@ -337,16 +337,10 @@ def _sign_lines(lines: list[dict[str, Any]], settings: Settings) -> None:
 # --------------------------------------------------------------------------- stage: group
 
 
-def _event_graph(
-    documents: list[dict[str, Any]], signatures: dict[str, DocSignature], settings: Settings
-) -> EventGraph:
-    """The event graph of stored documents (sorted by id). Grouping reads their signatures and
-    metadata, never their texts, so `documents` need not hold them (see `group_batches`)."""
-    return event_graph(
-        [DedupDoc(d["id"], "", d["title"], d["published"], d["outlet"]) for d in documents],
-        [signatures[d["id"]] for d in documents],
-        settings.dedup,
-    )
+def grouping_input(document: dict[str, Any]) -> DedupDoc:
+    """A stored document as grouping sees it: its metadata; grouping reads signatures, never
+    texts (see `group_batches`)."""
+    return DedupDoc(document["id"], "", document["title"], document["published"], document["outlet"])
 
 
 def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files: Sequence[str]) -> int:
@@ -376,20 +370,18 @@ def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files:
 def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Settings) -> str:
     """Group every stored document; leave the run's final records and assignments in work_dir.
 
-    The state is read twice: for the grouping, each document's metadata and signature only;
-    after it, the documents themselves. Holding 100k cleaned texts (and their removal records)
-    through the grouping's peak cost about a gigabyte, and a second read costs seconds."""
-    heads: list[dict[str, Any]] = []
-    signatures: dict[str, DocSignature] = {}
-    with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
-        for line in state.results():
-            if "document" in line:
-                doc = line["document"]
-                heads.append({key: doc[key] for key in ("id", "title", "published", "outlet")})
-                signatures[doc["id"]] = DocSignature.from_text(line["signature"])
-    heads.sort(key=lambda d: d["id"])
-    graph = _event_graph(heads, signatures, settings)
-    del heads, signatures
+    The state is read twice: for the grouping, each document's metadata and signature only,
+    streamed into the event graph, which lets each signature go once it has taken what it
+    needs; after it, the documents themselves. Holding 100k cleaned texts (and their removal
+    records) through the grouping's peak cost about a gigabyte, and a second read costs seconds."""
+
+    def signed() -> Iterator[tuple[DedupDoc, DocSignature]]:
+        with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
+            for line in state.results():
+                if "document" in line:
+                    yield grouping_input(line["document"]), DocSignature.from_text(line["signature"])
+
+    graph = event_graph(signed(), settings.dedup)  # streamed: no signature outlives its use
     grouping = graph.grouping()
     documents: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []

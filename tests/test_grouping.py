@@ -86,7 +86,8 @@ def test_same_event_rewrites_group_and_other_meetings_stay_apart() -> None:
 
 def _graph(docs: list[DedupDoc]) -> EventGraph:
     settings = DedupSettings()
-    return event_graph(docs, Signer(settings).sign([d.text for d in docs], [d.title for d in docs]), settings)
+    signatures = Signer(settings).sign([d.text for d in docs], [d.title for d in docs])
+    return event_graph(zip(docs, signatures, strict=True), settings)
 
 
 def _first_half(text: str) -> str:
@@ -161,6 +162,23 @@ def test_grouping_is_deterministic_and_order_free() -> None:
     first = group_documents(docs).assignments
     second = group_documents(list(reversed(docs))).assignments
     assert first == second
+
+
+def test_the_event_graph_reads_a_stream_of_signed_documents_once_in_any_order() -> None:
+    """The pipeline streams (document, signature) pairs from its run state in path order; the
+    graph must read them once and give what the documents sorted by id give."""
+    import pytest
+
+    docs = [*_seed_docs(), wire_copy(seed_doc("x", TOKYO_2021_B), "wire")]
+    settings = DedupSettings()
+    signatures = Signer(settings).sign([d.text for d in docs], [d.title for d in docs])
+    pairs = list(zip(docs, signatures, strict=True))
+    expected = event_graph(iter(pairs), settings).grouping()
+    streamed = event_graph((pair for pair in reversed(pairs)), settings).grouping()
+    assert streamed.assignments == expected.assignments
+    assert expected.assignments["wire"].relation == "near_duplicate"
+    with pytest.raises(ValueError, match="unique"):
+        event_graph(iter([pairs[0], pairs[0]]), settings)
 
 
 def test_event_terms_are_names_numbers_and_rare_words() -> None:

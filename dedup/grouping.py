@@ -302,7 +302,7 @@ def event_graph(
 
     # 1. Exact copies share a key; one representative each goes on.
     exact_groups: dict[str, list[str]] = defaultdict(list)
-    for doc_id in sorted(by_id):
+    for doc_id in by_id:  # sorted by id above
         exact_groups[exact_keys[doc_id]].append(doc_id)
     reps = {members[0]: members for members in exact_groups.values()}
 

@@ -164,13 +164,12 @@ class ShingleSets:
         self._index = {doc_id: k for k, doc_id in enumerate(ids)}
         self._bounds = np.concatenate(([0], np.cumsum([len(x) for x in sets]))).astype(np.int64)
         self._values = np.concatenate([*sets, np.empty(0, dtype=np.uint32)])
+        self._values.flags.writeable = False  # so is every view of it
 
     def __call__(self, doc_id: str) -> U32Array:
         """The document's distinct shingle hashes, sorted (a read-only view)."""
         k = self._index[doc_id]
-        view = self._values[self._bounds[k] : self._bounds[k + 1]]
-        view.flags.writeable = False
-        return view
+        return self._values[self._bounds[k] : self._bounds[k + 1]]
 
 
 def shingle_ids(text: str, size: int) -> U32Array:

@@ -210,10 +210,9 @@ def document_line_keys(text: str, *, max_words: int = 20) -> set[str]:
     `line_stats` mapping that `repeated_lines` takes.
     """
     keys: set[str] = set()
-    for raw in text.split("\n"):
-        line = " ".join(raw.split())
-        if line and len(line.split()) <= max_words:
-            key = line_key(line)
+    for line in text.split("\n"):
+        if 0 < len(line.split()) <= max_words:
+            key = line_key(line)  # spacing never changes a key: it is made of the words alone
             if key:
                 keys.add(key)
     return keys

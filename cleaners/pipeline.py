@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cleaners.blocks import document_line_keys
 from cleaners.lines import clean_lines
 from cleaners.markup import strip_markup
 from cleaners.types import CleanedText, Metadata, Removal
@@ -33,9 +32,8 @@ def clean_text(
     if opts.html_comments or opts.markup:
         text, found = strip_markup(text)
         removals.extend(found)
-    keys = frozenset(document_line_keys(text, max_words=opts.repeated_line_max_words))
     text, found, meta = clean_lines(text, opts, known, line_stats)
     removals.extend(found)
     if opts.whitespace:
         text = normalise_whitespace(text)
-    return CleanedText(text=text, metadata=known.merged(meta), removals=tuple(removals), line_keys=keys)
+    return CleanedText(text=text, metadata=known.merged(meta), removals=tuple(removals))

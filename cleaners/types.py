@@ -46,9 +46,6 @@ class CleanedText:
     text: str
     metadata: Metadata = Metadata()
     removals: tuple[Removal, ...] = field(default_factory=tuple)
-    # Keys (`cleaners.blocks.line_key`) of the short lines the cleaner was given, once each: what
-    # a caller adds to its per-outlet line statistics (see `cleaners.blocks.repeated_lines`).
-    line_keys: frozenset[str] = frozenset()
 
     def removed_counts(self) -> dict[str, int]:
         """Counts by artifact kind, sorted by kind so output stays byte-stable."""

@@ -47,10 +47,16 @@ def remove_repeated_lines(
     if not options.repeated_lines:
         return documents, []
     stats = outlet_line_stats(documents, clusters, options.repeated_line_max_words)
+    # Only lines counted in enough clusters can go: an outlet with none keeps every document as
+    # it is, unread (most outlets of a corpus; re-keying every line cost half of this step).
+    frequent = {
+        outlet: {key: n for key, n in counts.items() if n >= options.repeated_line_min_docs}
+        for outlet, counts in stats.items()
+    }
     kept: list[dict[str, Any]] = []
     emptied: list[dict[str, Any]] = []
     for doc in documents:
-        outlet_stats = stats.get(doc["outlet"] or "")
+        outlet_stats = frequent.get(doc["outlet"] or "")
         if not outlet_stats:
             kept.append(doc)
             continue

@@ -60,8 +60,8 @@ class CleaningOptions(_Section):
     # AEB pages once the text cleaner runs after it (bench/cleaning.py).
     html_favor: str = "precision"
     # trafilatura's fallback extractors run only when its fast pass finds fewer prose words than
-    # this (0: never; a large number: always). See cleaners.html_page._trafilatura.
-    html_fallback_below_words: int = Field(default=200, ge=0)
+    # this (0: never; a large number: always). 100 measured best; see cleaners.html_page._trafilatura.
+    html_fallback_below_words: int = Field(default=100, ge=0)
     # An extraction with fewer words of prose than this is retried without the extractor.
     html_min_prose_words: int = Field(default=50, ge=0)
     # Repair mojibake and invisible damage (newsclean.decode.fix_text) in the text and metadata

@@ -21,7 +21,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -153,9 +152,11 @@ def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[s
         if known.get(shown) != stamp or stat is None:
             stamps[shown] = stamp
             todo.append(rel)
+    # Interleaved, not contiguous: files of one kind sit together in path order (a scraper's
+    # folder of whole pages, which cost ten times a text file each), and in contiguous batches
+    # the last few of a 10k perf run held all of its HTML pages and ran alone on the cores.
     count = batch_count(len(todo), run)
-    bounds = [len(todo) * k // count for k in range(count + 1)] if count else [0]
-    chunks = [tuple(todo[a:b]) for a, b in pairwise(bounds)]
+    chunks = [tuple(todo[k::count]) for k in range(count)]
     specs = [
         BatchSpec(n, len(chunks), str(raw_root), chunk, str(work_dir / f"batch-{n:05d}.jsonl"))
         for n, chunk in enumerate(chunks, start=1)

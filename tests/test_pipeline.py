@@ -210,14 +210,19 @@ def test_batches_keep_every_worker_busy_without_splitting_small_runs() -> None:
     assert batch_count(500, RunSettings(workers=1, batch_size=500)) == 1
 
 
-def test_plan_splits_files_into_contiguous_near_equal_batches(tmp_path: Path) -> None:
+def test_plan_interleaves_files_into_near_equal_batches(tmp_path: Path) -> None:
+    """A folder of costly pages at the end of the path order is spread over every batch."""
     raw = tmp_path / "raw"
-    raw.mkdir()
-    for i in range(7):
+    (raw / "pages").mkdir(parents=True)
+    for i in range(4):
         (raw / f"{i}.txt").write_text(f"story {i}", encoding="utf-8")
+    for i in range(3):
+        (raw / "pages" / f"{i}.html").write_text(f"<html><body>page {i}</body></html>", encoding="utf-8")
     plan = plan_batches(raw, tmp_path, RunSettings(workers=2, batch_size=3, min_batch_files=3), {})
-    assert [len(s.paths) for s in plan.specs] == [2, 2, 3]  # ceil(7 / 3) = 3 batches, none over 3
-    assert [p for s in plan.specs for p in s.paths] == [f"{i}.txt" for i in range(7)]
+    assert [len(s.paths) for s in plan.specs] == [3, 2, 2]  # ceil(7 / 3) = 3 batches, none over 3
+    every_file = sorted(str(p.relative_to(raw)) for p in raw.rglob("*.*"))
+    assert sorted(p for s in plan.specs for p in s.paths) == every_file
+    assert [sum(p.endswith(".html") for p in s.paths) for s in plan.specs] == [1, 1, 1]
     assert [s.label for s in plan.specs] == ["clean batch 1/3", "clean batch 2/3", "clean batch 3/3"]
 
 

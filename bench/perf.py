@@ -563,6 +563,12 @@ def section_incremental(bench: Bench) -> None:
             rows.append([label(n), "SKIPPED", "no finished full run"])
             continue
         incr: list[RunResult] = []
+        # Each round is followed by a --full run of the same folder into a fresh one: the share
+        # is taken round by round against a full run minutes apart, not against the scale
+        # section's, which this machine's drift (2x within a quarter of an hour) makes useless.
+        # The last one is also the byte-for-byte check.
+        fulls: list[RunResult] = []
+        check_out = state.root / "out-full-check"
         redone = invalidated = 0
         for rnd in range(args.runs + 2):
             if len(incr) >= args.runs:
@@ -586,12 +592,14 @@ def section_incremental(bench: Bench) -> None:
             incr.append(res)
             if not res.ok:
                 break
+            shutil.rmtree(check_out, ignore_errors=True)
+            after = f"{label(n)} --full run after round {len(incr)}"
+            fulls.append(newsclean_run(state.raw, check_out, args, what=after))
         ok = [r for r in incr if r.ok]
-        if not ok:
+        if not ok or not fulls:
             rows.append([label(n), incr[-1].status, incr[-1].error])
             continue
-        check_out = state.root / "out-full-check"
-        check = newsclean_run(state.raw, check_out, args, what=f"{label(n)} --full check run")
+        check = fulls[-1]
         diff = compare_outputs(state.out, check_out) if check.ok else ["(check run " + check.status + ")"]
         verdict = "OK" if not diff else f"MISMATCH ({len(diff)} files, e.g. {diff[0]})"
         # A scheduled run's commonest case: nothing arrived since the last run.
@@ -606,6 +614,9 @@ def section_incremental(bench: Bench) -> None:
         if check.ok and compare_outputs(state.out, check_out):
             verdict += "; quiet reruns changed the output"
         wall = statistics.median(r.wall for r in ok)
+        full = statistics.median(f.wall for f in fulls if f.ok) if any(f.ok for f in fulls) else full
+        shares = [r.wall / f.wall for r, f in zip(incr, fulls, strict=False) if r.ok and f.ok]
+        share = statistics.median(shares) if shares else wall / full
         s = ok[-1].summary
         rows.append(
             [
@@ -616,14 +627,14 @@ def section_incremental(bench: Bench) -> None:
                 s.get("files_deleted"),
                 full,
                 wall,
-                wall / full * 100,
+                share * 100,
                 *(statistics.median(r.stage(st) for r in ok) for st in STAGES),
                 quiet_wall,
                 None if quiet_wall is None else quiet_wall / full * 100,
                 verdict,
             ]
         )
-        bench.figures.setdefault("incremental", []).append((n, wall / full, verdict))
+        bench.figures.setdefault("incremental", []).append((n, share, verdict))
         any_invalidated += invalidated
         shutil.rmtree(check_out, ignore_errors=True)
     table(
@@ -649,9 +660,10 @@ def section_incremental(bench: Bench) -> None:
             "bench) and were repeated; they are not in the medians"
         )
     print(
-        "full s = median full run of the same corpus before the rounds; incr s = median round; "
-        "quiet s = median rerun after the last round with nothing changed; "
-        "the check is a --full run into a fresh folder after the last round"
+        "full s = median --full run into a fresh folder, one right after each round; incr s = median "
+        "round; % of full = median of round / the full run after it; quiet s = median rerun after the "
+        "last round with nothing changed (its % against the median full); the check compares the last "
+        "full run's output with the incremental one"
     )
 
 
@@ -918,25 +930,34 @@ def section_prefect(bench: Bench) -> None:
             direct: list[RunResult] = []
             flow: list[RunResult] = []
             out_flow = state.root / "out-prefect"
-            for i in range(args.runs):  # interleaved, so drift hits both alike
-                flow.append(
-                    newsclean_run(
-                        state.raw,
-                        out_flow,
-                        args,
-                        prefect=True,
-                        env=env,
-                        what=f"{label(n)} --prefect run {i + 1}/{args.runs}",
+            for i in range(args.runs):
+                # Interleaved, and in turn first: a machine speeding up (or slowing down) over
+                # the section favours whichever mode always runs second (seen here: +30%
+                # with --prefect always first, as the same runs sped up from 95 to 56 s).
+                def run_flow(i: int = i) -> None:
+                    flow.append(
+                        newsclean_run(
+                            state.raw,
+                            out_flow,
+                            args,
+                            prefect=True,
+                            env=env,
+                            what=f"{label(n)} --prefect run {i + 1}/{args.runs}",
+                        )
                     )
-                )
-                direct.append(
-                    newsclean_run(
-                        state.raw,
-                        state.root / "out-direct",
-                        args,
-                        what=f"{label(n)} --no-prefect run {i + 1}/{args.runs}",
+
+                def run_direct(i: int = i) -> None:
+                    direct.append(
+                        newsclean_run(
+                            state.raw,
+                            state.root / "out-direct",
+                            args,
+                            what=f"{label(n)} --no-prefect run {i + 1}/{args.runs}",
+                        )
                     )
-                )
+
+                for run in (run_flow, run_direct) if i % 2 == 0 else (run_direct, run_flow):
+                    run()
                 if not (flow[-1].ok and direct[-1].ok):
                     break
     except RuntimeError as exc:
@@ -962,9 +983,11 @@ def section_prefect(bench: Bench) -> None:
     if d_ok and f_ok:
         over = statistics.median(f_ok) / statistics.median(d_ok) - 1
         bench.figures["prefect"] = (n, over)
+        pairs = [f.wall / d.wall - 1 for f, d in zip(flow, direct, strict=False) if f.ok and d.ok]
         print(
             f"Prefect overhead: {over * 100:+.1f}% of wall time (the server's own processes not counted "
-            "in peak MB; the flow's work is the same stage functions)"
+            "in peak MB; the flow's work is the same stage functions); run by run: "
+            + ", ".join(f"{p * 100:+.1f}%" for p in pairs)
         )
 
 
@@ -1078,24 +1101,44 @@ def section_datatrove(bench: Bench) -> None:
     script = bench.tmp / "run_datatrove.py"
     script.write_text(DATATROVE_SCRIPT, encoding="utf-8")
     runs: list[tuple[RunResult, dict[str, float]]] = []
+    # newsclean runs again here, interleaved with datatrove and in turn first: this machine's
+    # speed drifts by 2x within minutes (the scale section's 10k median was 85 s, a full run
+    # 15 minutes later 45 s), so only runs side by side make a ratio.
+    paired: list[RunResult] = []
     work = bench.tmp / "datatrove-work"
     for i in range(args.runs):
-        shutil.rmtree(work, ignore_errors=True)
-        res, stdout = run_command(
-            [str(venv / "bin" / "python"), str(script), str(inp), str(work), str(args.workers)],
-            args.timeout,
-            f"datatrove run {i + 1}/{args.runs}",
-        )
-        log(f"  datatrove run {i + 1}/{args.runs}: {res.status} {res.wall:.1f} s {res.error}")
-        stages: dict[str, float] = {}
-        if res.ok:
-            with contextlib.suppress(ValueError, IndexError):
-                stages = json.loads(stdout.strip().splitlines()[-1])
-        runs.append((res, stages))
-        if not res.ok:
+
+        def run_datatrove(i: int = i) -> None:
+            shutil.rmtree(work, ignore_errors=True)
+            res, stdout = run_command(
+                [str(venv / "bin" / "python"), str(script), str(inp), str(work), str(args.workers)],
+                args.timeout,
+                f"datatrove run {i + 1}/{args.runs}",
+            )
+            log(f"  datatrove run {i + 1}/{args.runs}: {res.status} {res.wall:.1f} s {res.error}")
+            stages: dict[str, float] = {}
+            if res.ok:
+                with contextlib.suppress(ValueError, IndexError):
+                    stages = json.loads(stdout.strip().splitlines()[-1])
+            runs.append((res, stages))
+
+        def run_newsclean(i: int = i) -> None:
+            paired.append(
+                newsclean_run(
+                    state.raw,
+                    state.root / "out-beside-datatrove",
+                    args,
+                    what=f"{label(n)} newsclean run beside datatrove {i + 1}/{args.runs}",
+                )
+            )
+
+        for step in (run_datatrove, run_newsclean) if i % 2 == 0 else (run_newsclean, run_datatrove):
+            step()
+        if not (runs[-1][0].ok and paired[-1].ok):
             break
     ok = [(r, s) for r, s in runs if r.ok]
-    nc_wall = state.median(lambda r: r.wall) or float("nan")
+    paired_ok = [r for r in paired if r.ok]
+    nc_wall = statistics.median(r.wall for r in paired_ok) if paired_ok else float("nan")
     if not ok:
         err = runs[-1][0].error
         table(["peer", "status"], [["datatrove", f"{runs[-1][0].status}: {err}"]])
@@ -1109,10 +1152,10 @@ def section_datatrove(bench: Bench) -> None:
     rows = [
         [
             "newsclean run (read, decode, clean, group, write)",
-            f"{len(state.ok_runs())}/{len(state.runs)}",
+            f"{len(paired_ok)}/{len(paired)}",
             nc_wall,
             len(docs) / nc_wall,
-            state.median(lambda r: r.peak_mb),
+            statistics.median(r.peak_mb for r in paired_ok) if paired_ok else float("nan"),
             "-",
         ],
         [
@@ -1127,8 +1170,10 @@ def section_datatrove(bench: Bench) -> None:
     table(["pipeline", "runs", "wall s", "docs/s", "peak MB", "stages s"], rows)
     ratio = nc_wall / dt_wall
     bench.figures["datatrove"] = ratio
+    by_run = [nc.wall / dt.wall for nc, (dt, _) in zip(paired, runs, strict=False) if nc.ok and dt.ok]
     print(
-        f"newsclean whole pipeline / datatrove dedup alone = {ratio:.2f} (< 1: newsclean faster). "
+        f"newsclean whole pipeline / datatrove dedup alone = {ratio:.2f} (< 1: newsclean faster; "
+        f"run by run: {', '.join(f'{x:.2f}' for x in by_run)}). "
         "datatrove reads newsclean's cleaned texts (documents.jsonl), so both group the same texts."
     )
 

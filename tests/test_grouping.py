@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cleaners import clean_text
 from dedup import DedupDoc, group_documents
 from dedup.features import event_terms, exact_key, shingles, words
@@ -167,8 +169,6 @@ def test_grouping_is_deterministic_and_order_free() -> None:
 def test_the_event_graph_reads_a_stream_of_signed_documents_once_in_any_order() -> None:
     """The pipeline streams (document, signature) pairs from its run state in path order; the
     graph must read them once and give what the documents sorted by id give."""
-    import pytest
-
     docs = [*_seed_docs(), wire_copy(seed_doc("x", TOKYO_2021_B), "wire")]
     settings = DedupSettings()
     signatures = Signer(settings).sign([d.text for d in docs], [d.title for d in docs])

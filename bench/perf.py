@@ -892,8 +892,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def prefect_server(home: Path, timeout: float = 120.0) -> Iterator[str]:
-    """A local Prefect server on loopback for the duration; yields its API URL."""
+def prefect_server(home: Path, timeout: float = 120.0) -> Iterator[tuple[str, int]]:
+    """A local Prefect server on loopback for the duration; yields its API URL and its session
+    (the process group it was started in, so `session_cpu` can count its CPU)."""
     port = _free_port()
     home.mkdir(parents=True, exist_ok=True)
     logf = (home / "server.log").open("w")
@@ -919,10 +920,31 @@ def prefect_server(home: Path, timeout: float = 120.0) -> Iterator[str]:
                 raise RuntimeError(f"Prefect server not healthy after {timeout:.0f} s")
             time.sleep(0.5)
         log(f"Prefect server up at {api}")
-        yield api
+        yield api, proc.pid
     finally:
         _kill_group(proc)  # type: ignore[arg-type]
         logf.close()
+
+
+def session_cpu(session: int) -> float:
+    """CPU seconds used so far by the live processes of a session (from /proc).
+
+    Why: the server answers every flow's API calls and runs its services on the same two cores as
+    the run, so the flow's cost is the run's CPU plus what the server spent meanwhile; the run's
+    own CPU (`RunResult.cpu`) cannot see it."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # fields after the name: state ppid pgrp session ...
+            total += int(fields[11]) + int(fields[12])  # utime stime
+    return total / tick
 
 
 def section_prefect(bench: Bench) -> None:
@@ -932,10 +954,18 @@ def section_prefect(bench: Bench) -> None:
     heading(f"prefect: {label(n)} files, `--prefect` against a local server vs `--no-prefect`")
     state = bench.corpus(n)
     try:
-        with prefect_server(bench.tmp / "prefect-home") as api:
+        with prefect_server(bench.tmp / "prefect-home") as (api, server):
             env = {**os.environ, "PREFECT_API_URL": api}
             direct: list[RunResult] = []
             flow: list[RunResult] = []
+            server_cpu: dict[str, list[float]] = {"--prefect": [], "--no-prefect": []}
+
+            def counted(mode: str, run: Callable[[], RunResult]) -> RunResult:
+                before = session_cpu(server)
+                result = run()
+                server_cpu[mode].append(session_cpu(server) - before)
+                return result
+
             out_flow = state.root / "out-prefect"
             for i in range(args.runs):
                 # Interleaved, and in turn first: a machine speeding up (or slowing down) over
@@ -943,23 +973,29 @@ def section_prefect(bench: Bench) -> None:
                 # with --prefect always first, as the same runs sped up from 95 to 56 s).
                 def run_flow(i: int = i) -> None:
                     flow.append(
-                        newsclean_run(
-                            state.raw,
-                            out_flow,
-                            args,
-                            prefect=True,
-                            env=env,
-                            what=f"{label(n)} --prefect run {i + 1}/{args.runs}",
+                        counted(
+                            "--prefect",
+                            lambda: newsclean_run(
+                                state.raw,
+                                out_flow,
+                                args,
+                                prefect=True,
+                                env=env,
+                                what=f"{label(n)} --prefect run {i + 1}/{args.runs}",
+                            ),
                         )
                     )
 
                 def run_direct(i: int = i) -> None:
                     direct.append(
-                        newsclean_run(
-                            state.raw,
-                            state.root / "out-direct",
-                            args,
-                            what=f"{label(n)} --no-prefect run {i + 1}/{args.runs}",
+                        counted(
+                            "--no-prefect",
+                            lambda: newsclean_run(
+                                state.raw,
+                                state.root / "out-direct",
+                                args,
+                                what=f"{label(n)} --no-prefect run {i + 1}/{args.runs}",
+                            ),
                         )
                     )
 
@@ -981,10 +1017,15 @@ def section_prefect(bench: Bench) -> None:
                 f"{len(ok)}/{len(runs)}",
                 statistics.median(r.wall for r in ok),
                 *(statistics.median(r.stage(s) for r in ok) for s in (*STAGES, "total")),
+                statistics.median(r.cpu for r in ok),
+                statistics.median(server_cpu[name]),
                 statistics.median(r.peak_mb for r in ok),
             ]
         )
-    table(["mode", "runs", "wall s", *(f"{s} s" for s in (*STAGES, "total")), "peak MB"], rows)
+    table(
+        ["mode", "runs", "wall s", *(f"{s} s" for s in (*STAGES, "total")), "run CPU s", "server CPU", "MB"],
+        rows,
+    )
     d_ok, f_ok = [r.wall for r in direct if r.ok], [r.wall for r in flow if r.ok]
     if d_ok and f_ok:
         over = statistics.median(f_ok) / statistics.median(d_ok) - 1
@@ -995,6 +1036,17 @@ def section_prefect(bench: Bench) -> None:
             "in peak MB; the flow's work is the same stage functions); run by run: "
             + ", ".join(f"{p * 100:+.1f}%" for p in pairs)
         )
+        # CPU, the server's included: what the flow costs the machine, less swayed than wall
+        # time by how fast the machine happens to be in each run.
+        flow_cpu = [r.cpu + c for r, c in zip(flow, server_cpu["--prefect"], strict=False)]
+        direct_cpu = [r.cpu + c for r, c in zip(direct, server_cpu["--no-prefect"], strict=False)]
+        cpu = [f / d - 1 for f, d in zip(flow_cpu, direct_cpu, strict=False) if d > 0]
+        if cpu:
+            print(
+                "Prefect overhead in CPU seconds (run tree + server during it): "
+                f"{statistics.median(cpu) * 100:+.1f}%; run by run: "
+                + ", ".join(f"{c * 100:+.1f}%" for c in cpu)
+            )
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,10 +24,10 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from dedup.features import rarity_prior
 from dedup.lsh import sorted_unique
+from dedup.stopwords import ENGLISH_STOP_WORDS
 
 _WORD = re.compile(r"\b\w\w+\b")
 U32Array = npt.NDArray[np.uint32]

@@ -25,6 +25,7 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from newsclean.pipeline import BatchResult, BatchSpec, RunOptions, run_pipeline
 from newsclean.settings import Settings
@@ -35,6 +36,15 @@ T = TypeVar("T")
 FILE_RETRIES = 2
 FILE_RETRY_DELAYS: list[float] = [2.0, 10.0]
 MAX_TABLE_ROWS = 500
+
+
+def _as_is(value: T) -> T:
+    """`value` for a task argument that Prefect passes on without walking it (`quote`).
+
+    Why: Prefect visits every argument looking for futures to resolve: every path of a batch,
+    every field of the settings, every batch's result. None of them holds a future, and the walk
+    cost about a second of a 10k run. Typed as `value` itself: the task receives it unwrapped."""
+    return cast(T, quote(value))
 
 
 class PrefectExecutor:
@@ -75,7 +85,8 @@ class PrefectExecutor:
                 persist_result=False,
             )(run_batch)
             futures = [
-                batch_task.with_options(task_run_name=spec.label).submit(spec, settings) for spec in specs
+                batch_task.with_options(task_run_name=spec.label).submit(_as_is(spec), _as_is(settings))
+                for spec in specs
             ]
             results: list[BatchResult] = []
             for future in futures:
@@ -94,7 +105,7 @@ class PrefectExecutor:
             cache_policy=NO_CACHE,
             persist_result=False,
         )(fn)
-        return stage(*args)
+        return stage(*(_as_is(arg) for arg in args))
 
 
 def _run_name() -> str:

@@ -29,6 +29,7 @@ from cleaners.markup import is_html_document
 from cleaners.types import CleanedText, Metadata
 from dedup import DedupDoc
 from dedup.grouping import event_graph
+from dedup.memory import release_freed_memory
 from dedup.signing import DocSignature, Signer
 from newsclean.corpus import remove_repeated_lines
 from newsclean.lock import output_lock
@@ -397,13 +398,17 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
     # after grouping; it removes furniture lines only, which do not decide any grouping.
     clusters = {doc_id: a.cluster_id for doc_id, a in grouping.assignments.items()}
     documents, emptied = remove_repeated_lines(documents, clusters, settings.cleaning)
-    if emptied:  # rare: a document that was all furniture leaves the clustering
-        quarantine.extend(emptied)
-        kept = {d["id"] for d in documents}
-        grouping = graph.grouping(leave_out=[doc_id for doc_id in grouping.assignments if doc_id not in kept])
+    quarantine.extend(emptied)
+    kept = {d["id"] for d in documents}
+    # The final records are written before any second clustering, and let go: holding every
+    # cleaned text through it made that clustering the 100k run's peak.
     work = Path(work_dir)
     write_jsonl(work / "documents.jsonl", documents, pack)
     write_jsonl(work / "quarantine.jsonl", quarantine, pack)
+    del documents, quarantine
+    release_freed_memory()
+    if emptied:  # rare: a document that was all furniture leaves the clustering
+        grouping = graph.grouping(leave_out=[doc_id for doc_id in grouping.assignments if doc_id not in kept])
     payload = {
         "assignments": {k: asdict(v) for k, v in sorted(grouping.assignments.items())},
         "stats": grouping.stats,

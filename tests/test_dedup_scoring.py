@@ -342,3 +342,41 @@ def test_threads_give_the_same_agreements() -> None:
     assert (single == sketch_agreement(codes, 50, sketch, chunk=1001, threads=2)).all()
     spans = map_ranges(lambda lo, hi: list(range(lo, hi)), [0, 3, 3, 7], threads=2)
     assert spans == [[0, 1, 2], [3, 4, 5, 6]]
+
+
+def test_top_candidates_do_not_depend_on_the_slice_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pairs are decoded a slice at a time (`_SLICE`); cutting them into many slices, with ties
+    at the cut-off spread over several, must keep exactly the pairs one slice keeps."""
+    from dedup import grouping
+
+    rng = np.random.default_rng(11)
+    n = 120
+    a, b = rng.integers(0, n, (2, 4000))
+    pairs = np.unique(np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)[a != b], axis=0)
+    strength = rng.integers(0, 6, len(pairs)).astype(np.uint16)  # few levels: many ties
+    rank = rng.permutation(n)
+    codes = pairs[:, 0] * n + pairs[:, 1]
+    whole = grouping.top_candidates(codes, n, strength, rank, 9)
+    monkeypatch.setattr(grouping, "_SLICE", 37)
+    assert (grouping.top_candidates(codes, n, strength, rank, 9) == whole).all()
+    assert (whole == _top_candidates_by_sorting(pairs, strength.astype(np.int64), rank, 9)).all()
+
+
+def test_top_candidates_refuse_a_fractional_strength() -> None:
+    from dedup.grouping import top_candidates
+
+    codes = np.array([1, 2, 5], dtype=np.int64)  # pairs of 3 items: (0,1), (0,2), (1,2)
+    with pytest.raises(TypeError, match="integer"):
+        top_candidates(codes, 3, np.array([0.5, 1.0, 2.0]), np.arange(3), 1)
+
+
+def test_freed_memory_goes_back_where_the_c_library_can_trim() -> None:
+    import platform
+
+    from dedup.memory import release_freed_memory
+
+    trimmed = release_freed_memory()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert trimmed  # the machines this is measured on
+    else:
+        assert trimmed is False

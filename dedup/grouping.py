@@ -406,8 +406,12 @@ def event_graph(
     weights = crowd_scaled(len(units), unit_pair_array, scores, s) * date_closeness(days, unit_pair_array, s)
     weights -= _date_penalties(days, unit_pair_array, s)
     kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
-    edges = dict(zip(map(tuple, unit_pair_array[kept].tolist()), weights[kept].tolist(), strict=True))
-    del scores, weights
+    # Built from three flat lists: `tolist()` of the (n, 2) array made a list per edge first,
+    # 180 MB at 2 M edges (100k documents), on top of the grouping's peak.
+    ends = unit_pair_array[kept]
+    keys = zip(ends[:, 0].tolist(), ends[:, 1].tolist(), strict=True)
+    edges = dict(zip(keys, weights[kept].tolist(), strict=True))
+    del scores, weights, ends, unit_pair_array, kept
     release_freed_memory()
     finished = time.perf_counter()
     stats = {

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
-from dedup.linkage import attach_lone_items, average_linkage
+from dedup.linkage import Edges, attach_lone_items, average_linkage
 from dedup.lsh import (
     byte_sketch,
     candidate_codes,
@@ -406,12 +406,8 @@ def event_graph(
     weights = crowd_scaled(len(units), unit_pair_array, scores, s) * date_closeness(days, unit_pair_array, s)
     weights -= _date_penalties(days, unit_pair_array, s)
     kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
-    # Built from three flat lists: `tolist()` of the (n, 2) array made a list per edge first,
-    # 180 MB at 2 M edges (100k documents), on top of the grouping's peak.
-    ends = unit_pair_array[kept]
-    keys = zip(ends[:, 0].tolist(), ends[:, 1].tolist(), strict=True)
-    edges = dict(zip(keys, weights[kept].tolist(), strict=True))
-    del scores, weights, ends, unit_pair_array, kept
+    edges = Edges(unit_pair_array[kept], weights[kept])
+    del scores, weights, unit_pair_array, kept
     release_freed_memory()
     finished = time.perf_counter()
     stats = {
@@ -451,7 +447,7 @@ class EventGraph:
     members: dict[str, list[str]]  # unit id -> its documents
     unit_rep: list[int]  # per unit, the item of `space` that scores it (its longest text)
     space: EventSpace
-    edges: dict[tuple[int, int], float]  # unit index pairs -> same-event weight
+    edges: Edges  # unit index pairs and their same-event weights
     shingles_of: ShingleSets  # a document's shingle set
     stats: dict[str, float]
 
@@ -470,7 +466,8 @@ class EventGraph:
         live = [bool(members[u]) for u in self.units]
         edges = self.edges
         if not all(live):
-            edges = {pair: w for pair, w in edges.items() if live[pair[0]] and live[pair[1]]}
+            live_mask = np.asarray(live, dtype=bool)
+            edges = edges.where(live_mask[edges.pairs[:, 0]] & live_mask[edges.pairs[:, 1]])
         cut = self.settings.linkage_threshold
         labels = average_linkage(len(self.units), edges, cut)
         labels = attach_lone_items(labels, edges, cut, self.settings.lone_story_fit)

@@ -129,7 +129,7 @@ def merge_codes(parts: list[I64Array]) -> I64Array:
     merged = np.concatenate(parts)
     parts.clear()
     merged.sort(kind="stable")
-    return _drop_repeats(merged)
+    return _drop_repeats_in_place(merged)
 
 
 def pairs_of_codes(codes: I64Array, n_items: int) -> I64Array:
@@ -152,7 +152,7 @@ def _distinct_in_place(values: I64Array) -> I64Array:
     every band, repeats included, ran to 1.5 GB at 100k documents, and a copy of them was the
     grouping's largest allocation."""
     values.sort()
-    return _drop_repeats(values)
+    return _drop_repeats_in_place(values)
 
 
 def _drop_repeats(ordered: ArrayT) -> ArrayT:
@@ -160,6 +160,27 @@ def _drop_repeats(ordered: ArrayT) -> ArrayT:
     if len(ordered) == 0:
         return ordered
     return cast(ArrayT, ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))])
+
+
+_STEP = 1 << 20
+
+
+def _drop_repeats_in_place(ordered: I64Array) -> I64Array:
+    """`_drop_repeats` that compacts `ordered` itself, a step at a time, and gives its tail
+    back: a masked copy beside the 45 M event codes of 100k documents was 366 MB at the
+    grouping's peak. The write position never passes the read position, and the value before
+    each step is either untouched or rewritten with itself, so each step compares originals."""
+    n = len(ordered)
+    if n == 0 or not ordered.flags.owndata:
+        return _drop_repeats(ordered)
+    write = 1
+    for start in range(1, n, _STEP):
+        stop = min(start + _STEP, n)
+        kept = ordered[start:stop][ordered[start:stop] != ordered[start - 1 : stop - 1]]
+        ordered[write : write + len(kept)] = kept
+        write += len(kept)
+    ordered.resize(write, refcheck=False)  # realloc: the freed tail goes back
+    return ordered
 
 
 def unique_pairs(pairs: npt.NDArray[np.int64], n_items: int) -> I64Array:

@@ -362,6 +362,22 @@ def test_top_candidates_do_not_depend_on_the_slice_size(monkeypatch: pytest.Monk
     assert (whole == _top_candidates_by_sorting(pairs, strength.astype(np.int64), rank, 9)).all()
 
 
+def test_repeats_dropped_in_place_equal_np_unique(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-place compaction, in steps of 7 so runs of repeats straddle steps, keeps exactly
+    the distinct values, and so do the codes of several indexes merged through it."""
+    from dedup import lsh
+
+    monkeypatch.setattr(lsh, "_STEP", 7)
+    rng = np.random.default_rng(5)
+    for size, spread in ((0, 1), (1, 1), (200, 3), (500, 40), (64, 1)):
+        values = np.sort(rng.integers(0, spread, size)).astype(np.int64)
+        expected = np.unique(values)
+        assert (lsh._drop_repeats_in_place(values.copy()) == expected).all()
+    parts = [np.unique(rng.integers(0, 300, 150)).astype(np.int64) for _ in range(3)]
+    expected = np.unique(np.concatenate(parts))
+    assert (lsh.merge_codes(parts) == expected).all()
+
+
 def test_top_candidates_refuse_a_fractional_strength() -> None:
     from dedup.grouping import top_candidates
 

@@ -201,7 +201,7 @@ def test_linkage_without_edges_between_strong_parts_equals_linkage_over_every_ed
     the labels of the greedy loop over every edge."""
     import random
 
-    from dedup.linkage import _greedy_average_linkage, average_linkage
+    from dedup.linkage import Edges, _greedy_average_linkage, average_linkage
 
     rng = random.Random(11)
     n = 400
@@ -213,10 +213,10 @@ def test_linkage_without_edges_between_strong_parts_equals_linkage_over_every_ed
         if a != b:
             edges[(min(a, b), max(a, b))] = rng.choice([rng.uniform(0.0, 0.5), -0.1])
     for dead in ([], [7], [3, 150, 151, 399], rng.sample(range(n), 40)):
-        live = {p: w for p, w in edges.items() if p[0] not in dead and p[1] not in dead}
+        live = Edges.of({p: w for p, w in edges.items() if p[0] not in dead and p[1] not in dead})
         assert average_linkage(n, live, threshold) == _greedy_average_linkage(n, live, threshold)
-    assert len(set(average_linkage(n, edges, threshold))) < n - 50  # the cut does merge here
-    assert average_linkage(3, {}, threshold) == [0, 1, 2]
+    assert len(set(average_linkage(n, Edges.of(edges), threshold))) < n - 50  # the cut does merge here
+    assert average_linkage(3, Edges.of({}), threshold) == [0, 1, 2]
 
 
 
@@ -225,7 +225,7 @@ def test_a_lone_story_joins_the_cluster_it_fits_nearly_as_well_as_its_loosest_me
     for (edges it lacks count as 0) when that median reaches `fit` x the cluster's looseness
     (its least attached member's average, or the cut if higher); nothing else moves, two lone
     stories never pair up below the cut, and one member alike to everything carries no one in."""
-    from dedup.linkage import attach_lone_items, average_linkage
+    from dedup.linkage import Edges, attach_lone_items, average_linkage
 
     cut, fit = 0.17, 0.72
     # A tight cluster of four (0-3: looseness 0.3), a loose pair (4-5: 0.2), lone stories 6-9.
@@ -234,24 +234,25 @@ def test_a_lone_story_joins_the_cluster_it_fits_nearly_as_well_as_its_loosest_me
     edges |= {(4, 6): 0.16, (5, 6): 0.14}  # average 0.15 >= 0.72 x 0.2: joins the pair
     edges |= {(0, 7): 0.16, (1, 7): 0.16, (2, 7): 0.16, (3, 7): 0.16}  # 0.16 < 0.72 x 0.3: stays
     edges |= {(8, 9): 0.16, (0, 8): 0.05}  # lone 8 and 9 stay apart; 8's 0.0125 is far too low
-    labels = average_linkage(10, edges, cut)
+    labels = average_linkage(10, Edges.of(edges), cut)
     assert len(set(labels[:4])) == 1 and labels[4] == labels[5] and len(set(labels)) == 6
-    joined = attach_lone_items(labels, edges, cut, fit)
+    joined = attach_lone_items(labels, Edges.of(edges), cut, fit)
     assert joined[6] == labels[4]
     assert joined[:6] + joined[7:] == labels[:6] + labels[7:]
-    assert attach_lone_items(labels, edges, cut, 0.5)[7] == labels[0]  # 0.16 >= 0.5 x 0.3
-    assert attach_lone_items(labels, edges, cut, 0.0) == labels  # 0 switches it off
+    assert attach_lone_items(labels, Edges.of(edges), cut, 0.5)[7] == labels[0]  # 0.16 >= 0.5 x 0.3
+    assert attach_lone_items(labels, Edges.of(edges), cut, 0.0) == labels  # 0 switches it off
     # A hub: a cluster of three (looseness 0.2) and a lone story close to one member only. At
     # fit 0.5 its mean (0.103) is below the cut and above 0.5 x 0.2, but its median is 0.06.
     hub = {(0, 1): 0.2, (0, 2): 0.2, (1, 2): 0.2, (0, 3): 0.19, (1, 3): 0.06, (2, 3): 0.06}
-    hub_labels = average_linkage(4, hub, cut)
+    hub_labels = average_linkage(4, Edges.of(hub), cut)
     assert len(set(hub_labels[:3])) == 1 and hub_labels[3] != hub_labels[0]
-    assert attach_lone_items(hub_labels, hub, cut, 0.5) == hub_labels
+    assert attach_lone_items(hub_labels, Edges.of(hub), cut, 0.5) == hub_labels
     hub[(2, 3)] = 0.12  # now the median is 0.12 >= 0.1: it does fit in
-    assert attach_lone_items(hub_labels, hub, cut, 0.5)[3] == hub_labels[0]
+    assert attach_lone_items(hub_labels, Edges.of(hub), cut, 0.5)[3] == hub_labels[0]
     # Equal medians against two equal clusters: the smaller label wins, whatever the edge order.
     tie = {(0, 1): 0.3, (2, 3): 0.3, (0, 4): 0.15, (1, 4): 0.15, (2, 4): 0.15, (3, 4): 0.15}
-    tie_labels = average_linkage(5, tie, cut)
+    tie_labels = average_linkage(5, Edges.of(tie), cut)
     assert len(set(tie_labels)) == 3
     for ordered in (tie, dict(reversed(tie.items()))):
-        assert attach_lone_items(tie_labels, ordered, cut, 0.4)[4] == min(tie_labels[0], tie_labels[2])
+        joined_tie = attach_lone_items(tie_labels, Edges.of(ordered), cut, 0.4)
+        assert joined_tie[4] == min(tie_labels[0], tie_labels[2])

@@ -112,24 +112,39 @@ def candidate_codes(
     # Bands are independent: `threads` sort them side by side (`dedup.parallel`).
     found = map_ranges(lambda band, _: band_codes(band), list(range(b + 1)), threads)
     codes = [c for c in found if c is not None]
+    del found
     if not codes:
         return np.empty(0, dtype=np.int64)
-    every = np.concatenate(codes)
-    del found, codes
-    return _distinct_in_place(every)
+    return _distinct_in_place(join_consuming(codes))
 
 
 def merge_codes(parts: list[I64Array]) -> I64Array:
     """The sorted union of sorted, distinct code arrays. A stable sort (timsort) of sorted runs
-    only merges them, in linear time. `parts` is emptied once they are joined, so a caller that
-    holds them nowhere else frees them before the merge's own copies: at 100k documents the
-    event indexes' codes are 45 M, and the parts beside the merged array were its peak."""
+    only merges them, in linear time. `parts` is emptied as they are joined (`join_consuming`),
+    so a caller that holds them nowhere else frees them before the merge's own copies: at 100k
+    documents the event indexes' codes are 45 M, and the parts beside the merged array were its
+    peak."""
     if not parts:
         return np.empty(0, dtype=np.int64)
-    merged = np.concatenate(parts)
-    parts.clear()
+    merged = join_consuming(parts)
     merged.sort(kind="stable")
     return _drop_repeats_in_place(merged)
+
+
+def join_consuming(arrays: list[I64Array]) -> I64Array:
+    """`np.concatenate(arrays)` that empties `arrays` as it copies, last first, so each part
+    goes as soon as it is copied: beside a plain concatenation every part lives until the end,
+    and at 100k documents one LSH index's codes (repeats included) and their joined copy were
+    the grouping's peak. A caller must hold the parts nowhere else for them to be freed."""
+    total = sum(len(a) for a in arrays)
+    joined = np.empty(total, dtype=arrays[0].dtype if arrays else np.int64)
+    end = total
+    while arrays:
+        part = arrays.pop()
+        joined[end - len(part) : end] = part
+        end -= len(part)
+        del part
+    return joined
 
 
 def pairs_of_codes(codes: I64Array, n_items: int) -> I64Array:

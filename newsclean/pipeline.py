@@ -29,7 +29,7 @@ from cleaners.markup import is_html_document
 from cleaners.types import CleanedText, Metadata
 from dedup import DedupDoc
 from dedup.grouping import event_graph
-from dedup.memory import release_freed_memory
+from dedup.memory import map_large_blocks_apart, release_freed_memory
 from dedup.signing import DocSignature, Signer
 from newsclean.corpus import remove_repeated_lines
 from newsclean.lock import output_lock
@@ -208,10 +208,14 @@ _OUTPUT_SOURCES = ("cleaners/*.py", "dedup/*.py", "newsclean/*.py")
 OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
 
 
+# Settings about how a run executes, not what it produces: changing them keeps the outputs.
+_EXECUTION_SETTINGS: dict[str, Any] = {"run": True, "dedup": {"threads", "large_block_bytes"}}
+
+
 def outputs_key(fingerprint: str, settings: Settings, debug_removals: bool) -> str:
     """What the outputs are a function of, besides the stored results: see `_OUTPUT_SOURCES`."""
     digest = hashlib.sha256(fingerprint.encode())
-    digest.update(settings.model_dump_json(exclude={"run"}).encode())
+    digest.update(settings.model_dump_json(exclude=_EXECUTION_SETTINGS).encode())
     digest.update(b"debug-removals" if debug_removals else b"-")
     _digest_sources(digest, _OUTPUT_SOURCES)
     return digest.hexdigest()
@@ -383,6 +387,7 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
                 if "document" in line:
                     yield grouping_input(line["document"]), DocSignature.from_text(line["signature"])
 
+    map_large_blocks_apart(settings.dedup.large_block_bytes)
     graph = event_graph(signed(), settings.dedup)  # streamed: no signature outlives its use
     grouping = graph.grouping()
     documents: list[dict[str, Any]] = []

@@ -89,6 +89,10 @@ class DedupSettings(_Section):
     # Threads for grouping's passes over candidate pairs (0: one per core). Grouping runs after
     # the cleaning workers are done, in one process; the results are the same on any number.
     threads: int = Field(default=0, ge=0)
+    # Allocations of at least this many bytes get a mapping of their own in the group stage,
+    # so the holes they leave go back to the OS (dedup.memory.map_large_blocks_apart; 0 leaves
+    # the C library's own, moving threshold). Memory only: the results are the same.
+    large_block_bytes: int = Field(default=1 << 20, ge=0)
     # Near copies: MinHash over word shingles, LSH for candidates, exact Jaccard/containment to verify.
     near_num_perm: int = Field(default=128, ge=16)
     near_shingle_words: int = Field(default=5, ge=1)

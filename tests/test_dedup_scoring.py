@@ -396,3 +396,56 @@ def test_freed_memory_goes_back_where_the_c_library_can_trim() -> None:
         assert trimmed  # the machines this is measured on
     else:
         assert trimmed is False
+
+
+def test_tfidf_rows_equal_their_definition_whatever_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sublinear tf x smoothed idf, each row L2-normalised (scikit-learn's `TfidfVectorizer(
+    sublinear_tf=True)`), computed densely here; normalising in blocks of 3 rows, so blocks
+    end mid-corpus and an empty row sits inside one, gives the same weights to the bit."""
+    from dedup import event_space
+
+    rng = np.random.default_rng(11)
+    ids, counts = [], []
+    for size in (5, 0, 3, 7, 1, 4, 6, 2, 0, 5):
+        row = np.unique(rng.integers(0, 12, size)).astype(np.uint64)
+        ids.append(row)
+        counts.append(rng.integers(1, 6, len(row)).astype(np.uint32))
+    vocabulary = np.unique(np.concatenate(ids))
+    dense = np.zeros((len(ids), len(vocabulary)))
+    for i, (row, tf) in enumerate(zip(ids, counts, strict=True)):
+        dense[i, np.searchsorted(vocabulary, row)] = 1.0 + np.log(tf)
+    doc_freq = (dense > 0).sum(axis=0)
+    dense *= np.log((1.0 + len(ids)) / (1.0 + doc_freq)) + 1.0
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    expected = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+
+    whole = event_space.tfidf_matrix(ids, counts)
+    assert np.allclose(whole.toarray(), expected, rtol=1e-12, atol=0)
+    monkeypatch.setattr(event_space, "_ROWS_PER_BLOCK", 3)
+    blocked = event_space.tfidf_matrix(ids, counts)
+    assert np.array_equal(blocked.data, whole.data)
+    assert np.array_equal(blocked.indices, whole.indices)
+    assert np.array_equal(blocked.indptr, whole.indptr)
+
+
+def test_consuming_join_equals_concatenation_and_lets_the_parts_go() -> None:
+    from dedup.lsh import join_consuming
+
+    rng = np.random.default_rng(2)
+    parts = [rng.integers(0, 1000, size).astype(np.int64) for size in (4, 0, 9, 1)]
+    expected = np.concatenate(parts)
+    assert (join_consuming(parts) == expected).all()
+    assert parts == []
+    assert len(join_consuming([])) == 0
+
+
+def test_large_blocks_get_mappings_of_their_own_where_glibc_runs() -> None:
+    import platform
+
+    from dedup.memory import map_large_blocks_apart
+
+    assert map_large_blocks_apart(0) is False  # 0 keeps the C library's default
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert map_large_blocks_apart(1 << 20) is True
+    else:
+        assert map_large_blocks_apart(1 << 20) is False

@@ -134,6 +134,38 @@ def test_leaving_out_nothing_or_a_loner_changes_no_other_assignment() -> None:
     assert without_loner.assignments == {k: v for k, v in whole.assignments.items() if k != "tokyo24"}
 
 
+def _same(reused: EventGraph, fresh: EventGraph, leave_out: list[str]) -> bool:
+    return reused.grouping(leave_out=leave_out).assignments == fresh.grouping(leave_out=leave_out).assignments
+
+
+def test_clustering_again_around_the_left_out_equals_clustering_everything_again() -> None:
+    """After a clustering of every unit, one with some left out clusters again only the parts
+    of the graph that held them; a graph that never clustered everything clusters it all. Both
+    give the same assignments, whichever documents are left out."""
+    seeds = _seed_docs()
+    by_id = {d.id: d for d in seeds}
+    bridge = DedupDoc(
+        "bridge", _first_half(by_id["dc23"].text) + "\n\n" + _first_half(by_id["tokyo21a"].text)
+    )
+    docs = [*seeds, bridge, wire_copy(by_id["tokyo24"], "wire24"), wire_copy(by_id["dc23"], "wire23")]
+    settings = DedupSettings()
+    signatures = Signer(settings).sign([d.text for d in docs], [d.title for d in docs])
+    pairs = list(zip(docs, signatures, strict=True))
+    ids = [d.id for d in docs]
+    for leave_out in ([i] for i in ids):
+        reused = event_graph(iter(pairs), settings)
+        reused.grouping()
+        fresh = event_graph(iter(pairs), settings)
+        assert not fresh.labels_of_all
+        assert _same(reused, fresh, leave_out)
+    reused = event_graph(iter(pairs), settings)
+    whole = reused.grouping()
+    for leave_out in (["bridge", "wire24"], ["tokyo21a", "tokyo21b", "dc23"], ids[:-1]):
+        fresh = event_graph(iter(pairs), settings)
+        assert _same(reused, fresh, leave_out)
+    assert reused.grouping().assignments == whole.assignments
+
+
 def test_leaving_out_a_canonical_elects_another() -> None:
     seeds = _seed_docs()
     graph = _graph(seeds)

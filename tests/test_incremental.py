@@ -95,6 +95,18 @@ def test_changed_grouping_settings_regroup_without_recleaning(tmp_path: Path) ->
     assert json.loads((out / "summary.json").read_text())["relations"].get("same_event", 0) == 0
 
 
+def test_execution_settings_keep_the_outputs_current(tmp_path: Path) -> None:
+    """Threads, the large-block threshold and workers change how a run executes, not what it
+    writes: a run with other values finds the outputs current and regroups nothing."""
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    other = Settings(
+        run=RunSettings(workers=2, batch_size=3), dedup=DedupSettings(threads=1, large_block_bytes=0)
+    )
+    summary = run(raw, out, settings=other)
+    assert summary.outputs_current and "group" not in summary.seconds
+
+
 def test_a_run_that_fails_before_writing_leaves_the_next_run_to_regroup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

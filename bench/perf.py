@@ -8,7 +8,7 @@ is shared: every time is the median of --runs runs, and peers (datasketch, ftfy,
 run without Prefect) are measured in the same invocation and quoted as ratios.
 
 Sections (all by default; pick with --only):
-  scale        `newsclean run --full --no-prefect --json --quiet` on 1k / 10k / 100k files:
+  scale        `newsclean run --full --no-prefect --json` on 1k / 10k / 100k files:
                docs/s, ms/doc, peak MB, MB/doc, CPU use, seconds per stage; then the scaling
   incremental  after the full runs: +1% new files, a few changed and deleted, run without
                --full (3 rounds); time as % of the full run; output byte-identical to --full?
@@ -189,20 +189,40 @@ except ImportError:
     RSS_SOURCE = "/proc"
 
 
+# The run's progress lines (stderr) that start each stage of STAGES: the peak of each stage is
+# the largest sample taken while it ran, so the stage that sets the run's peak is visible.
+STAGE_MARKERS = (("plan", "plan"), ("clean ", "read_clean"), ("record state", "read_clean"),
+                 ("group", "group"), ("write outputs", "write"))  # fmt: skip
+
+
 class PeakSampler(threading.Thread):
-    """Samples the process tree's summed RSS every 50 ms until stopped; keeps the peak."""
+    """Samples the process tree's summed RSS every 50 ms until stopped; keeps the peak, overall
+    and for the stage running (`stage`, set from the run's progress lines)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = 0
+        self.stage = ""
+        self.stage_peaks: dict[str, int] = {}
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             with contextlib.suppress(Exception):
-                self.peak = max(self.peak, tree_rss(self.pid))
+                rss, stage = tree_rss(self.pid), self.stage
+                self.peak = max(self.peak, rss)
+                if stage:
+                    self.stage_peaks[stage] = max(self.stage_peaks.get(stage, 0), rss)
             self._stop_event.wait(SAMPLE_SECONDS)
+
+    def progress(self, line: str) -> None:
+        """Note the stage a progress line starts, if it starts one."""
+        text = line.strip()
+        for marker, stage in STAGE_MARKERS:
+            if text.startswith(marker):
+                self.stage = stage
+                return
 
     def stop(self) -> int:
         self._stop_event.set()
@@ -218,6 +238,7 @@ class RunResult:
     wall: float
     peak_mb: float = 0.0
     cpu: float = 0.0
+    stage_peak_mb: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     error: str = ""
 
@@ -248,10 +269,18 @@ def run_command(
     sampler.start()
     out_chunks: list[str] = []
     err_chunks: list[str] = []
-    readers = [
-        threading.Thread(target=lambda s=s, b=b: b.append(s.read()), daemon=True)
-        for s, b in ((proc.stdout, out_chunks), (proc.stderr, err_chunks))
-    ]
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            sampler.progress(line)
+            err_chunks.append(line)
+
+    def read_stdout() -> None:
+        assert proc.stdout is not None
+        out_chunks.append(proc.stdout.read())
+
+    readers = [threading.Thread(target=read, daemon=True) for read in (read_stdout, read_stderr)]
     for t in readers:
         t.start()
     status = "OK"
@@ -274,7 +303,8 @@ def run_command(
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stdout, stderr = "".join(out_chunks), "".join(err_chunks)
-    result = RunResult(status, wall, peak / 2**20, cpu)
+    stage_peaks = {k: v / 2**20 for k, v in sampler.stage_peaks.items()}
+    result = RunResult(status, wall, peak / 2**20, cpu, stage_peaks)
     if status == "OK" and proc.returncode != 0:
         result.status = "FAILED"
         result.error = f"exit {proc.returncode}: " + (stderr.strip().splitlines() or ["?"])[-1][:200]
@@ -311,7 +341,7 @@ def newsclean_run(
     env: dict[str, str] | None = None,
     what: str = "run",
 ) -> RunResult:
-    """`newsclean run ... --json --quiet` as a subprocess, as a user would start it."""
+    """`newsclean run ... --json` as a subprocess, as a user would start it."""
     cmd = [
         str(NEWSCLEAN),
         "run",
@@ -319,8 +349,7 @@ def newsclean_run(
         str(raw),
         "--out",
         str(out),
-        "--json",
-        "--quiet",
+        "--json",  # progress lines go to stderr: the sampler reads the stage from them
         "--prefect" if prefect else "--no-prefect",
         "--workers",
         str(args.workers),
@@ -527,6 +556,13 @@ def section_scale(bench: Bench) -> None:
             ]
             phase_rows.append([label(st.n), *((v or float("nan")) / st.n * 1e3 for v in phases)])
         table(["files", *(f"{ph} ms" for ph in WORKER_PHASES)], phase_rows)
+        print("peak MB while each stage ran (the same samples as peak MB, by the run's progress lines)")
+        nan = float("nan")
+        stage_peaks = [
+            [label(st.n), *(st.median(lambda r, s=s: r.stage_peak_mb.get(s, nan)) for s in STAGES)]
+            for st in done
+        ]
+        table(["files", *(f"{st} MB" for st in STAGES)], stage_peaks)
     # per-stage ms/doc shows which stage grows faster than linearly
     if len(done) >= 2:
         print()

@@ -86,6 +86,10 @@ class StageExecutor(Protocol):
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> T: ...
 
 
+def _counted(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 class DirectExecutor:
     """No orchestration: batches in a process pool when there is more than one, else inline."""
 
@@ -97,6 +101,11 @@ class DirectExecutor:
         self, fn: Callable[[BatchSpec, Settings], BatchResult], specs: Sequence[BatchSpec], settings: Settings
     ) -> list[BatchResult]:
         results: list[BatchResult] = []
+        if not specs:
+            return results
+        workers = 1 if len(specs) <= 1 else min(self.workers, len(specs))
+        batches, processes = _counted(len(specs), "batch", "batches"), _counted(workers, "worker", "workers")
+        self.progress(f"clean {batches} on {processes}")
         if self.workers <= 1 or len(specs) <= 1:
             for spec in specs:
                 results.append(fn(spec, settings))

@@ -24,11 +24,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
 from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
-from dedup.linkage import Edges, attach_lone_items, average_linkage
+from dedup.linkage import Edges, attach_lone_items, average_linkage, connected_parts
 from dedup.lsh import (
     byte_sketch,
     candidate_codes,
@@ -474,8 +472,7 @@ class EventGraph:
         edges = self.edges
         if all(live):
             labels = self._cluster(len(self.units), edges)
-            self.labels_of_all.clear()
-            self.labels_of_all.extend(labels)
+            self.labels_of_all[:] = labels
         else:
             live_mask = np.asarray(live, dtype=bool)
             edges = edges.where(live_mask[edges.pairs[:, 0]] & live_mask[edges.pairs[:, 1]])
@@ -519,11 +516,7 @@ class EventGraph:
         n_units = len(self.units)
         if len(self.labels_of_all) != n_units:  # no clustering of every unit to start from
             return self._cluster(n_units, live_edges)
-        pairs = self.edges.pairs
-        graph = sparse.coo_matrix(
-            (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_units, n_units)
-        )
-        part = connected_components(graph, directed=False)[1]
+        part = connected_parts(n_units, self.edges.pairs)
         redo = np.isin(part, part[dead]) & ~dead
         items = np.flatnonzero(redo)
         local = np.full(n_units, -1, dtype=np.int64)

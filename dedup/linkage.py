@@ -61,12 +61,17 @@ def average_linkage(n_items: int, edges: Edges, threshold: float) -> list[int]:
     return _greedy_average_linkage(n_items, _within_strong_parts(n_items, edges, threshold), threshold)
 
 
+def connected_parts(n_items: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+    """Per item, the number of its connected part in the undirected graph of `pairs`."""
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_items, n_items))
+    parts: npt.NDArray[np.int32] = connected_components(graph, directed=False)[1]
+    return parts
+
+
 def _within_strong_parts(n_items: int, edges: Edges, threshold: float) -> Edges:
     """The edges whose two ends lie in one connected part of the graph of edges >= threshold."""
     pairs = edges.pairs
-    strong = pairs[edges.weights >= threshold]
-    graph = sparse.coo_matrix((np.ones(len(strong)), (strong[:, 0], strong[:, 1])), shape=(n_items, n_items))
-    part = connected_components(graph, directed=False)[1]
+    part = connected_parts(n_items, pairs[edges.weights >= threshold])
     return edges.where(part[pairs[:, 0]] == part[pairs[:, 1]])
 
 

@@ -106,12 +106,12 @@ class DirectExecutor:
         workers = 1 if len(specs) <= 1 else min(self.workers, len(specs))
         batches, processes = _counted(len(specs), "batch", "batches"), _counted(workers, "worker", "workers")
         self.progress(f"clean {batches} on {processes}")
-        if self.workers <= 1 or len(specs) <= 1:
+        if workers <= 1:
             for spec in specs:
                 results.append(fn(spec, settings))
                 self.progress(f"{spec.label}: {results[-1].files} files")
             return results
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(fn, spec, settings) for spec in specs]
             for spec, future in zip(specs, futures, strict=True):
                 results.append(future.result())

@@ -26,7 +26,9 @@ import numpy.typing as npt
 from scipy import sparse
 
 from dedup.features import rarity_prior
+from dedup.kernels import reduce_pair_runs
 from dedup.lsh import sorted_unique
+from dedup.parallel import map_ranges
 from dedup.stopwords import ENGLISH_STOP_WORDS
 
 _WORD = re.compile(r"\b\w\w+\b")
@@ -135,10 +137,13 @@ class EventSpace:
         *,
         overlap_offset: float,
         overlap_reference: float,
+        threads: int = 1,
     ) -> None:
-        """`features[i]` is item i's `term_arrays`; `events[i]` its `event_features`."""
+        """`features[i]` is item i's `term_arrays`; `events[i]` its `event_features`;
+        `threads` share the pair scoring (`dedup.parallel`)."""
         self.offset = overlap_offset
         self.reference = overlap_reference
+        self.threads = threads
         ids = [f[0] for f in features]
         counts = [f[1] for f in features]
         self.matrix: sparse.csr_matrix = tfidf_matrix(ids, counts)
@@ -217,8 +222,8 @@ class EventSpace:
         documents, where a Python float and tuple per pair would cost a kilobyte each."""
         if len(left) == 0:
             return np.zeros(0, dtype=np.float64)
-        cosines = _pair_reduce(self.matrix, left, right, minimum=False)
-        shared = _pair_reduce(self.term_matrix, left, right, minimum=True)
+        cosines = _pair_reduce(self.matrix, left, right, minimum=False, threads=self.threads)
+        shared = _pair_reduce(self.term_matrix, left, right, minimum=True, threads=self.threads)
         smaller = np.minimum(self.totals[left], self.totals[right])
         overlaps = np.divide(shared, smaller, out=np.zeros_like(shared), where=smaller > 0)
         factor = 1.0 / (self.reference + self.offset)
@@ -227,17 +232,17 @@ class EventSpace:
 
 
 def _pair_reduce(
-    matrix: sparse.csr_matrix, left: np.ndarray, right: np.ndarray, *, minimum: bool
+    matrix: sparse.csr_matrix, left: np.ndarray, right: np.ndarray, *, minimum: bool, threads: int = 1
 ) -> np.ndarray:
     """Per pair (left[k], right[k]): the sum over shared columns of the product of the two rows'
     values, or of their minimum (`minimum=True`, for non-negative values).
 
-    Pairs are grouped by their longer row, which is scattered once into a dense buffer; the
-    shorter rows' entries are gathered against it in one numpy pass per longer row (both
-    reductions are symmetric, and gathering is the cost: memory-bound at two billion entries for
-    100k perf documents). Work is proportional to the entries of the rows paired, never to the
-    square of the corpus, and no n x vocabulary temporary is built (row slicing a sparse matrix
-    per pair costs several times more)."""
+    Pairs are grouped by their longer row, which is scattered once into a dense buffer; each
+    shorter row is read against it once (`dedup.kernels.reduce_pair_runs`; both reductions are
+    symmetric). Work is proportional to the entries of the rows paired, never to the square of
+    the corpus, and no n x vocabulary temporary is built. `threads` share the groups, balanced
+    by the entries they read; each writes its own pairs' results, so the result does not depend
+    on how many ran."""
     csr = matrix.tocsr()
     if not csr.has_sorted_indices:
         csr = csr.sorted_indices()
@@ -253,25 +258,22 @@ def _pair_reduce(
     bounds = np.flatnonzero(np.diff(lefts)) + 1
     starts = np.concatenate(([0], bounds))
     ends = np.concatenate((bounds, [len(lefts)]))
-    dense = np.zeros(csr.shape[1], dtype=np.float64)
     result = np.zeros(len(lefts), dtype=np.float64)
-    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-        a = lefts[lo]
-        row = slice(indptr[a], indptr[a + 1])
-        dense[indices[row]] = data[row]
-        others = rights[lo:hi]
-        first = indptr[others]
-        lengths = indptr[others + 1] - first
-        total = int(lengths.sum())
-        if total:
-            ends_in = np.cumsum(lengths)
-            positions = np.repeat(first - (ends_in - lengths), lengths) + np.arange(total)
-            theirs = data[positions]
-            mine = dense[indices[positions]]
-            values = np.minimum(mine, theirs) if minimum else mine * theirs
-            cumulative = np.concatenate(([0.0], np.cumsum(values)))
-            result[lo:hi] = cumulative[ends_in] - cumulative[ends_in - lengths]
-        dense[indices[row]] = 0.0
+    # Run boundaries that split the entries read (each pair reads its shorter row) evenly.
+    run_bounds = [0, len(starts)]
+    if threads > 1 and len(starts) > 1:
+        parts = min(4 * threads, len(starts))
+        read = np.cumsum(row_sizes[rights])[ends - 1]
+        cuts = np.searchsorted(read, read[-1] * np.arange(1, parts) / parts, side="right")
+        run_bounds = [0, *sorted(set(cuts.tolist()) - {0, len(starts)}), len(starts)]
+
+    def reduce_runs(first: int, last: int) -> None:
+        dense = np.zeros(csr.shape[1], dtype=np.float64)
+        reduce_pair_runs(
+            indptr, indices, data, lefts, rights, starts[first:last], ends[first:last], minimum, dense, result
+        )
+
+    map_ranges(reduce_runs, run_bounds, threads)
     out[order] = result
     return out
 

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
+from dedup.kernels import count_levels, keep_above_cutoffs
 from dedup.linkage import Edges, attach_lone_items, average_linkage, connected_parts
 from dedup.lsh import (
     byte_sketch,
@@ -80,19 +81,18 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> int:
     return len(np.intersect1d(a, b, assume_unique=True))
 
 
-def _copy_score(a: np.ndarray, b: np.ndarray, settings: DedupSettings) -> float | None:
-    """Jaccard if the two shingle sets are copies of one text (by Jaccard or containment)."""
-    if not len(a) or not len(b):
-        return None
-    shared = _overlap(a, b)
-    jaccard = shared / (len(a) + len(b) - shared)
-    if jaccard >= settings.near_jaccard:
-        return jaccard
-    smaller = min(len(a), len(b))
+def _copies(
+    shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray, settings: DedupSettings
+) -> np.ndarray:
+    """Which pairs of shingle sets (of these sizes, sharing `shared`) are copies of one text: by
+    Jaccard, or by containment of the smaller in the larger (a mask)."""
+    smaller = np.minimum(size_a, size_b)
+    union = np.maximum(size_a + size_b - shared, 1)
+    jaccard = shared / union
     # A handful of shingles contained in a long text proves little; demand a real teaser.
-    if smaller >= 8 and shared / smaller >= settings.near_containment:
-        return jaccard
-    return None
+    contained = (smaller >= 8) & (shared / np.maximum(smaller, 1) >= settings.near_containment)
+    mask: np.ndarray = (smaller > 0) & ((jaccard >= settings.near_jaccard) | contained)
+    return mask
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -146,17 +146,6 @@ def strongest_edges(pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.
     return keep & strong
 
 
-# Pairs decoded at a time. Each slice's temporaries (both ends as int64, keys, masks) cost about
-# 40 bytes a pair: 2M pairs keep them near 80 MB; 8M took 300 MB at the 100k grouping's peak.
-_SLICE = 1 << 21
-
-
-def _ends(codes: np.ndarray, n_items: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Both ends of a slice of pair codes (`dedup.lsh.pairs_of_codes` for one slice)."""
-    part = pairs_of_codes(codes[start : start + _SLICE], n_items)
-    return part[:, 0], part[:, 1]
-
-
 def top_candidates(
     codes: np.ndarray, n_items: int, strength: np.ndarray, rank: np.ndarray, per_item: int
 ) -> np.ndarray:
@@ -173,9 +162,10 @@ def top_candidates(
     `strength` is a small non-negative integer (an agreement count), so each item's cut-off
     level comes from a histogram, and only the candidates tied at an item's cut-off are sorted:
     sorting all of them (tens of millions at 100k documents) cost more than scoring the rest.
-    The pairs stay codes, decoded a slice at a time: at 45 M candidates (100k perf documents)
-    the decoded pairs took 730 MB at the grouping's peak, and every array indexed by both ends
-    at once as much again."""
+    The pairs stay codes, decoded one at a time inside the two compiled passes (`dedup.kernels`):
+    at 45 M candidates (100k perf documents) the decoded pairs took 730 MB at the grouping's
+    peak, every array indexed by both ends at once as much again, and numpy's per-slice
+    histograms 181 MB."""
     n_pairs = len(codes)
     if per_item <= 0 or n_pairs == 0:
         return np.ones(n_pairs, dtype=bool)
@@ -187,46 +177,29 @@ def top_candidates(
     # 257 levels and 88k stories is 90 MB in int32.
     count_type = np.int32 if n_pairs < 2**31 else np.int64
     histogram: npt.NDArray[np.integer[Any]] = np.zeros(n_items * levels, dtype=count_type)  # both ends
-    for start in range(0, n_pairs, _SLICE):
-        for end in _ends(codes, n_items, start):
-            key = end * levels
-            key += level[start : start + _SLICE]
-            histogram += np.bincount(key, minlength=n_items * levels)
-            del key
+    count_levels(codes, n_items, level, levels, histogram)
+    by_level = histogram.reshape(n_items, levels)
     # at_least[i, s]: how many of i's candidates have strength >= s (a zero column past the top).
     at_least = np.zeros((n_items, levels + 1), dtype=count_type)
-    at_least[:, :levels] = np.cumsum(histogram.reshape(n_items, levels)[:, ::-1], axis=1, dtype=count_type)[
-        :, ::-1
-    ]
-    del histogram
+    at_least[:, :levels] = np.cumsum(by_level[:, ::-1], axis=1, dtype=count_type)[:, ::-1]
     # Each item's cut-off: the highest level with at least `per_item` candidates at or above it
     # (level 0 when it has fewer: then it keeps all of them).
     enough = at_least[:, :levels] >= per_item
     cutoff = np.where(enough.any(axis=1), levels - 1 - np.argmax(enough[:, ::-1], axis=1), 0).astype(
         level.dtype
     )
-    quota = per_item - at_least[np.arange(n_items), cutoff.astype(np.int64) + 1]  # of the tied ones
-    all_fit = at_least[np.arange(n_items), cutoff] <= per_item
-    del at_least, enough
+    every_item = np.arange(n_items)
+    quota = per_item - at_least[every_item, cutoff.astype(np.int64) + 1]  # of the tied ones
+    all_fit = at_least[every_item, cutoff] <= per_item
+    n_tied = int(by_level[every_item, cutoff][~all_fit].sum())  # candidates at a cut-off that overflows
+    del at_least, enough, histogram, by_level
     keep = np.zeros(n_pairs, dtype=bool)
-    tied_items: list[np.ndarray] = []
-    tied_edges: list[np.ndarray] = []
-    for start in range(0, n_pairs, _SLICE):
-        mine_level = level[start : start + _SLICE]
-        kept = keep[start : start + _SLICE]  # a view: written through
-        for end in _ends(codes, n_items, start):
-            mine = cutoff[end]
-            kept |= mine_level > mine
-            at_cutoff = mine_level == mine
-            fits = all_fit[end]
-            kept |= at_cutoff & fits
-            edges = np.flatnonzero(at_cutoff & ~fits)
-            tied_edges.append(edges + start)
-            tied_items.append(end[edges])
+    items = np.empty(n_tied, dtype=np.int64)
+    edge_ids = np.empty(n_tied, dtype=np.int64)
+    if keep_above_cutoffs(codes, n_items, level, cutoff, all_fit, keep, items, edge_ids) != n_tied:
+        raise AssertionError("ties at the cut-offs do not match their histogram")
     # Ties at the cut-off, only where they do not all fit, are ordered by day distance; (item,
     # edge) is unique, so the order does not depend on which end an entry came from.
-    items = np.concatenate(tied_items)
-    edge_ids = np.concatenate(tied_edges)
     tied = pairs_of_codes(codes[edge_ids], n_items)
     distance = np.abs(rank[tied[:, 0]] - rank[tied[:, 1]])
     order = np.lexsort((edge_ids, distance, items))
@@ -325,6 +298,7 @@ def event_graph(
         [(rep.event_at, rep.event_priors) for rep in rep_sigs],
         overlap_offset=s.event_overlap_offset,
         overlap_reference=s.event_overlap_reference,
+        threads=threads,
     )
     # Inside an oversized LSH bucket, neighbours by publication day (undated last, then by id).
     day_rank = np.asarray(
@@ -375,9 +349,14 @@ def event_graph(
     checked = unique_pairs(np.concatenate((near_pairs, event_pairs)), n_reps)
     plausible = _plausible_copies(checked, near_signatures, sizes, s)
     near = UnionFind(range(n_reps))
-    for a, b in checked[plausible].tolist():
-        if _copy_score(shingles_of(rep_ids[a]), shingles_of(rep_ids[b]), s) is not None:
-            near.union(a, b)
+    to_check = checked[plausible]
+    left_ids = [rep_ids[a] for a in to_check[:, 0].tolist()]
+    right_ids = [rep_ids[b] for b in to_check[:, 1].tolist()]
+    shared = shingles_of.shared(left_ids, right_ids)
+    copies = _copies(shared, shingles_of.sizes(left_ids), shingles_of.sizes(right_ids), s)
+    for a, b in to_check[copies].tolist():
+        near.union(a, b)
+    del to_check, left_ids, right_ids, shared, copies
     # Counted, then freed: at 100k documents these arrays are 7 M pairs each, and the pair
     # scoring below is the next peak.
     n_near, n_event, n_checks = len(near_pairs), len(event_pairs), int(plausible.sum())

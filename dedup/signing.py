@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from dedup.event_space import event_features, term_arrays, term_counts
 from dedup.features import event_terms, salient_terms, words, words_key
+from dedup.kernels import intersection_sizes
 from dedup.lsh import sorted_unique
 from dedup.minhash import MinHasher, hash_ngrams
 from newsclean.settings import DedupSettings
@@ -170,6 +171,19 @@ class ShingleSets:
         """The document's distinct shingle hashes, sorted (a read-only view)."""
         k = self._index[doc_id]
         return self._values[self._bounds[k] : self._bounds[k + 1]]
+
+    def sizes(self, doc_ids: Sequence[str]) -> npt.NDArray[np.int64]:
+        """How many distinct shingles each document has."""
+        at = self._positions(doc_ids)
+        sizes: npt.NDArray[np.int64] = self._bounds[at + 1] - self._bounds[at]
+        return sizes
+
+    def shared(self, left: Sequence[str], right: Sequence[str]) -> npt.NDArray[np.integer]:
+        """Per pair (left[k], right[k]), how many shingles the two documents share."""
+        return intersection_sizes(self._bounds, self._values, self._positions(left), self._positions(right))
+
+    def _positions(self, doc_ids: Sequence[str]) -> npt.NDArray[np.int64]:
+        return np.fromiter((self._index[d] for d in doc_ids), dtype=np.int64, count=len(doc_ids))
 
 
 def shingle_ids(text: str, size: int) -> U32Array:

@@ -293,6 +293,40 @@ def test_shingle_sets_hold_each_documents_distinct_sorted_hashes() -> None:
         sets("missing")
 
 
+def test_shared_shingles_and_copy_decisions_equal_their_set_definitions() -> None:
+    """The compiled merge counts what the two sets share, as Python sets do; a pair is a copy when
+    its Jaccard reaches `near_jaccard`, or when at least 8 shingles of the smaller set make up
+    `near_containment` of it; an empty set is never a copy."""
+    from dedup.grouping import _copies
+    from dedup.signing import ShingleSets
+
+    rng = np.random.default_rng(8)
+    base = rng.integers(0, 2**32, 300).astype(np.uint32)
+    hashes = [np.empty(0, dtype=np.uint32)]
+    for _ in range(40):  # overlapping sets: teasers, copies, strangers
+        keep = base[rng.random(len(base)) < rng.choice([0.03, 0.2, 0.8, 1.0])]
+        hashes.append(
+            np.concatenate((keep, rng.integers(0, 2**32, int(rng.integers(0, 60))).astype(np.uint32)))
+        )
+    ids = [f"d{i:02d}" for i in range(len(hashes))]
+    sets = ShingleSets(ids, hashes)
+    pairs = [(ids[a], ids[b]) for a in range(len(ids)) for b in range(len(ids)) if a != b]
+    left, right = [a for a, _ in pairs], [b for _, b in pairs]
+    shared = sets.shared(left, right)
+    settings = DedupSettings()
+    copies = _copies(shared, sets.sizes(left), sets.sizes(right), settings)
+    for k, (a, b) in enumerate(pairs):
+        x, y = set(sets(a).tolist()), set(sets(b).tolist())
+        assert shared[k] == len(x & y)
+        smaller = min(len(x), len(y))
+        expected = bool(x and y) and (
+            len(x & y) / len(x | y) >= settings.near_jaccard
+            or (smaller >= 8 and len(x & y) / smaller >= settings.near_containment)
+        )
+        assert copies[k] == expected
+    assert copies.any() and not copies.all()
+
+
 def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from() -> None:
     from dedup.minhash import MinHasher
     from dedup.signing import DocSignature, Signer
@@ -344,22 +378,21 @@ def test_threads_give_the_same_agreements() -> None:
     assert spans == [[0, 1, 2], [3, 4, 5, 6]]
 
 
-def test_top_candidates_do_not_depend_on_the_slice_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pairs are decoded a slice at a time (`_SLICE`); cutting them into many slices, with ties
-    at the cut-off spread over several, must keep exactly the pairs one slice keeps."""
+def test_top_candidates_with_many_ties_equal_their_definition() -> None:
+    """Few strength levels over many pairs: most items' cut-offs overflow, so the ties are
+    ordered by day distance (the compiled pass lists them; their count is known beforehand)."""
     from dedup import grouping
 
     rng = np.random.default_rng(11)
     n = 120
     a, b = rng.integers(0, n, (2, 4000))
     pairs = np.unique(np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)[a != b], axis=0)
-    strength = rng.integers(0, 6, len(pairs)).astype(np.uint16)  # few levels: many ties
+    strength = rng.integers(0, 6, len(pairs)).astype(np.uint16)
     rank = rng.permutation(n)
     codes = pairs[:, 0] * n + pairs[:, 1]
-    whole = grouping.top_candidates(codes, n, strength, rank, 9)
-    monkeypatch.setattr(grouping, "_SLICE", 37)
-    assert (grouping.top_candidates(codes, n, strength, rank, 9) == whole).all()
-    assert (whole == _top_candidates_by_sorting(pairs, strength.astype(np.int64), rank, 9)).all()
+    kept = grouping.top_candidates(codes, n, strength, rank, 9)
+    assert (kept == _top_candidates_by_sorting(pairs, strength.astype(np.int64), rank, 9)).all()
+    assert 0 < kept.sum() < len(pairs)
 
 
 def test_repeats_dropped_in_place_equal_np_unique(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -449,3 +482,30 @@ def test_large_blocks_get_mappings_of_their_own_where_glibc_runs() -> None:
         assert map_large_blocks_apart(1 << 20) is True
     else:
         assert map_large_blocks_apart(1 << 20) is False
+
+
+def test_pair_sums_equal_their_dense_definition_on_any_thread_count() -> None:
+    """The compiled pair reduction (`dedup.kernels`) against the dense definition: per pair, the
+    sum over columns of the two rows' products, and of their minima; rows of different lengths,
+    an empty row, a pair of one row with itself, and pairs given either way round. Split over
+    threads, every pair's sum is the same to the bit."""
+    from scipy import sparse
+
+    from dedup.event_space import _pair_reduce
+
+    rng = np.random.default_rng(5)
+    dense = rng.random((40, 30)) * (rng.random((40, 30)) < 0.3)
+    dense[7] = 0.0  # an empty row
+    matrix = sparse.csr_matrix(dense)
+    pairs = rng.integers(0, 40, (500, 2))
+    pairs[:3] = [[7, 1], [2, 2], [1, 7]]
+    left, right = pairs[:, 0], pairs[:, 1]
+    products = (dense[left] * dense[right]).sum(axis=1)
+    minima = np.minimum(dense[left], dense[right]).sum(axis=1)
+    single = _pair_reduce(matrix, left, right, minimum=False)
+    assert np.allclose(single, products, rtol=1e-12, atol=1e-15)
+    assert np.allclose(_pair_reduce(matrix, left, right, minimum=True), minima, rtol=1e-12, atol=1e-15)
+    assert single[0] == 0.0 and single[0] == single[2]
+    for threads in (2, 3):
+        assert np.array_equal(_pair_reduce(matrix, left, right, minimum=False, threads=threads), single)
+    assert len(_pair_reduce(matrix, left[:0], right[:0], minimum=True, threads=2)) == 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from cleaners.rules import dateline_shape
 
@@ -203,19 +203,25 @@ def line_key(line: str) -> str:
     return " ".join(_WORD.findall(line.casefold()))
 
 
+def short_line_keys(text: str, *, max_words: int = 20) -> Iterator[tuple[int, str]]:
+    """(index, `line_key`) of each line of 1..max_words words whose key is not empty: the lines
+    per-outlet statistics count. A long line is split at most max_words times, not into all of
+    its words: most of a corpus's lines are paragraphs."""
+    for i, line in enumerate(text.split("\n")):
+        if 0 < len(line.split(None, max_words)) <= max_words:
+            key = line_key(line)  # spacing never changes a key: it is made of the words alone
+            if key:
+                yield i, key
+
+
 def document_line_keys(text: str, *, max_words: int = 20) -> set[str]:
     """The keys of a document's short lines, for per-outlet statistics (one count per document).
 
-    A caller (the pipeline) adds these sets up over an outlet's documents to build the
-    `line_stats` mapping that `repeated_lines` takes.
+    A caller adds these sets up over an outlet's documents to build the `line_stats` mapping
+    that `repeated_lines` takes (the pipeline counts hashes of the same keys:
+    `newsclean.corpus.LineKeys`).
     """
-    keys: set[str] = set()
-    for line in text.split("\n"):
-        if 0 < len(line.split()) <= max_words:
-            key = line_key(line)  # spacing never changes a key: it is made of the words alone
-            if key:
-                keys.add(key)
-    return keys
+    return {key for _, key in short_line_keys(text, max_words=max_words)}
 
 
 def repeated_lines(

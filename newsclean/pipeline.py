@@ -31,7 +31,7 @@ from dedup import DedupDoc
 from dedup.grouping import event_graph
 from dedup.memory import map_large_blocks_apart, release_freed_memory
 from dedup.signing import DocSignature, Signer
-from newsclean.corpus import remove_repeated_lines
+from newsclean.corpus import LineKeys, remove_repeated_lines
 from newsclean.lock import output_lock
 from newsclean.output import pack, read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown
@@ -186,6 +186,7 @@ _CLEANING_SOURCES = (
     "dedup/minhash.py",
     "dedup/signing.py",
     "dedup/event_space.py",
+    "newsclean/corpus.py",  # the line keys stored with each document
 )
 # The dedup settings a signature depends on; thresholds only matter to grouping, which reruns.
 _SIGNING_SETTINGS = {"seed", "near_num_perm", "near_shingle_words", "event_num_perm", "event_terms_per_doc"}
@@ -322,6 +323,11 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
         cleaning += time.perf_counter() - t_read
     t = time.perf_counter()
     _sign_lines(lines, settings)
+    if settings.cleaning.repeated_lines:  # keyed once here, counted by every later run's grouping
+        for line in lines:
+            if "document" in line:
+                keys = LineKeys.of(line["document"]["text"], settings.cleaning.repeated_line_max_words)
+                line["line_keys"] = keys.to_text()
     t_sign = time.perf_counter()
     write_jsonl(Path(spec.work_file), lines, pack)
     finished = time.perf_counter()
@@ -401,17 +407,21 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
     grouping = graph.grouping()
     documents: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
+    line_keys: dict[str, LineKeys] = {}  # made by the cleaning workers (`clean_batch`)
     with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
         for line in state.results():
             if "document" in line:
                 documents.append(line["document"])
+                if "line_keys" in line:
+                    line_keys[line["document"]["id"]] = LineKeys.from_text(line["line_keys"])
             else:
                 quarantine.append(line["quarantine"])
     documents.sort(key=lambda d: d["id"])
     # Corpus-learned boilerplate needs the clusters (a line counts once per event), so it runs
     # after grouping; it removes furniture lines only, which do not decide any grouping.
     clusters = {doc_id: a.cluster_id for doc_id, a in grouping.assignments.items()}
-    documents, emptied = remove_repeated_lines(documents, clusters, settings.cleaning)
+    documents, emptied = remove_repeated_lines(documents, clusters, settings.cleaning, line_keys)
+    del line_keys
     quarantine.extend(emptied)
     kept = {d["id"] for d in documents}
     # The final records are written before any second clustering, and let go: holding every

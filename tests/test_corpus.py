@@ -67,3 +67,37 @@ def test_a_document_of_only_furniture_is_quarantined() -> None:
     assert "d20" not in {d["id"] for d in kept}
     assert emptied[0]["source_path"] == "harbour-times/20.txt"
     assert emptied[0]["reason"] == "no article text"
+
+
+def test_line_keys_are_the_short_lines_keys_and_survive_the_state() -> None:
+    """A document's stored keys: every line of 1..max_words words with a non-empty key, by its
+    index in the text; the same line spelt with other spacing or case has the same key."""
+    from cleaners.blocks import line_key
+    from newsclean.corpus import LineKeys
+
+    text = f"{FOOTER}\n\n--\nA long line " + "word " * 30 + f"\n  {FOOTER.upper()}  \nShort line."
+    keys = LineKeys.of(text, max_words=20)
+    assert keys.positions.tolist() == [0, 4, 5]
+    assert keys.hashes[0] == keys.hashes[1] != keys.hashes[2]
+    assert line_key(FOOTER) == line_key(f"  {FOOTER.upper()}  ")
+    back = LineKeys.from_text(keys.to_text())
+    assert back.positions.tolist() == keys.positions.tolist()
+    assert back.hashes.tolist() == keys.hashes.tolist()
+    assert len(LineKeys.from_text(LineKeys.of("", 20).to_text()).hashes) == 0
+
+
+def test_stored_line_keys_give_what_keys_made_from_the_texts_give() -> None:
+    """The pipeline passes the keys its workers stored; a document without stored keys is keyed
+    from its text; either way the removals are the same."""
+    from newsclean.corpus import LineKeys
+
+    docs, clusters = corpus()
+    docs.append(doc(20, "harbour-times", FOOTER))
+    clusters["d20"] = "c20"
+    options = CleaningOptions()
+    stored = {d["id"]: LineKeys.of(d["text"], options.repeated_line_max_words) for d in docs[1:]}
+    made_here = remove_repeated_lines(docs, clusters, options)
+    assert remove_repeated_lines(docs, clusters, options, stored) == made_here
+    wrong = {d["id"]: LineKeys.of("", options.repeated_line_max_words) for d in docs}
+    kept, _ = remove_repeated_lines(docs, clusters, options, wrong)  # the stored keys are what counts
+    assert kept == docs

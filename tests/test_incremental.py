@@ -183,3 +183,22 @@ def test_state_is_a_transactional_sqlite_file(tmp_path: Path) -> None:
     assert path.is_file() and path.read_bytes()[:16] == b"SQLite format 3\x00"
     with RunState.open(out, "another fingerprint") as state:
         assert state.stamps() == {}  # a foreign fingerprint empties the store rather than trusting it
+
+
+def test_the_state_keeps_each_documents_line_keys(tmp_path: Path) -> None:
+    """Outlet line statistics are counted from keys the cleaning workers stored with each
+    document, so a later run keys only its new documents' lines."""
+    from newsclean.corpus import LineKeys
+
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    settings = Settings(run=RunSettings(workers=1, batch_size=3))
+    with RunState.open(out, pipeline.settings_fingerprint(settings)) as state:
+        lines = [line for line in state.results() if "document" in line]
+    assert lines
+    max_words = settings.cleaning.repeated_line_max_words
+    stored = [LineKeys.from_text(line["line_keys"]) for line in lines]
+    made = [LineKeys.of(line["document"]["text"], max_words) for line in lines]
+    assert [k.hashes.tolist() for k in stored] == [k.hashes.tolist() for k in made]
+    assert [k.positions.tolist() for k in stored] == [k.positions.tolist() for k in made]
+    assert sum(len(k.hashes) for k in stored) > 0

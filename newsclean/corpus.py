@@ -46,19 +46,27 @@ class LineKeys:
             np.fromiter((_key_hash(key) for _, key in found), dtype=np.uint64, count=len(found)),
         )
 
-    def to_text(self) -> str:
-        """For the run state: base64 of the little-endian positions, then the hashes."""
-        data = self.positions.astype("<u4").tobytes() + self.hashes.astype("<u8").tobytes()
-        return base64.b64encode(data).decode("ascii")
+    def to_bytes(self) -> bytes:
+        """The little-endian positions, then the hashes (the run state keeps these bytes)."""
+        return self.positions.astype("<u4").tobytes() + self.hashes.astype("<u8").tobytes()
 
     @classmethod
-    def from_text(cls, text: str) -> LineKeys:
-        data = base64.b64decode(text)
+    def from_bytes(cls, data: bytes) -> LineKeys:
+        if len(data) % 12:
+            raise ValueError(f"line keys: {len(data)} bytes is not a whole number of lines")
         n = len(data) // 12
         return cls(
             np.frombuffer(data, dtype="<u4", count=n).astype(np.uint32),
             np.frombuffer(data, dtype="<u8", count=n, offset=4 * n).astype(np.uint64),
         )
+
+    def to_text(self) -> str:
+        """For the cleaning workers' JSON batch files: base64 of `to_bytes`."""
+        return base64.b64encode(self.to_bytes()).decode("ascii")
+
+    @classmethod
+    def from_text(cls, text: str) -> LineKeys:
+        return cls.from_bytes(base64.b64decode(text))
 
 
 def _key_hash(key: str) -> int:

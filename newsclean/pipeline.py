@@ -11,6 +11,7 @@ or as Prefect tasks. The functions and the output are the same either way.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -37,7 +38,7 @@ from newsclean.output import pack, read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown
 from newsclean.settings import RunSettings, Settings
 from newsclean.sources import Quarantined, SourceDoc, display_path, read_file, scan
-from newsclean.state import FileStamp, RunState, state_path
+from newsclean.state import FileStamp, RunState, StoredResult, state_path
 
 T = TypeVar("T")
 Logger = logging.Logger | logging.LoggerAdapter[Any]
@@ -376,9 +377,9 @@ def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files:
         state.forget_outputs()
         state.forget(plan.deleted)
         for work_file in work_files:
-            by_path: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            by_path: dict[str, list[StoredResult]] = defaultdict(list)
             for line in read_jsonl(Path(work_file)):
-                by_path[line.pop("path")].append(line)
+                by_path[line.pop("path")].append(_stored(line))
             for path in sorted(by_path):
                 if path not in pending:
                     raise ValueError(f"{path}: results in more than one batch, or not planned")
@@ -386,6 +387,17 @@ def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files:
         for path in sorted(pending):  # a planned file that produced no line at all
             state.replace_file(path, pending[path], [])
     return len(planned)
+
+
+def _stored(line: dict[str, Any]) -> StoredResult:
+    """A batch file's line as the run state keeps it: the signature and line keys (base64 in the
+    JSON batch file) leave the record as bytes."""
+    signature, keys = line.pop("signature", None), line.pop("line_keys", None)
+    return StoredResult(
+        line,
+        None if signature is None else base64.b64decode(signature),
+        None if keys is None else base64.b64decode(keys),
+    )
 
 
 def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Settings) -> str:
@@ -398,9 +410,9 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
 
     def signed() -> Iterator[tuple[DedupDoc, DocSignature]]:
         with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
-            for line in state.results():
-                if "document" in line:
-                    yield grouping_input(line["document"]), DocSignature.from_text(line["signature"])
+            for stored in state.results(signatures=True):
+                if stored.signature is not None:  # a document's (a quarantine record has none)
+                    yield grouping_input(stored.line["document"]), DocSignature.from_bytes(stored.signature)
 
     map_large_blocks_apart(settings.dedup.large_block_bytes)
     graph = event_graph(signed(), settings.dedup)  # streamed: no signature outlives its use
@@ -409,13 +421,13 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
     quarantine: list[dict[str, Any]] = []
     line_keys: dict[str, LineKeys] = {}  # made by the cleaning workers (`clean_batch`)
     with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
-        for line in state.results():
-            if "document" in line:
-                documents.append(line["document"])
-                if "line_keys" in line:
-                    line_keys[line["document"]["id"]] = LineKeys.from_text(line["line_keys"])
+        for stored in state.results(line_keys=True):
+            if "document" in stored.line:
+                documents.append(stored.line["document"])
+                if stored.line_keys is not None:
+                    line_keys[stored.line["document"]["id"]] = LineKeys.from_bytes(stored.line_keys)
             else:
-                quarantine.append(line["quarantine"])
+                quarantine.append(stored.line["quarantine"])
     documents.sort(key=lambda d: d["id"])
     # Corpus-learned boilerplate needs the clusters (a line counts once per event), so it runs
     # after grouping; it removes furniture lines only, which do not decide any grouping.

@@ -1,10 +1,10 @@
 """The run's memory between runs: an SQLite file under the output folder.
 
 A scheduled run must not redo yesterday's work. The state remembers, per raw file, its size and
-modification time and what cleaning it produced (documents and quarantine records, exactly as the
-batch wrote them). A later run re-cleans only files that are new or changed, forgets deleted
-ones, and regroups everything from the stored results, so its output is byte-identical to a full
-rebuild. Writes happen in one transaction per run: a crash leaves the previous state intact.
+modification time and what cleaning it produced (documents and quarantine records as the batch
+wrote them, each document's signature and line keys as bytes beside it: `StoredResult`). A later
+run re-cleans only files that are new or changed, forgets deleted ones, and regroups everything
+from the stored results, so its output is byte-identical to a full rebuild. Writes happen in one transaction per run: a crash leaves the previous state intact.
 It also remembers what the last complete run wrote (a key for the results, settings and code,
 and each output file's size and modification time), so a run that finds nothing new, changed
 or deleted, with the outputs untouched since, has nothing to regroup or rewrite.
@@ -24,7 +24,7 @@ from typing import Any
 
 from newsclean.output import pack, unpack
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: signatures and line keys in BLOB columns of their own
 STATE_DIR = ".newsclean"
 STATE_FILE = "state.sqlite"
 
@@ -35,14 +35,36 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# Its own statement: a store of another schema has its results table dropped and made again.
+_RESULTS_TABLE = """
 CREATE TABLE IF NOT EXISTS results (
     path TEXT NOT NULL,
     seq INTEGER NOT NULL,
     payload TEXT NOT NULL,
+    signature BLOB,
+    line_keys BLOB,
     PRIMARY KEY (path, seq)
-);
-CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)
 """
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """One result line of a raw file: the JSON record (a document or a quarantine record) and,
+    for a document, its signature and line keys as bytes (`DocSignature.to_bytes`,
+    `LineKeys.to_bytes`).
+
+    Why apart from the record: the grouping reads every signature on every run, and the
+    signature is most of a document's stored bytes. Inside the JSON (as base64) each read
+    parsed and decoded every text and signature, twice a run; in columns of their own, the
+    grouping's read takes the signature's bytes as they are, and the read for the final records
+    leaves them on disk."""
+
+    line: dict[str, Any]
+    signature: bytes | None = None
+    line_keys: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +94,15 @@ class RunState:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
+        db.execute(_RESULTS_TABLE)
         state = cls(db)
         stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
         expected = {"schema": SCHEMA_VERSION, "fingerprint": fingerprint}
         if reset or stored != expected:
             with state.transaction():
                 db.execute("DELETE FROM files")
-                db.execute("DELETE FROM results")
+                db.execute("DROP TABLE results")  # it may have another schema's columns
+                db.execute(_RESULTS_TABLE)
                 db.execute("DELETE FROM outputs")
                 db.execute("DELETE FROM meta")
                 db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(expected.items()))
@@ -99,12 +123,12 @@ class RunState:
             for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM files")
         }
 
-    def replace_file(self, path: str, stamp: FileStamp, payloads: Iterable[dict[str, Any]]) -> None:
+    def replace_file(self, path: str, stamp: FileStamp, results: Iterable[StoredResult]) -> None:
         """Store one file's fresh results (call inside a transaction)."""
         self.db.execute("DELETE FROM results WHERE path = ?", (path,))
         self.db.executemany(
-            "INSERT INTO results (path, seq, payload) VALUES (?, ?, ?)",
-            [(path, seq, pack(p)) for seq, p in enumerate(payloads)],
+            "INSERT INTO results (path, seq, payload, signature, line_keys) VALUES (?, ?, ?, ?, ?)",
+            [(path, seq, pack(r.line), r.signature, r.line_keys) for seq, r in enumerate(results)],
         )
         self.db.execute(
             "INSERT OR REPLACE INTO files (path, size, mtime_ns) VALUES (?, ?, ?)",
@@ -133,10 +157,15 @@ class RunState:
         rewritten cannot leave a record that calls stale outputs current)."""
         self.db.execute("DELETE FROM outputs")
 
-    def results(self) -> Iterator[dict[str, Any]]:
-        """Every stored result line, in path order (the order does not affect the output)."""
-        for (payload,) in self.db.execute("SELECT payload FROM results ORDER BY path, seq"):
-            yield unpack(payload)
+    def results(self, *, signatures: bool = False, line_keys: bool = False) -> Iterator[StoredResult]:
+        """Every stored result, in path order (the order does not affect the output), with its
+        signature and line keys only when asked for: a read that needs neither leaves them on
+        disk."""
+        columns = ", ".join(
+            ("payload", "signature" if signatures else "NULL", "line_keys" if line_keys else "NULL")
+        )
+        for payload, signature, keys in self.db.execute(f"SELECT {columns} FROM results ORDER BY path, seq"):
+            yield StoredResult(unpack(payload), signature, keys)
 
 
 class _Transaction:

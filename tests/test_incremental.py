@@ -185,6 +185,31 @@ def test_state_is_a_transactional_sqlite_file(tmp_path: Path) -> None:
         assert state.stamps() == {}  # a foreign fingerprint empties the store rather than trusting it
 
 
+def test_a_store_of_the_old_schema_is_rebuilt_not_misread(tmp_path: Path) -> None:
+    """A store written before signatures had a column of their own (schema 1: the signature as
+    base64 inside the JSON record) is emptied and its results table made again; the next run
+    cleans everything and gives the full run's output."""
+    import sqlite3
+
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    fingerprint = pipeline.settings_fingerprint(Settings(run=RunSettings(workers=1, batch_size=3)))
+    db = sqlite3.connect(state_path(out))
+    with db:
+        db.execute("DROP TABLE results")
+        db.execute("CREATE TABLE results (path TEXT NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL)")
+        db.execute("INSERT INTO results VALUES ('seeds/x.txt', 0, '{\"document\": {}}')")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    db.close()
+    with RunState.open(out, fingerprint) as state:
+        assert state.stamps() == {} and list(state.results()) == []
+        columns = [row[1] for row in state.db.execute("PRAGMA table_info(results)")]
+    assert columns == ["path", "seq", "payload", "signature", "line_keys"]
+    summary = run(raw, out)
+    assert summary.files_cleaned == 9
+    assert_same_as_full(raw, out, tmp_path)
+
+
 def test_the_state_keeps_each_documents_line_keys(tmp_path: Path) -> None:
     """Outlet line statistics are counted from keys the cleaning workers stored with each
     document, so a later run keys only its new documents' lines."""
@@ -194,11 +219,12 @@ def test_the_state_keeps_each_documents_line_keys(tmp_path: Path) -> None:
     run(raw, out)
     settings = Settings(run=RunSettings(workers=1, batch_size=3))
     with RunState.open(out, pipeline.settings_fingerprint(settings)) as state:
-        lines = [line for line in state.results() if "document" in line]
-    assert lines
+        results = [r for r in state.results(line_keys=True) if "document" in r.line]
+    assert results
+    assert all(r.signature is None for r in results)  # not asked for: left on disk
     max_words = settings.cleaning.repeated_line_max_words
-    stored = [LineKeys.from_text(line["line_keys"]) for line in lines]
-    made = [LineKeys.of(line["document"]["text"], max_words) for line in lines]
+    stored = [LineKeys.from_bytes(r.line_keys or b"") for r in results]
+    made = [LineKeys.of(r.line["document"]["text"], max_words) for r in results]
     assert [k.hashes.tolist() for k in stored] == [k.hashes.tolist() for k in made]
     assert [k.positions.tolist() for k in stored] == [k.positions.tolist() for k in made]
     assert sum(len(k.hashes) for k in stored) > 0

@@ -4,10 +4,11 @@ A scheduled run must not redo yesterday's work. The state remembers, per raw fil
 modification time and what cleaning it produced (documents and quarantine records as the batch
 wrote them, each document's signature and line keys as bytes beside it: `StoredResult`). A later
 run re-cleans only files that are new or changed, forgets deleted ones, and regroups everything
-from the stored results, so its output is byte-identical to a full rebuild. Writes happen in one transaction per run: a crash leaves the previous state intact.
-It also remembers what the last complete run wrote (a key for the results, settings and code,
-and each output file's size and modification time), so a run that finds nothing new, changed
-or deleted, with the outputs untouched since, has nothing to regroup or rewrite.
+from the stored results, so its output is byte-identical to a full rebuild. Writes happen in one
+transaction per run: a crash leaves the previous state intact. It also remembers what the last
+complete run wrote (a key for the results, settings and code, and each output file's size and
+modification time), so a run that finds nothing new, changed or deleted, with the outputs untouched
+since, has nothing to regroup or rewrite.
 
 Cached results are only valid for the settings and code that made them; a fingerprint of both is
 kept, and a mismatch empties the store (the next run is then a full one).

@@ -411,8 +411,11 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
     def signed() -> Iterator[tuple[DedupDoc, DocSignature]]:
         with RunState.open(Path(state_file).parent.parent, fingerprint) as state:
             for stored in state.results(signatures=True):
-                if stored.signature is not None:  # a document's (a quarantine record has none)
-                    yield grouping_input(stored.line["document"]), DocSignature.from_bytes(stored.signature)
+                if "document" not in stored.line:
+                    continue  # a quarantine record
+                if stored.signature is None:  # the record read would then find it unassigned
+                    raise ValueError(f"{stored.line['document']['id']}: stored without its signature")
+                yield grouping_input(stored.line["document"]), DocSignature.from_bytes(stored.signature)
 
     map_large_blocks_apart(settings.dedup.large_block_bytes)
     graph = event_graph(signed(), settings.dedup)  # streamed: no signature outlives its use

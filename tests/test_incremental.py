@@ -210,6 +210,23 @@ def test_a_store_of_the_old_schema_is_rebuilt_not_misread(tmp_path: Path) -> Non
     assert_same_as_full(raw, out, tmp_path)
 
 
+def test_a_document_stored_without_its_signature_is_an_error_not_a_lost_document(tmp_path: Path) -> None:
+    """A damaged store (a document row that lost its signature) stops the grouping with the
+    document's id, instead of grouping without it and losing it from the output."""
+    import sqlite3
+
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    db = sqlite3.connect(state_path(out))
+    with db:
+        (path,) = db.execute("SELECT path FROM results WHERE signature IS NOT NULL ORDER BY path").fetchone()
+        db.execute("UPDATE results SET signature = NULL WHERE path = ?", (path,))
+        db.execute("DELETE FROM outputs")  # so the next run regroups
+    db.close()
+    with pytest.raises(ValueError, match="stored without its signature"):
+        run(raw, out)
+
+
 def test_the_state_keeps_each_documents_line_keys(tmp_path: Path) -> None:
     """Outlet line statistics are counted from keys the cleaning workers stored with each
     document, so a later run keys only its new documents' lines."""

@@ -4,7 +4,7 @@ Why: at 100k documents a `newsclean run` spends about 7 minutes cleaning before 
 grouping setting (candidates per story, the bucket cap) only shows what it does at that scale.
 This reads the documents and signatures a run stored in its run state
 (`<out>/.newsclean/state.sqlite`), runs the pipeline's own grouping on them
-(`newsclean.pipeline._event_graph`, the code `newsclean run` calls), and prints its seconds, its
+(`dedup.grouping.event_graph`, the code `newsclean run` calls), and prints its seconds, its
 candidate counts and, for a corpus built by `perf_corpus.py`, the same-event scores against the
 events the corpus was made from (the manifest beside its raw folder).
 
@@ -45,12 +45,14 @@ def load_state(out: Path) -> tuple[list[dict[str, Any]], dict[str, DocSignature]
     """The stored documents (sorted by id, as the pipeline groups them) and their signatures."""
     documents: list[dict[str, Any]] = []
     signatures: dict[str, DocSignature] = {}
+    # Read as SQL, not through RunState.open: that needs the run's fingerprint, and a mismatch
+    # would empty the store this is meant to read.
     with sqlite3.connect(state_path(out)) as db:
-        for (payload,) in db.execute("SELECT payload FROM results"):
+        for payload, signature in db.execute("SELECT payload, signature FROM results"):
             line = json.loads(payload)
             if "document" in line:
                 documents.append(line["document"])
-                signatures[line["document"]["id"]] = DocSignature.from_text(line["signature"])
+                signatures[line["document"]["id"]] = DocSignature.from_bytes(signature)
     documents.sort(key=lambda d: d["id"])
     return documents, signatures
 

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -189,8 +190,6 @@ def test_a_store_of_the_old_schema_is_rebuilt_not_misread(tmp_path: Path) -> Non
     """A store written before signatures had a column of their own (schema 1: the signature as
     base64 inside the JSON record) is emptied and its results table made again; the next run
     cleans everything and gives the full run's output."""
-    import sqlite3
-
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
     fingerprint = pipeline.settings_fingerprint(Settings(run=RunSettings(workers=1, batch_size=3)))
@@ -213,8 +212,6 @@ def test_a_store_of_the_old_schema_is_rebuilt_not_misread(tmp_path: Path) -> Non
 def test_a_document_stored_without_its_signature_is_an_error_not_a_lost_document(tmp_path: Path) -> None:
     """A damaged store (a document row that lost its signature) stops the grouping with the
     document's id, instead of grouping without it and losing it from the output."""
-    import sqlite3
-
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
     db = sqlite3.connect(state_path(out))

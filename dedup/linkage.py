@@ -8,7 +8,6 @@ keeps memory proportional to the candidate pairs, not to the square of the corpu
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -16,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+
+from dedup.kernels import greedy_average_linkage
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,52 +77,12 @@ def _within_strong_parts(n_items: int, edges: Edges, threshold: float) -> Edges:
 
 
 def _greedy_average_linkage(n_items: int, edges: Edges, threshold: float) -> list[int]:
-    """`average_linkage` over every edge given: the greedy merge loop itself."""
-    size = dict.fromkeys(range(n_items), 1)
-    sums: dict[int, dict[int, float]] = {i: {} for i in range(n_items)}
-    for a, b, sim in edges.rows():
-        if a != b and sim > 0:
-            sums[a][b] = sums[a].get(b, 0.0) + sim
-            sums[b][a] = sums[b].get(a, 0.0) + sim
-    version = dict.fromkeys(range(n_items), 0)
-    heap: list[tuple[float, int, int, int, int]] = []
-    for a, neighbours in sums.items():
-        for b, total in neighbours.items():
-            if a < b and total >= threshold:
-                heap.append((-total, a, b, 0, 0))
-    heapq.heapify(heap)
-    parent = list(range(n_items))
-    while heap:
-        negative, a, b, va, vb = heapq.heappop(heap)
-        if a not in size or b not in size or version[a] != va or version[b] != vb:
-            continue  # stale: one side has merged since this entry was pushed
-        if -negative < threshold:
-            break
-        # Merge b into a.
-        parent[b] = a
-        size[a] += size.pop(b)
-        merged = sums[a]
-        merged.pop(b, None)
-        for k, total in sums.pop(b).items():
-            if k == a:
-                continue
-            merged[k] = merged.get(k, 0.0) + total
-            other = sums[k]
-            other[a] = other.get(a, 0.0) + other.pop(b, 0.0)
-        version[a] += 1
-        del version[b]
-        for k, total in merged.items():
-            average = total / (size[a] * size[k])
-            if average >= threshold:
-                lo, hi = (a, k) if a < k else (k, a)
-                heapq.heappush(heap, (-average, lo, hi, version[lo], version[hi]))
-    labels = []
-    for i in range(n_items):
-        root = i
-        while parent[root] != root:
-            root = parent[root]
-        labels.append(root)
-    return labels
+    """`average_linkage` over every edge given: the greedy merge loop itself (compiled)."""
+    pairs = np.ascontiguousarray(edges.pairs, dtype=np.int64)
+    weights = np.ascontiguousarray(edges.weights, dtype=np.float64)
+    labels = greedy_average_linkage(n_items, pairs[:, 0].copy(), pairs[:, 1].copy(), weights, threshold)
+    result: list[int] = labels.tolist()
+    return result
 
 
 def attach_lone_items(labels: list[int], edges: Edges, cut: float, fit: float) -> list[int]:

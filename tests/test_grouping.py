@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cleaners import clean_text
@@ -250,6 +251,72 @@ def test_linkage_without_edges_between_strong_parts_equals_linkage_over_every_ed
     assert len(set(average_linkage(n, Edges.of(edges), threshold))) < n - 50  # the cut does merge here
     assert average_linkage(3, Edges.of({}), threshold) == [0, 1, 2]
 
+
+
+def _python_average_linkage(n_items: int, edges: list[tuple[int, int, float]], threshold: float) -> list[int]:
+    """The definition of the greedy merge loop, in plain Python (what `dedup.kernels` compiles):
+    dictionaries of cluster-to-cluster sums and a heap of (-average, ids, versions)."""
+    import heapq
+
+    size = dict.fromkeys(range(n_items), 1)
+    sums: dict[int, dict[int, float]] = {i: {} for i in range(n_items)}
+    for a, b, sim in edges:
+        if a != b and sim > 0:
+            sums[a][b] = sums[a].get(b, 0.0) + sim
+            sums[b][a] = sums[b].get(a, 0.0) + sim
+    version = dict.fromkeys(range(n_items), 0)
+    heap = [(-t, a, b, 0, 0) for a, row in sums.items() for b, t in row.items() if a < b and t >= threshold]
+    heapq.heapify(heap)
+    parent = list(range(n_items))
+    while heap:
+        negative, a, b, va, vb = heapq.heappop(heap)
+        if a not in size or b not in size or version[a] != va or version[b] != vb:
+            continue
+        if -negative < threshold:
+            break
+        parent[b] = a
+        size[a] += size.pop(b)
+        merged = sums[a]
+        merged.pop(b, None)
+        for k, total in sums.pop(b).items():
+            if k != a:
+                merged[k] = merged.get(k, 0.0) + total
+                sums[k][a] = sums[k].get(a, 0.0) + sums[k].pop(b, 0.0)
+        version[a] += 1
+        del version[b]
+        for k, total in merged.items():
+            if total / (size[a] * size[k]) >= threshold:
+                lo, hi = min(a, k), max(a, k)
+                heapq.heappush(heap, (-total / (size[a] * size[k]), lo, hi, version[lo], version[hi]))
+    labels = []
+    for i in range(n_items):
+        while parent[i] != i:
+            i = parent[i]
+        labels.append(i)
+    return labels
+
+
+def test_compiled_linkage_gives_the_labels_of_its_python_definition() -> None:
+    """The compiled merge loop against the Python one on random graphs: repeated and reversed
+    edges, self-loops, weights at or below 0, and many equal weights (ties break on ids)."""
+    import random
+
+    from dedup.linkage import Edges, _greedy_average_linkage
+
+    rng = random.Random(5)
+    for trial in range(30):
+        n = rng.randint(1, 120)
+        levels = [0.1, 0.2, 0.25, 0.3] if trial % 2 else None  # half the graphs: ties everywhere
+        edges = []
+        for _ in range(rng.randint(0, 4 * n)):
+            a, b = rng.randrange(n), rng.randrange(n)
+            weight = rng.choice(levels) if levels else rng.choice([rng.uniform(0, 0.6), -0.1, 0.0])
+            edges.append((a, b, weight))
+        pairs = np.array([(a, b) for a, b, _ in edges], dtype=np.int64).reshape(-1, 2)
+        weights = np.array([w for _, _, w in edges], dtype=np.float64)
+        got = _greedy_average_linkage(n, Edges(pairs, weights), 0.17)
+        assert got == _python_average_linkage(n, edges, 0.17)
+    assert _greedy_average_linkage(0, Edges(np.empty((0, 2), np.int64), np.empty(0)), 0.17) == []
 
 
 def test_a_lone_story_joins_the_cluster_it_fits_nearly_as_well_as_its_loosest_member() -> None:

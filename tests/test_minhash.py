@@ -176,15 +176,15 @@ def test_empty_sets(hasher: MinHasher) -> None:
     assert np.all(hasher.signatures_from_hashes([np.array([], np.uint32)]) == EMPTY_HASH)
 
 
-def test_chunk_and_window_boundaries_do_not_change_results(hasher: MinHasher) -> None:
-    """Documents split across chunks and permutation windows still get their own minima."""
+def test_chunk_boundaries_do_not_change_results(hasher: MinHasher) -> None:
+    """Documents split across chunks (a huge one hashed in pieces) still get their own minima."""
     rng = random.Random(8)
     token_lists = [_text(rng, k) for k in (0, 300, 0, 30, 2, 120, 7, 0, 55, 1, 0)]
     sets = [_shingles(t) for t in token_lists]
     expected = np.stack([hasher.signatures([s])[0] for s in sets])
 
     small = MinHasher(num_perm=NUM_PERM, seed=1)
-    small._window, small._chunk = 13, 40  # tiny: most documents straddle several windows
+    small._chunk = 40  # tiny: several documents are over a chunk, most chunks hold several
     assert np.array_equal(small.signatures(sets), expected)
     assert np.array_equal(small.signatures_from_tokens(token_lists, 5), expected)
     assert np.array_equal(hasher.signatures(sets), expected)
@@ -216,7 +216,7 @@ def test_signatures_and_hashes_keep_the_hashes_the_signatures_were_made_from() -
     rng = random.Random(10)
     token_lists = [_text(rng, k) for k in (0, 300, 0, 30, 2, 120, 7, 0, 55, 1, 0)]
     small = MinHasher(num_perm=NUM_PERM, seed=1)
-    small._window, small._chunk = 13, 40
+    small._chunk = 40
     signatures, hashes = small.signatures_and_hashes(token_lists, 5)
     assert np.array_equal(signatures, small.signatures_from_tokens(token_lists, 5))
     assert [h.tolist() for h in hashes] == [hash_ngrams(t, 5).tolist() for t in token_lists]

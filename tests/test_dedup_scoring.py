@@ -113,6 +113,31 @@ def test_strongest_edges_keeps_each_items_best_and_drops_non_positive() -> None:
     assert strongest_edges(hub, hub_scores, per_item=0).all()
 
 
+def test_edge_ranks_equal_their_definition_with_ties() -> None:
+    """Each end's edges strongest first; equal scores by entry (the edges where the item is
+    the first end, by index, before those where it is the second), on graphs full of ties."""
+    from dedup.event_space import edge_ranks
+
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        n_items = int(rng.integers(2, 30))
+        ends = rng.integers(0, n_items, (int(rng.integers(0, 200)), 2))
+        pairs = ends[ends[:, 0] != ends[:, 1]]
+        levels = np.array([0.3, 0.1, 0.0, -0.0, -0.2])
+        scores = rng.choice(levels, len(pairs)) if trial % 2 else rng.random(len(pairs))
+        n = len(pairs)
+        entries = sorted((int(pairs[j % n, j // n]), -scores[j % n], j) for j in range(2 * n))
+        items, edges, ranks = edge_ranks(pairs, scores)
+        assert items.tolist() == [item for item, _, _ in entries]
+        assert edges.tolist() == [j % n for _, _, j in entries]
+        seen: Counter[int] = Counter()
+        expected_ranks = []
+        for item, _, _ in entries:
+            expected_ranks.append(seen[item])
+            seen[item] += 1
+        assert ranks.tolist() == expected_ranks
+
+
 def test_shingle_ids_are_the_distinct_shingles() -> None:
     text = "the cat sat on the mat and the cat sat on the mat"
     ids = shingle_ids(text, 3)

@@ -449,7 +449,7 @@ def group_batches(state_file: str, fingerprint: str, work_dir: str, settings: Se
     if emptied:  # rare: a document that was all furniture leaves the clustering
         grouping = graph.grouping(leave_out=[doc_id for doc_id in grouping.assignments if doc_id not in kept])
     payload = {
-        "assignments": {k: asdict(v) for k, v in sorted(grouping.assignments.items())},
+        "assignments": {k: v.as_dict() for k, v in sorted(grouping.assignments.items())},
         "stats": grouping.stats,
     }
     write_atomic(work / "groups.json", json.dumps(payload, sort_keys=True))

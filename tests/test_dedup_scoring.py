@@ -396,9 +396,11 @@ def test_threads_give_the_same_agreements() -> None:
     sketch = byte_sketch(rng.integers(0, 2**32, (50, 64), dtype=np.uint64).astype(np.uint32))
     pairs = rng.integers(0, 50, (1001, 2))
     codes = pairs[:, 0] * 50 + pairs[:, 1]
-    single = sketch_agreement(codes, 50, sketch, chunk=64)
-    assert (single == sketch_agreement(codes, 50, sketch, chunk=64, threads=2)).all()
-    assert (single == sketch_agreement(codes, 50, sketch, chunk=1001, threads=2)).all()
+    single = sketch_agreement(codes, 50, sketch)
+    assert (single == sketch_agreement(codes, 50, sketch, threads=2)).all()
+    assert (single == sketch_agreement(codes, 50, sketch, threads=3)).all()
+    as_bytes = sketch.view(np.uint8)
+    assert single.tolist() == [int((as_bytes[a] == as_bytes[b]).sum()) for a, b in pairs.tolist()]
     spans = map_ranges(lambda lo, hi: list(range(lo, hi)), [0, 3, 3, 7], threads=2)
     assert spans == [[0, 1, 2], [3, 4, 5, 6]]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -55,6 +57,8 @@ def test_lightly_edited_wire_copy_is_a_near_duplicate() -> None:
     assert a["copy"].relation == "near_duplicate"
     assert a["copy"].similarity is not None and 0.5 < a["copy"].similarity < 1.0
     assert a["other"].cluster_id != a["orig"].cluster_id
+    # What the run writes of each assignment: every field, as dataclasses.asdict names them.
+    assert all(x.as_dict() == dataclasses.asdict(x) for x in a.values())
 
 
 def test_teaser_is_attached_to_its_full_article_by_containment() -> None:

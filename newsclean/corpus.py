@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,23 +74,54 @@ def _key_hash(key: str) -> int:
     return int.from_bytes(digest, "little")
 
 
-def outlet_line_stats(
-    documents: list[dict[str, Any]], clusters: Mapping[str, str], keys: Mapping[str, LineKeys]
-) -> dict[str, Counter[int]]:
-    """Per outlet, for each short line (by its hash): in how many event clusters its documents
-    carry it."""
-    seen: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+def frequent_outlet_lines(
+    documents: list[dict[str, Any]],
+    clusters: Mapping[str, str],
+    keys: Mapping[str, LineKeys],
+    min_clusters: int,
+) -> dict[str, set[int]]:
+    """Per outlet, the short lines (by hash) that its documents carry in at least `min_clusters`
+    event clusters (a document without a cluster counts as one of its own).
+
+    Counted on arrays: one row per line occurrence (outlet, line hash, cluster), distinct rows
+    by one sort, then clusters per (outlet, line). A set of clusters per distinct line per
+    outlet, as Python objects, was the 100k run's peak (the group stage holds every cleaned
+    text at this point), for the few lines that turn out to be frequent."""
+    outlets: dict[str, int] = {}
+    cluster_ids: dict[str, int] = {}
+    hashes: list[npt.NDArray[np.uint64]] = []
+    owners: list[tuple[int, int, int]] = []  # (outlet, cluster, how many lines)
     for doc in documents:
         outlet = doc["outlet"]
         if not outlet:
             continue
+        line_hashes = keys[doc["id"]].hashes
+        if not len(line_hashes):
+            continue
         cluster = clusters.get(doc["id"], doc["id"])
-        lines = seen[outlet]
-        for key in keys[doc["id"]].hashes.tolist():
-            lines[key].add(cluster)
-    return {
-        outlet: Counter({key: len(found) for key, found in lines.items()}) for outlet, lines in seen.items()
-    }
+        outlet_id = outlets.setdefault(outlet, len(outlets))
+        owners.append((outlet_id, cluster_ids.setdefault(cluster, len(cluster_ids)), len(line_hashes)))
+        hashes.append(line_hashes)
+    if not hashes:
+        return {}
+    owner = np.array(owners, dtype=np.int64)
+    line = np.concatenate(hashes)
+    outlet_of = np.repeat(owner[:, 0], owner[:, 2])
+    cluster_of = np.repeat(owner[:, 1], owner[:, 2])
+    order = np.lexsort((cluster_of, line, outlet_of))
+    outlet_of, line, cluster_of = outlet_of[order], line[order], cluster_of[order]
+    same_line = (outlet_of[1:] == outlet_of[:-1]) & (line[1:] == line[:-1])
+    new_cluster = np.concatenate(([True], ~same_line | (cluster_of[1:] != cluster_of[:-1])))
+    outlet_of, line = outlet_of[new_cluster], line[new_cluster]  # distinct (outlet, line, cluster)
+    new_line = (outlet_of[1:] != outlet_of[:-1]) | (line[1:] != line[:-1])
+    starts = np.flatnonzero(np.concatenate(([True], new_line)))
+    counts = np.diff(np.concatenate((starts, [len(line)])))
+    frequent = starts[counts >= min_clusters]
+    names = list(outlets)
+    found: dict[str, set[int]] = {}
+    for outlet, key in zip(outlet_of[frequent].tolist(), line[frequent].tolist(), strict=True):
+        found.setdefault(names[outlet], set()).add(key)
+    return found
 
 
 def remove_repeated_lines(
@@ -112,13 +143,9 @@ def remove_repeated_lines(
         doc["id"]: given[doc["id"]] if doc["id"] in given else LineKeys.of(doc["text"], max_words)
         for doc in documents
     }
-    stats = outlet_line_stats(documents, clusters, keys)
     # Only lines counted in enough clusters can go: an outlet with none keeps every document as
     # it is, unread (most outlets of a corpus).
-    frequent = {
-        outlet: {key for key, n in counts.items() if n >= options.repeated_line_min_docs}
-        for outlet, counts in stats.items()
-    }
+    frequent = frequent_outlet_lines(documents, clusters, keys, options.repeated_line_min_docs)
     kept: list[dict[str, Any]] = []
     emptied: list[dict[str, Any]] = []
     for doc in documents:

@@ -101,3 +101,37 @@ def test_stored_line_keys_give_what_keys_made_from_the_texts_give() -> None:
     wrong = {d["id"]: LineKeys.of("", options.repeated_line_max_words) for d in docs}
     kept, _ = remove_repeated_lines(docs, clusters, options, wrong)  # the stored keys are what counts
     assert kept == docs
+
+
+def test_frequent_outlet_lines_equal_their_set_definition() -> None:
+    """Lines counted per outlet in distinct clusters, against plain sets: random documents with
+    repeated lines, no outlet, no cluster (a cluster of its own) and no lines at all."""
+    import random
+
+    import numpy as np
+
+    from newsclean.corpus import LineKeys, frequent_outlet_lines
+
+    rng = random.Random(4)
+    documents, clusters, keys = [], {}, {}
+    for i in range(300):
+        doc_id = f"d{i}"
+        documents.append({"id": doc_id, "outlet": rng.choice(["a", "b", "c", None, ""])})
+        if rng.random() < 0.8:
+            clusters[doc_id] = f"c{rng.randrange(40)}"
+        hashes = [rng.choice([1, 2, 3, 2**63 + 5, rng.randrange(2**64)]) for _ in range(rng.randrange(8))]
+        keys[doc_id] = LineKeys(np.arange(len(hashes), dtype=np.uint32), np.array(hashes, dtype=np.uint64))
+    for min_clusters in (1, 2, 5, 30):
+        seen: dict[str, dict[int, set[str]]] = {}
+        for d in documents:
+            if d["outlet"]:
+                cluster = clusters.get(d["id"], d["id"])
+                for key in keys[d["id"]].hashes.tolist():
+                    seen.setdefault(d["outlet"], {}).setdefault(key, set()).add(cluster)
+        expected = {
+            outlet: {key for key, found in lines.items() if len(found) >= min_clusters}
+            for outlet, lines in seen.items()
+        }
+        expected = {outlet: found for outlet, found in expected.items() if found}
+        assert frequent_outlet_lines(documents, clusters, keys, min_clusters) == expected
+    assert frequent_outlet_lines([], {}, {}, 2) == {}

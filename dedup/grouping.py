@@ -15,6 +15,7 @@ No step compares all pairs: candidates come from LSH, and linkage only sees cand
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
@@ -258,14 +259,17 @@ def _unit_pairs(rep_pairs: np.ndarray, unit_of_rep: np.ndarray, n_units: int) ->
 
 
 def event_graph(
-    signed: Iterable[tuple[DedupDoc, DocSignature]], settings: DedupSettings | None = None
+    signed: Iterable[tuple[DedupDoc, DocSignature]],
+    settings: DedupSettings | None = None,
+    spill_dir: str | os.PathLike[str] | None = None,
 ) -> EventGraph:
     """Steps 1-3 up to the clustering: copy groups, candidates, scored same-event edges.
 
     `signed` (each document with its signature, in any order) is read once, and the signatures
     are let go as soon as what the candidate search needs is taken from them: a caller that
     streams them (the pipeline reads them from its run state) holds none of them through the
-    search. At 100k documents they were 770 MB of the grouping's peak."""
+    search. At 100k documents they were 770 MB of the grouping's peak. `spill_dir`: where the
+    shingle sets may wait out the candidate search in a mapped file (`ShingleSets`)."""
     s = settings or DedupSettings()
     started = time.perf_counter()
     threads = thread_count(s.threads)
@@ -315,7 +319,7 @@ def event_graph(
     salient = _stack([rep.salient for rep in rep_sigs], s.event_num_perm)
     sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
     # The graph keeps the shingle sets, not the signatures, which are done with from here on.
-    shingles_of = ShingleSets(list(sig_of), [sig.shingles for sig in sig_of.values()])
+    shingles_of = ShingleSets(list(sig_of), [sig.shingles for sig in sig_of.values()], spill_dir)
     del sig_of, rep_sigs
     release_freed_memory()
     event_parts = [

@@ -74,55 +74,187 @@ def _key_hash(key: str) -> int:
     return int.from_bytes(digest, "little")
 
 
+class _KeyTable:
+    """Every document's line keys in a few flat arrays, with its outlet, by document.
+
+    Why flat: the group stage holds the keys of every document while the event graph lives
+    (the graph is its memory peak), and 100k small `LineKeys` objects, each with two arrays,
+    held 185 MB there for 7 MB of keys (probed at 100k perf documents); kept in chunks of
+    `_CHUNK` documents they cost their bytes."""
+
+    _CHUNK = 4096
+
+    def __init__(self) -> None:
+        self.row_of: dict[str, int] = {}
+        self.outlet_names: dict[str, int] = {}
+        self._outlets: list[int] = []
+        self._counts: list[int] = []
+        self._pending: list[LineKeys] = []
+        self._positions: list[npt.NDArray[np.uint32]] = []
+        self._hashes: list[npt.NDArray[np.uint64]] = []
+        self._starts: npt.NDArray[np.int64] | None = None
+
+    def add(self, doc_id: str, outlet: str, keys: LineKeys) -> None:
+        if doc_id in self.row_of:
+            raise ValueError(f"line keys of {doc_id!r} twice")
+        self.row_of[doc_id] = len(self._counts)
+        self._outlets.append(self.outlet_names.setdefault(outlet, len(self.outlet_names)))
+        self._counts.append(len(keys.hashes))
+        self._pending.append(keys)
+        if len(self._pending) >= self._CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._positions.append(np.concatenate([k.positions for k in self._pending]).astype(np.uint32))
+            self._hashes.append(np.concatenate([k.hashes for k in self._pending]).astype(np.uint64))
+            self._pending = []
+        if len(self._hashes) > 1:
+            self._positions = [np.concatenate(self._positions)]
+            self._hashes = [np.concatenate(self._hashes)]
+        self._starts = np.concatenate(([0], np.cumsum(self._counts, dtype=np.int64)))
+
+    def keys(self, doc_id: str) -> LineKeys:
+        """One document's keys (views); after `frequent`."""
+        if self._starts is None:
+            self._flush()
+        starts = self._starts
+        assert starts is not None  # set by _flush
+        row = self.row_of[doc_id]
+        lo, hi = int(starts[row]), int(starts[row + 1])
+        return LineKeys(self._positions[0][lo:hi], self._hashes[0][lo:hi])
+
+    def frequent(self, clusters: Mapping[str, str], min_clusters: int) -> dict[str, set[int]]:
+        """Per outlet, the line hashes its documents carry in at least `min_clusters` clusters.
+
+        Counted on arrays: one row per line occurrence (outlet, line hash, cluster), distinct rows
+        by one sort, then clusters per (outlet, line). A set of clusters per distinct line per
+        outlet, as Python objects, added 160 MB at 100k documents (a probe of the group stage),
+        for the few lines that turn out to be frequent."""
+        self._flush()
+        if not self._hashes or not len(self._hashes[0]):
+            return {}
+        cluster_ids: dict[str, int] = {}
+        cluster_of_row = np.fromiter(  # rows are numbered in the order row_of holds them
+            (cluster_ids.setdefault(clusters.get(d, d), len(cluster_ids)) for d in self.row_of),
+            dtype=np.int64,
+            count=len(self.row_of),
+        )
+        counts = np.asarray(self._counts, dtype=np.int64)
+        line = self._hashes[0]
+        outlet_of = np.repeat(np.asarray(self._outlets, dtype=np.int64), counts)
+        cluster_of = np.repeat(cluster_of_row, counts)
+        order = np.lexsort((cluster_of, line, outlet_of))
+        outlet_of, line, cluster_of = outlet_of[order], line[order], cluster_of[order]
+        same_line = (outlet_of[1:] == outlet_of[:-1]) & (line[1:] == line[:-1])
+        new_cluster = np.concatenate(([True], ~same_line | (cluster_of[1:] != cluster_of[:-1])))
+        outlet_of, line = outlet_of[new_cluster], line[new_cluster]  # distinct (outlet, line, cluster)
+        new_line = (outlet_of[1:] != outlet_of[:-1]) | (line[1:] != line[:-1])
+        starts = np.flatnonzero(np.concatenate(([True], new_line)))
+        per_line = np.diff(np.concatenate((starts, [len(line)])))
+        frequent = starts[per_line >= min_clusters]
+        names = list(self.outlet_names)
+        found: dict[str, set[int]] = {}
+        for outlet, key in zip(outlet_of[frequent].tolist(), line[frequent].tolist(), strict=True):
+            found.setdefault(names[outlet], set()).add(key)
+        return found
+
+
 def frequent_outlet_lines(
-    documents: list[dict[str, Any]],
+    outlets: Mapping[str, str | None],
     clusters: Mapping[str, str],
     keys: Mapping[str, LineKeys],
     min_clusters: int,
 ) -> dict[str, set[int]]:
     """Per outlet, the short lines (by hash) that its documents carry in at least `min_clusters`
-    event clusters (a document without a cluster counts as one of its own).
+    event clusters (a document without a cluster counts as one of its own). `outlets` maps each
+    document's id to its outlet; a document with none takes no part."""
+    table = _KeyTable()
+    for doc_id, outlet in outlets.items():
+        if outlet:
+            table.add(doc_id, outlet, keys[doc_id])
+    return table.frequent(clusters, min_clusters)
 
-    Counted on arrays: one row per line occurrence (outlet, line hash, cluster), distinct rows
-    by one sort, then clusters per (outlet, line). The group stage holds every cleaned text at
-    this point, and a set of clusters per distinct line per outlet, as Python objects, added
-    160 MB there at 100k documents, for the few lines that turn out to be frequent (a probe of
-    the stage; the whole run's measured peak did not drop with it)."""
-    outlets: dict[str, int] = {}
-    cluster_ids: dict[str, int] = {}
-    hashes: list[npt.NDArray[np.uint64]] = []
-    owners: list[tuple[int, int, int]] = []  # (outlet, cluster, how many lines)
-    for doc in documents:
-        outlet = doc["outlet"]
-        if not outlet:
-            continue
-        line_hashes = keys[doc["id"]].hashes
-        if not len(line_hashes):
-            continue
-        cluster = clusters.get(doc["id"], doc["id"])
-        outlet_id = outlets.setdefault(outlet, len(outlets))
-        owners.append((outlet_id, cluster_ids.setdefault(cluster, len(cluster_ids)), len(line_hashes)))
-        hashes.append(line_hashes)
-    if not hashes:
-        return {}
-    owner = np.array(owners, dtype=np.int64)
-    line = np.concatenate(hashes)
-    outlet_of = np.repeat(owner[:, 0], owner[:, 2])
-    cluster_of = np.repeat(owner[:, 1], owner[:, 2])
-    order = np.lexsort((cluster_of, line, outlet_of))
-    outlet_of, line, cluster_of = outlet_of[order], line[order], cluster_of[order]
-    same_line = (outlet_of[1:] == outlet_of[:-1]) & (line[1:] == line[:-1])
-    new_cluster = np.concatenate(([True], ~same_line | (cluster_of[1:] != cluster_of[:-1])))
-    outlet_of, line = outlet_of[new_cluster], line[new_cluster]  # distinct (outlet, line, cluster)
-    new_line = (outlet_of[1:] != outlet_of[:-1]) | (line[1:] != line[:-1])
-    starts = np.flatnonzero(np.concatenate(([True], new_line)))
-    counts = np.diff(np.concatenate((starts, [len(line)])))
-    frequent = starts[counts >= min_clusters]
-    names = list(outlets)
-    found: dict[str, set[int]] = {}
-    for outlet, key in zip(outlet_of[frequent].tolist(), line[frequent].tolist(), strict=True):
-        found.setdefault(names[outlet], set()).add(key)
-    return found
+
+class RepeatedLines:
+    """An outlet's repeated lines, learned from a stream of documents, then removed from them.
+
+    Why in steps, not one call over a list of documents: the group stage learns while it streams
+    the run state into the event graph, where each text is seen once and let go, and removes
+    only after the graph is gone, reading the texts again. Holding every cleaned text while the
+    graph was alive cost the group stage 1.7 GB after the graph at 100k documents. Which
+    documents the removal empties must still be known while the graph lives (they leave the
+    clustering), so a document that could be emptied, one whose every non-blank line is a
+    counted short line (1% of the perf corpus's documents), is kept whole and put through the
+    same removal once the lines are known.
+
+    Use: `add` every document, `learn` once, then `strip` each document."""
+
+    def __init__(self, options: CleaningOptions) -> None:
+        self.options = options
+        self._table = _KeyTable()
+        self._could_empty: list[dict[str, Any]] = []
+        self._frequent: dict[str, set[int]] | None = None
+
+    def add(self, document: dict[str, Any], keys: LineKeys | None = None) -> None:
+        """Count a document's short lines; `keys` as the run state keeps them (made from the
+        text when None). A document without an outlet has no outlet furniture: not kept."""
+        if not self.options.repeated_lines or not document["outlet"]:
+            return
+        text = document["text"]
+        found = LineKeys.of(text, self.options.repeated_line_max_words) if keys is None else keys
+        self._table.add(document["id"], document["outlet"], found)
+        if len(found.positions) and _every_line_counted(text, found):
+            self._could_empty.append(document)
+
+    def learn(self, clusters: Mapping[str, str]) -> list[str]:
+        """Find each outlet's frequent lines (counted once per event cluster); return the ids,
+        sorted, of the documents that their removal leaves with no text."""
+        self._frequent = self._table.frequent(clusters, self.options.repeated_line_min_docs)
+        emptied = sorted(doc["id"] for doc in self._could_empty if self.strip(doc)[0] is None)
+        self._could_empty = []
+        return emptied
+
+    def strip(self, document: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(the document without its outlet's frequent lines, None), or (None, its quarantine
+        record) when nothing is left of it. Removals are counted under
+        `removed["repeated_line"]`; a document with nothing to remove is returned as it is."""
+        if self._frequent is None:
+            raise RuntimeError("RepeatedLines.strip before learn")
+        outlet_lines = self._frequent.get(document["outlet"] or "")
+        if not outlet_lines:  # most outlets of a corpus: their documents are not read
+            return document, None
+        mine = self._table.keys(document["id"])
+        pairs = zip(mine.positions.tolist(), mine.hashes.tolist(), strict=True)
+        drop = {i for i, key in pairs if key in outlet_lines}
+        if not drop:
+            return document, None
+        lines = document["text"].split("\n")
+        text = "\n".join(line for i, line in enumerate(lines) if i not in drop).strip("\n")
+        while "\n\n\n" in text:
+            text = text.replace("\n\n\n", "\n\n")
+        if not text.strip():
+            return None, {
+                "source_path": document["source_path"],
+                "record_id": document["record_id"],
+                "reason": "no article text",
+                "detail": f"only lines its outlet repeats across stories ({len(drop)})",
+            }
+        removed = Counter(document["removed"])
+        removed["repeated_line"] += len(drop)
+        return {
+            **document,
+            "text": text,
+            "content_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "removed": dict(sorted(removed.items())),
+        }, None
+
+
+def _every_line_counted(text: str, keys: LineKeys) -> bool:
+    """Whether each non-blank line of the text has a key: only then can removing lines by key
+    leave nothing. Stops at the first long line, most often the first paragraph."""
+    counted = set(keys.positions.tolist())
+    return all(i in counted for i, line in enumerate(text.split("\n")) if line.strip())
 
 
 def remove_repeated_lines(
@@ -131,57 +263,22 @@ def remove_repeated_lines(
     options: CleaningOptions,
     keys: Mapping[str, LineKeys] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(documents with their outlet's repeated lines removed, records left with no text).
-
-    `keys`: documents' `LineKeys` by id, as the run state keeps them (made here for any
-    document not in it). Removals are counted under `removed["repeated_line"]`; a document that had nothing
-    but such lines becomes a quarantine record rather than an empty document."""
+    """(documents with their outlet's repeated lines removed, records left with no text): the
+    `RepeatedLines` steps over a list. `keys`: documents' `LineKeys` by id, as the run state keeps
+    them (made here for any document not in it)."""
     if not options.repeated_lines:
         return documents, []
+    lines = RepeatedLines(options)
     given = keys or {}
-    max_words = options.repeated_line_max_words
-    keys = {
-        doc["id"]: given[doc["id"]] if doc["id"] in given else LineKeys.of(doc["text"], max_words)
-        for doc in documents
-    }
-    # Only lines counted in enough clusters can go: an outlet with none keeps every document as
-    # it is, unread (most outlets of a corpus).
-    frequent = frequent_outlet_lines(documents, clusters, keys, options.repeated_line_min_docs)
+    for doc in documents:
+        lines.add(doc, given.get(doc["id"]))
+    lines.learn(clusters)
     kept: list[dict[str, Any]] = []
     emptied: list[dict[str, Any]] = []
     for doc in documents:
-        outlet_lines = frequent.get(doc["outlet"] or "")
-        if not outlet_lines:
-            kept.append(doc)
-            continue
-        mine = keys[doc["id"]]
-        pairs = zip(mine.positions.tolist(), mine.hashes.tolist(), strict=True)
-        drop = {i for i, key in pairs if key in outlet_lines}
-        if not drop:
-            kept.append(doc)
-            continue
-        lines = doc["text"].split("\n")
-        text = "\n".join(line for i, line in enumerate(lines) if i not in drop).strip("\n")
-        while "\n\n\n" in text:
-            text = text.replace("\n\n\n", "\n\n")
-        removed = Counter(doc["removed"])
-        removed["repeated_line"] += len(drop)
-        if not text.strip():
-            emptied.append(
-                {
-                    "source_path": doc["source_path"],
-                    "record_id": doc["record_id"],
-                    "reason": "no article text",
-                    "detail": f"only lines its outlet repeats across stories ({len(drop)})",
-                }
-            )
-            continue
-        kept.append(
-            {
-                **doc,
-                "text": text,
-                "content_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                "removed": dict(sorted(removed.items())),
-            }
-        )
+        document, quarantined = lines.strip(doc)
+        if document is not None:
+            kept.append(document)
+        if quarantined is not None:
+            emptied.append(quarantined)
     return kept, emptied

@@ -133,5 +133,46 @@ def test_frequent_outlet_lines_equal_their_set_definition() -> None:
             for outlet, lines in seen.items()
         }
         expected = {outlet: found for outlet, found in expected.items() if found}
-        assert frequent_outlet_lines(documents, clusters, keys, min_clusters) == expected
-    assert frequent_outlet_lines([], {}, {}, 2) == {}
+        outlets = {d["id"]: d["outlet"] for d in documents}
+        assert frequent_outlet_lines(outlets, clusters, keys, min_clusters) == expected
+    assert frequent_outlet_lines({}, {}, {}, 2) == {}
+
+
+def test_learn_names_exactly_the_documents_the_removal_empties() -> None:
+    """The group stage must know which documents leave the clustering before it reads the texts
+    again: `learn` looks only at documents whose every non-blank line is keyed, and must still
+    name each document `strip` empties. Random documents of furniture, blank and whitespace-only
+    lines, punctuation-only lines (no key) and paragraphs; stored keys that are not the text's."""
+    import random
+
+    from newsclean.corpus import LineKeys, RepeatedLines
+
+    pool = [FOOTER, "Follow us on Harbour Radio", "", "   ", "***", "— —", QUOTE]
+    paragraph = "The council met on Tuesday and voted " + "again and again " * 12 + "to close the pier."
+    rng = random.Random(11)
+    options = CleaningOptions(repeated_line_min_docs=3)
+    seen_emptied = seen_kept = 0
+    for _ in range(40):
+        docs, clusters, keys = [], {}, {}
+        for i in range(30):
+            lines = [rng.choice(pool) for _ in range(rng.randrange(1, 5))]
+            if rng.random() < 0.3:
+                lines.append(paragraph)
+            if not "".join(lines).strip():
+                lines.append(FOOTER)
+            d = doc(i, rng.choice(["harbour-times", "harbour-times", "wire", ""]), "\n".join(lines))
+            docs.append(d)
+            clusters[d["id"]] = f"c{rng.randrange(12)}"
+            if rng.random() < 0.1:  # stored keys are what count, even when they are not the text's
+                keys[d["id"]] = LineKeys.of(rng.choice(pool[:2]), options.repeated_line_max_words)
+        repeated = RepeatedLines(options)
+        for d in docs:
+            repeated.add(d, keys.get(d["id"]))
+        named = repeated.learn(clusters)
+        emptied = sorted(d["id"] for d in docs if repeated.strip(d)[0] is None)
+        assert named == emptied
+        records = [repeated.strip(d)[1] for d in docs if d["id"] in emptied]
+        assert remove_repeated_lines(docs, clusters, options, keys)[1] == records
+        seen_emptied += len(emptied)
+        seen_kept += len(docs) - len(emptied)
+    assert seen_emptied > 50 and seen_kept > 500  # both outcomes are exercised

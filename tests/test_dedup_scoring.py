@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -304,21 +305,34 @@ def test_lsh_candidates_equal_datasketch_minhashlsh() -> None:
     }
 
 
-def test_shingle_sets_hold_each_documents_distinct_sorted_hashes() -> None:
+@pytest.mark.parametrize("spill", [False, True])
+def test_shingle_sets_hold_each_documents_distinct_sorted_hashes(
+    spill: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In memory or spilled to a mapped file (written a few sets at a time: 7 here, so the 30
+    documents span several writes), the same read-only sets; empty sets and none at all too."""
     from dedup.signing import ShingleSets, shingle_set
 
+    monkeypatch.setattr(ShingleSets, "_CHUNK", 7)
+    spill_dir = tmp_path if spill else None
     rng = np.random.default_rng(4)
     hashes = [rng.integers(0, 50, int(rng.integers(0, 40))).astype(np.uint32) for _ in range(30)]
+    hashes[8] = hashes[21] = np.empty(0, dtype=np.uint32)
     ids = [f"d{i:02d}" for i in range(30)]
-    sets = ShingleSets(ids, hashes)
+    sets = ShingleSets(ids, hashes, spill_dir)
     for doc_id, h in zip(ids, hashes, strict=True):
         assert sets(doc_id).tolist() == sorted(set(h.tolist())) == shingle_set(h).tolist()
+    assert sets.sizes(ids).tolist() == [len(set(h.tolist())) for h in hashes]
     assert not sets("d03").flags.writeable
     with pytest.raises(KeyError):
         sets("missing")
+    nothing = ShingleSets(["a", "b"], [np.empty(0, dtype=np.uint32)] * 2, spill_dir)
+    assert nothing("a").tolist() == [] and nothing.sizes(["a", "b"]).tolist() == [0, 0]
+    assert list(tmp_path.iterdir()) == []  # the spill file is deleted at once
 
 
-def test_shared_shingles_and_copy_decisions_equal_their_set_definitions() -> None:
+@pytest.mark.parametrize("spill", [False, True])
+def test_shared_shingles_and_copy_decisions_equal_their_set_definitions(spill: bool, tmp_path: Path) -> None:
     """The compiled merge counts what the two sets share, as Python sets do; a pair is a copy when
     its Jaccard reaches `near_jaccard`, or when at least 8 shingles of the smaller set make up
     `near_containment` of it; an empty set is never a copy."""
@@ -334,7 +348,7 @@ def test_shared_shingles_and_copy_decisions_equal_their_set_definitions() -> Non
             np.concatenate((keep, rng.integers(0, 2**32, int(rng.integers(0, 60))).astype(np.uint32)))
         )
     ids = [f"d{i:02d}" for i in range(len(hashes))]
-    sets = ShingleSets(ids, hashes)
+    sets = ShingleSets(ids, hashes, tmp_path if spill else None)
     pairs = [(ids[a], ids[b]) for a in range(len(ids)) for b in range(len(ids)) if a != b]
     left, right = [a for a, _ in pairs], [b for _, b in pairs]
     shared = sets.shared(left, right)

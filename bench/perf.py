@@ -70,7 +70,7 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO / ".venv" / "bin"
 NEWSCLEAN = VENV_BIN / "newsclean"
 FTFY_CASES = pc.SHARED / "data" / "ftfy-cases"
-SECTIONS = ("scale", "incremental", "html", "minhash", "ftfy", "prefect", "datatrove")
+SECTIONS = ("scale", "text", "incremental", "html", "minhash", "ftfy", "prefect", "datatrove")
 STAGES = ("plan", "read_clean", "group", "write")
 SAMPLE_SECONDS = 0.05
 HEARTBEAT_SECONDS = 30.0
@@ -427,17 +427,19 @@ class Bench:
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args = args
         self.tmp = tmp
-        self.sizes: dict[int, SizeState] = {}
+        # mixed corpora by size, the others by (mix, size)
+        self.sizes: dict[int | tuple[str, int], SizeState] = {}
         self.figures: dict[str, Any] = {}
         self.timed_out_at: int | None = None
 
-    def corpus(self, n: int, *, html_only: bool = False) -> SizeState:
-        key = -n if html_only else n
+    def corpus(self, n: int, *, mix: str = "mixed") -> SizeState:
+        """The corpus of `n` files of `mix` (`perf_corpus.MIXES`), built on first use."""
+        key: int | tuple[str, int] = n if mix == "mixed" else (mix, n)
         if key not in self.sizes:
-            root = self.tmp / (f"html-{label(n)}" if html_only else f"docs-{label(n)}")
-            log(f"building a {'HTML-only ' if html_only else ''}corpus of {n:,} files in {root}")
+            root = self.tmp / (f"docs-{label(n)}" if mix == "mixed" else f"{mix}-{label(n)}")
+            log(f"building a {'' if mix == 'mixed' else mix + '-only '}corpus of {n:,} files in {root}")
             t = time.perf_counter()
-            manifest = pc.build_corpus(root / "raw", n, self.args.seed, html_only=html_only)
+            manifest = pc.build_corpus(root / "raw", n, self.args.seed, mix=mix)
             manifest.save(root / "manifest.json")
             self.sizes[key] = SizeState(n, root, manifest, time.perf_counter() - t)
             log(f"  built in {self.sizes[key].build_seconds:.1f} s: {manifest.kinds()}")
@@ -472,6 +474,43 @@ def event_scores(state: SizeState) -> gm.PairScores:
     return gm.score(truth, pred)
 
 
+RUN_HEADERS = [
+    "files",
+    "runs",
+    "raw MB",
+    "docs out",
+    "wall s",
+    "docs/s",
+    "ms/doc",
+    "peak MB",
+    "MB/doc",
+    "CPU",
+    *(f"{s} s" for s in STAGES),
+    "slowest",
+]
+
+
+def run_row(state: SizeState) -> list[object]:
+    """A corpus's full runs as one row of RUN_HEADERS (medians of its successful runs)."""
+    n = state.n
+    wall = state.median(lambda r: r.wall) or float("nan")
+    peak = state.median(lambda r: r.peak_mb) or float("nan")
+    return [
+        label(n),
+        f"{len(state.ok_runs())}/{len(state.runs)}",
+        state.manifest.bytes / 1e6,
+        state.ok_runs()[0].summary.get("documents", 0),
+        wall,
+        n / wall,
+        wall / n * 1e3,
+        peak,
+        peak / n,
+        state.median(lambda r: r.cpu / r.wall) or 0.0,
+        *(state.median(lambda r, s=s: r.stage(s)) or float("nan") for s in STAGES),
+        max(STAGES, key=lambda s: state.median(lambda r, s=s: r.stage(s)) or 0.0),
+    ]
+
+
 def section_scale(bench: Bench) -> None:
     """Why: docs/s and memory at each size, which stage dominates, and whether cost stays linear."""
     args = bench.args
@@ -492,42 +531,8 @@ def section_scale(bench: Bench) -> None:
             rows.append([label(n), bad.status, bad.error])
             if not state.ok_runs():
                 continue
-        wall = state.median(lambda r: r.wall) or float("nan")
-        peak = state.median(lambda r: r.peak_mb) or float("nan")
-        docs = state.ok_runs()[0].summary.get("documents", 0)
-        rows.append(
-            [
-                label(n),
-                f"{len(state.ok_runs())}/{len(state.runs)}",
-                state.manifest.bytes / 1e6,
-                docs,
-                wall,
-                n / wall,
-                wall / n * 1e3,
-                peak,
-                peak / n,
-                state.median(lambda r: r.cpu / r.wall) or 0.0,
-                *(state.median(lambda r, s=s: r.stage(s)) or float("nan") for s in STAGES),
-                max(STAGES, key=lambda s: state.median(lambda r, s=s: r.stage(s)) or 0.0),
-            ]
-        )
-    table(
-        [
-            "files",
-            "runs",
-            "raw MB",
-            "docs out",
-            "wall s",
-            "docs/s",
-            "ms/doc",
-            "peak MB",
-            "MB/doc",
-            "CPU",
-            *(f"{s} s" for s in STAGES),
-            "slowest",
-        ],
-        rows,
-    )
+        rows.append(run_row(state))
+    table(RUN_HEADERS, rows)
     done = [bench.sizes[n] for n in args.sizes if n in bench.sizes and bench.sizes[n].ok_runs()]
     if done:
         s = done[0].ok_runs()[0].summary
@@ -584,6 +589,43 @@ def section_scale(bench: Bench) -> None:
         bench.figures.setdefault("throughput", []).append(
             (st.n, st.n / st.median(lambda r: r.wall), st.median(lambda r: r.peak_mb))  # type: ignore[operator]
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Section: text (the throughput target's own corpus)
+
+
+def section_text(bench: Bench) -> None:
+    """Why: the issue sets its docs/s and memory targets on 100k *text* documents, and HTML pages
+    a target of their own (>= 50 pages/s, i.e. up to 40 ms of CPU a page on two cores). In the
+    mixed corpus a tenth of the files are pages, which alone would take 200 s at that rate for
+    10k pages: the mixed figure cannot say whether text throughput meets its target. This runs
+    the same corpus mix with the pages' share given to text originals, at the largest size."""
+    args = bench.args
+    n = max(args.sizes)
+    if bench.timed_out_at is not None and n >= bench.timed_out_at:
+        heading("text: skipped")
+        print(f"(a {label(bench.timed_out_at)} run did not finish)")
+        return
+    heading(f"text: {n:,} text files (the mixed corpus without HTML pages), --full --no-prefect")
+    state = bench.full_runs(bench.corpus(n, mix="text"), args.runs)
+    if not state.ok_runs():
+        bad = state.runs[-1]
+        table(["files", "status"], [[label(n), f"{bad.status} {bad.error}"]])
+        return
+    table(RUN_HEADERS, [run_row(state)])
+    print(f"({state.manifest.kinds()})")
+    phases = [
+        state.median(lambda r, ph=ph: float(r.summary.get("worker_seconds", {}).get(ph, float("nan"))))
+        for ph in WORKER_PHASES
+    ]
+    print("worker time per phase, ms per file:")
+    table([f"{ph} ms" for ph in WORKER_PHASES], [[(v or float("nan")) / n * 1e3 for v in phases]])
+    bench.figures["text_throughput"] = (
+        n,
+        n / (state.median(lambda r: r.wall) or float("nan")),
+        state.median(lambda r: r.peak_mb) or float("nan"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -719,7 +761,7 @@ def section_html(bench: Bench) -> None:
     args = bench.args
     n = args.html_docs
     heading(f"html: {n:,} HTML pages only (aeb pages and their templates), --workers {args.workers}")
-    state = bench.full_runs(bench.corpus(n, html_only=True), args.runs)
+    state = bench.full_runs(bench.corpus(n, mix="html"), args.runs)
     if not state.ok_runs():
         table(["pages", "status"], [[n, f"{state.status()} {state.runs[-1].error}"]])
         return
@@ -1343,13 +1385,19 @@ def section_summary(bench: Bench) -> None:
     def verdict(ok: bool | None, note: str = "") -> str:
         return ("NOT MEASURED" if ok is None else "MET" if ok else "MISS") + (f" {note}" if note else "")
 
-    thr = f.get("throughput", [])
-    if thr:
-        n, dps, peak = max(thr)
+    # The targets are set on text documents (the `text` section); the mixed corpus, a tenth of it
+    # HTML pages, is held to the same bars as a second, harder row.
+    for key, what in (("text_throughput", "text docs"), ("throughput", "mixed corpus (10% pages)")):
+        measured = f.get(key)
+        if not measured:
+            rows.append([f"end-to-end docs/s at 100k, {what}", f">= {TARGETS['docs_per_s']:,.0f}", "-",
+                         verdict(None)])  # fmt: skip
+            continue
+        n, dps, peak = max(measured) if isinstance(measured, list) else measured
         note = "" if n >= TARGET_SIZE else f"(at {label(n)}; 100k not run)"
         rows.append(
             [
-                "end-to-end docs/s at 100k text docs",
+                f"end-to-end docs/s at 100k, {what}",
                 f">= {TARGETS['docs_per_s']:,.0f}",
                 f"{dps:,.1f} at {label(n)}",
                 verdict(dps >= TARGETS["docs_per_s"], note),
@@ -1357,14 +1405,12 @@ def section_summary(bench: Bench) -> None:
         )
         rows.append(
             [
-                "peak memory at 100k",
+                f"peak memory at 100k, {what}",
                 f"<= {TARGETS['peak_mb']:,.0f} MB",
                 f"{peak:,.0f} MB at {label(n)}",
                 verdict(peak <= TARGETS["peak_mb"], note),
             ]
         )
-    else:
-        rows.append(["end-to-end docs/s at 100k text docs", ">= 2,000", "-", verdict(None)])
     html_rate = f.get("html")
     rows.append(
         [
@@ -1506,6 +1552,7 @@ def main(argv: list[str] | None = None) -> int:
         "minhash": section_minhash,
         "ftfy": section_ftfy,
         "scale": section_scale,
+        "text": section_text,
         "incremental": section_incremental,
         "html": section_html,
         "prefect": section_prefect,
@@ -1513,7 +1560,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     # order: cheap in-process sections first, then scale (its runs feed incremental and datatrove);
     # datatrove before incremental, which changes the corpus
-    order = ["minhash", "ftfy", "scale", "html", "prefect", "datatrove", "incremental"]
+    order = ["minhash", "ftfy", "scale", "text", "html", "prefect", "datatrove", "incremental"]
     try:
         for name in order:
             if name in args.sections:

@@ -452,15 +452,25 @@ def _fill_page(page: Page, doc: _Doc, rng: random.Random) -> str:
     return _CHARSET_RE.sub(lambda m: m.group(1) + "utf-8", text)
 
 
-def build_corpus(raw: Path, n_docs: int, seed: int = 1, *, html_only: bool = False) -> Manifest:
-    """Write `n_docs` files under `raw` (which must not exist yet); return the manifest."""
+MIXES = ("mixed", "text", "html")
+
+
+def build_corpus(raw: Path, n_docs: int, seed: int = 1, *, mix: str = "mixed") -> Manifest:
+    """Write `n_docs` files under `raw` (which must not exist yet); return the manifest.
+
+    `mix`: "mixed" (the shares above), "text" (the same without HTML pages, whose share goes to
+    originals: the issue's throughput target is set on text documents, and pages have a target of
+    their own) or "html" (pages only)."""
+    if mix not in MIXES:
+        raise ValueError(f"mix must be one of {MIXES}, not {mix!r}")
     raw.mkdir(parents=True, exist_ok=False)
     b = Builder(raw, seed)
-    if html_only:
+    if mix == "html":
         for _ in range(n_docs):
             b.html()
         return b.manifest
-    n_near, n_exact, n_html = (round(n_docs * s) for s in (SHARE_NEAR, SHARE_EXACT, SHARE_HTML))
+    share_html = SHARE_HTML if mix == "mixed" else 0.0
+    n_near, n_exact, n_html = (round(n_docs * s) for s in (SHARE_NEAR, SHARE_EXACT, share_html))
     n_orig = n_docs - n_near - n_exact - n_html
     # Interleave by kind so a prefix of the build has the same mix (and copies have sources).
     plan = ["original"] * n_orig + ["near"] * n_near + ["exact"] * n_exact + ["html"] * n_html
@@ -514,10 +524,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--html-only", action="store_true")
+    parser.add_argument("--mix", choices=MIXES, default="mixed", help="file kinds (default: mixed)")
     parser.add_argument("--out", type=Path, required=True, help="folder to create (raw/ and manifest.json)")
     args = parser.parse_args(argv)
-    manifest = build_corpus(args.out / "raw", args.docs, args.seed, html_only=args.html_only)
+    manifest = build_corpus(args.out / "raw", args.docs, args.seed, mix=args.mix)
     manifest.save(args.out / "manifest.json")
     print(
         f"{len(manifest.entries)} files, {manifest.bytes / 1e6:.1f} MB, {manifest.replicas} replicas: "

@@ -799,7 +799,7 @@ def section_html(bench: Bench) -> None:
 # Section: minhash (bench/minhash.py's measurement)
 
 
-SIGNER_PATH = "newsclean signatures_and_hashes(tokens)* (the signer's)"
+SIGNER_PATH = "newsclean signatures_and_hashes(tokens, joined) (the signer's)"
 
 
 def section_minhash(bench: Bench) -> None:
@@ -816,6 +816,7 @@ def section_minhash(bench: Bench) -> None:
     rows = [r for r in rows if 2000 <= len(r["text"].encode("utf-8")) <= 4000]  # ~3 KB articles
     token_lists = [mb.tokens_of(r["text"]) for r in rows]
     sets = [mb.shingles_of(t) for t in token_lists]
+    joined = [" ".join(t) for t in token_lists]
     hasher = mb.MinHasher(num_perm=k, seed=1)
     methods: dict[str, Callable[[], object]] = {
         mb.BASELINE: lambda: mb.datasketch_signatures(sets, k),
@@ -823,8 +824,10 @@ def section_minhash(bench: Bench) -> None:
         "newsclean signatures_from_tokens(tokens)*": lambda: hasher.signatures_from_tokens(
             token_lists, ngram
         ),
-        # What dedup.signing.Signer calls: the same, keeping the shingle hashes for grouping.
-        SIGNER_PATH: lambda: hasher.signatures_and_hashes(token_lists, ngram),
+        "newsclean signatures_and_hashes(tokens)*": lambda: hasher.signatures_and_hashes(token_lists, ngram),
+        # What dedup.signing.Signer calls: it keeps the shingle hashes for grouping, and passes
+        # each text's tokens joined by spaces, which it makes for the exact-copy key anyway.
+        SIGNER_PATH: lambda: hasher.signatures_and_hashes(token_lists, ngram, joined),
     }
     times = mb.timed_rounds(methods, max(3, bench.args.runs))
     base = statistics.median(times[mb.BASELINE][0])
@@ -837,7 +840,11 @@ def section_minhash(bench: Bench) -> None:
         "(as bench/minhash.py)"
     )
     table(["method", "CPU ms/doc", "wall ms/doc", "speed-up"], out_rows)
-    print("* includes building the 5-grams from the tokens, which the others get for free")
+    print(
+        "* includes building the 5-grams from the tokens, which the others get for free; the "
+        "signer's path starts from the tokens joined by spaces (its exact-copy key's text), where "
+        "datasketch gets every 5-gram string made"
+    )
     bench.figures["signing"] = (base / statistics.median(times[SIGNER_PATH][0]), SIGNER_PATH)
 
     # Jaccard agreement (bench/minhash.py's check): edited copies with spread-out true Jaccard

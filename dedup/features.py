@@ -37,7 +37,12 @@ def exact_key(text: str) -> str:
 
 def words_key(tokens: list[str]) -> str:
     """`exact_key` of a text already split by `words`."""
-    return hashlib.sha256(" ".join(tokens).encode("utf-8", "surrogatepass")).hexdigest()
+    return joined_key(" ".join(tokens))
+
+
+def joined_key(joined: str) -> str:
+    """`words_key` of tokens already joined by single spaces."""
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def shingles(tokens: list[str], size: int) -> set[str]:

@@ -61,6 +61,8 @@ _LEN_MUL = 0xC2B2AE3D27D4EB4F
 # Multiply-shift (Dietzfelbinger et al.) from 64 to 32 bits: the top half of a product with an
 # odd constant depends on every bit of the polynomial hash, including its weak low bits.
 _FOLD_MUL = 0xD6E8FEB86659FD93
+# The length term of `_finish`, folded in advance.
+_LEN_FOLD = (_LEN_MUL * _FOLD_MUL) & _MASK64
 # MurmurHash3 fmix32 constants: datasketch's affine32 pre-mix, which does the avalanching.
 _FMIX32_M1 = 0x85EBCA6B
 _FMIX32_M2 = 0xC2B2AE35
@@ -76,16 +78,6 @@ _TOKEN_SEP = " "
 _CHUNK_SHINGLES = 1 << 16
 # Scratch arrays larger than this are not kept between calls.
 _WORKSPACE_MAX_BYTES = 64 << 20
-
-
-def _fmix32(x: U32Array) -> U32Array:
-    """datasketch's affine32 pre-mix (MurmurHash3 fmix32), in place on a uint32 array."""
-    x ^= x >> np.uint32(16)
-    x *= np.uint32(_FMIX32_M1)
-    x ^= x >> np.uint32(13)
-    x *= np.uint32(_FMIX32_M2)
-    x ^= x >> np.uint32(16)
-    return x
 
 
 def shingle_hash32(data: bytes) -> int:
@@ -169,7 +161,7 @@ def _finish(sums: U64Array, ends: I64Array, lengths: I64Array) -> U32Array:
     # ((poly + len * LEN) * FOLD) >> 32, with poly = sums * base**(end-1); an empty slice has a
     # zero sum, so the power at index -1 (the table's last) is as good as any
     sums *= pow_fold[ends - 1]
-    sums += lengths.view(np.uint64) * np.uint64((_LEN_MUL * _FOLD_MUL) & _MASK64)
+    sums += lengths.view(np.uint64) * np.uint64(_LEN_FOLD)
     sums >>= np.uint64(32)
     return sums.astype(np.uint32)
 
@@ -224,13 +216,16 @@ def hash_shingles(shingles: Iterable[str]) -> U32Array:
     return _hash_groups([list(shingles)])
 
 
-def ngram_hashes_flat(token_lists: Sequence[Sequence[str]], n: int) -> tuple[U32Array, I64Array]:
+def ngram_hashes_flat(
+    token_lists: Sequence[Sequence[str]], n: int, joined: Sequence[str] | None = None
+) -> tuple[U32Array, I64Array]:
     """Base hashes of the word n-grams of several token lists, concatenated, and their counts.
 
     The n-gram ``" ".join(tokens[i:i+n])`` is the slice of ``" ".join(tokens)`` from the start
     of token i to the end of token i+n-1, so one buffer of the whole text yields them all.
     A list with fewer than `n` tokens gives one shingle of all its tokens (short texts are
-    not empty); an empty list gives none.
+    not empty); an empty list gives none. `joined`: each list's ``" ".join(tokens)``, when the
+    caller has it already (joining a list of short strings is most of the cost left here).
     """
     n_tok = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
     n_grams = np.where(n_tok == 0, 0, np.maximum(n_tok - n + 1, 1))
@@ -239,38 +234,71 @@ def ngram_hashes_flat(token_lists: Sequence[Sequence[str]], n: int) -> tuple[U32
     if total_grams == 0:
         return np.empty(0, dtype=np.uint32), n_grams
     # join each list, then the lists: about twice as fast as joining one chained iterable
-    buf = _encode(_TOKEN_SEP.join([_TOKEN_SEP.join(t) for t in token_lists if t]))
+    if joined is None:
+        joined = [_TOKEN_SEP.join(t) for t in token_lists]
+    buf = _encode(_TOKEN_SEP.join([text for text, t in zip(joined, token_lists, strict=True) if t]))
+    pow_fold, inv = _POWERS.get(buf.size + 1)
+    hashes = np.empty(total_grams, dtype=np.uint32)
+    bounds = np.empty((2, total_tok), dtype=np.int64)  # each token's first byte and its end
     seps = np.flatnonzero(buf == ord(_TOKEN_SEP))
     if seps.size == total_tok - 1:
-        tok_start = np.concatenate(([0], seps + 1))
-        tok_end = np.concatenate((seps, [buf.size]))
+        bounds[0, 0], bounds[0, 1:] = 0, seps + 1
+        bounds[1, :-1], bounds[1, -1] = seps, buf.size
     else:  # some token holds a space: take token boundaries from their byte lengths
         lens = np.fromiter(
             (len(t.encode("utf-8", "surrogatepass")) for t in chain.from_iterable(token_lists)),
             dtype=np.int64,
             count=total_tok,
         )
-        tok_end = np.cumsum(lens + 1) - 1
-        tok_start = tok_end - lens
-    tok_off = np.cumsum(n_tok) - n_tok
-    gram_off = np.cumsum(n_grams) - n_grams
-    # first token of every n-gram: the doc's token offset plus the n-gram's index in the doc
-    first = np.repeat(tok_off - gram_off, n_grams)
-    first += np.arange(total_grams)
-    last = first + (n - 1)
-    short = np.flatnonzero((n_tok > 0) & (n_tok < n))
-    if short.size:  # texts under n tokens: their one n-gram ends at their last token
-        last[gram_off[short]] = tok_off[short] + n_tok[short] - 1
-    starts = tok_start[first]
-    ends = tok_end[last]
-    # n-grams overlap, so take slice sums as differences of one cumulative sum
-    w = _weighted(buf)
-    prefix = _WORK.get("prefix", (w.size + 1,), np.uint64)
-    prefix[0] = 0
-    np.cumsum(w, out=prefix[1:])
-    sums = prefix[ends]
-    sums -= prefix[starts]
-    return _finish(sums, ends, ends - starts), n_grams
+        bounds[1] = np.cumsum(lens + 1) - 1
+        bounds[0] = bounds[1] - lens
+    _ngram_slice_hashes(buf, bounds, n_tok, n, pow_fold, inv, hashes)
+    return hashes, n_grams
+
+
+@njit(cache=True, nogil=True)
+def _ngram_slice_hashes(
+    buf: npt.NDArray[np.uint8],
+    bounds: I64Array,
+    n_tok: I64Array,
+    n: int,
+    pow_fold: U64Array,
+    inv: U64Array,
+    out: U32Array,
+) -> None:  # pragma: no cover - compiled; tested against shingle_hash32 and datasketch
+    """`shingle_hash32` of every word n-gram, the byte slice of `buf` from its first token's
+    start to its last token's end (token ranges in `bounds`, `n_tok` tokens per text, texts
+    back to back; a text of fewer than `n` tokens has one n-gram of all of them), into `out`.
+
+    The n-grams overlap, so each slice's sum is the difference of one cumulative sum of
+    ``buf[j] * base**-j``, times ``base**(end-1)``; then `_finish`'s length term and fold. One
+    pass over the bytes, one over the n-grams: the same arithmetic as the numpy passes it
+    replaced (`_weighted`, a cumulative sum, index arrays and gathers, `_finish`), whose
+    temporaries of eight bytes per text byte cost more than the arithmetic."""
+    prefix = np.empty(buf.size + 1, dtype=np.uint64)
+    acc = np.uint64(0)
+    prefix[0] = acc
+    for j in range(buf.size):
+        acc += np.uint64(buf[j]) * inv[j]
+        prefix[j + 1] = acc
+    length_fold = np.uint64(_LEN_FOLD)
+    shift = np.uint64(32)
+    k = 0
+    first_token = 0
+    for d in range(n_tok.size):
+        tokens = n_tok[d]
+        grams = tokens - n + 1 if tokens >= n else (1 if tokens > 0 else 0)
+        span = n - 1 if tokens >= n else tokens - 1
+        for i in range(grams):
+            start = bounds[0, first_token + i]
+            end = bounds[1, first_token + i + span]
+            h = prefix[end] - prefix[start]
+            if end > 0:  # an empty slice at 0 has a zero sum, whatever the power
+                h *= pow_fold[end - 1]
+            h += np.uint64(end - start) * length_fold
+            out[k] = np.uint32(h >> shift)
+            k += 1
+        first_token += tokens
 
 
 def hash_ngrams(tokens: Sequence[str], n: int) -> U32Array:
@@ -337,13 +365,13 @@ class MinHasher:
         for lo, hi in _chunks(counts, self._chunk):
             if sum(counts[lo:hi]) <= self._chunk:
                 hashes = _hash_groups(shingle_sets[lo:hi])
-                self._sign_premixed(_fmix32(hashes), counts[lo:hi], out[lo:hi])
+                self._sign(hashes, counts[lo:hi], out[lo:hi])
                 continue
             for i in range(lo, hi):  # one huge set (maybe beside empty ones): piece by piece
                 items = list(shingle_sets[i])
                 for p in range(0, len(items), self._chunk):
                     piece = items[p : p + self._chunk]
-                    self._sign_premixed(_fmix32(_hash_groups([piece])), [len(piece)], out[i : i + 1])
+                    self._sign(_hash_groups([piece]), [len(piece)], out[i : i + 1])
         return out
 
     def signatures_from_tokens(self, token_lists: Sequence[Sequence[str]], n: int) -> np.ndarray:
@@ -355,15 +383,21 @@ class MinHasher:
         return self._from_tokens(token_lists, n, None)
 
     def signatures_and_hashes(
-        self, token_lists: Sequence[Sequence[str]], n: int
+        self, token_lists: Sequence[Sequence[str]], n: int, joined: Sequence[str] | None = None
     ) -> tuple[np.ndarray, list[U32Array]]:
         """`signatures_from_tokens`, and each list's n-gram base hashes it was made from (in text
-        order, repeats kept), for a caller that compares the shingle sets themselves later."""
+        order, repeats kept), for a caller that compares the shingle sets themselves later.
+        `joined[i]`, if given, must be ``" ".join(token_lists[i])`` (the signer makes it for the
+        exact-copy key anyway)."""
         hashes: list[U32Array] = []
-        return self._from_tokens(token_lists, n, hashes), hashes
+        return self._from_tokens(token_lists, n, hashes, joined), hashes
 
     def _from_tokens(
-        self, token_lists: Sequence[Sequence[str]], n: int, keep: list[U32Array] | None
+        self,
+        token_lists: Sequence[Sequence[str]],
+        n: int,
+        keep: list[U32Array] | None,
+        joined: Sequence[str] | None = None,
     ) -> np.ndarray:
         if n < 1:
             raise ValueError("n must be positive")
@@ -371,12 +405,12 @@ class MinHasher:
         n_grams = [max(len(t) - n + 1, 1) if t else 0 for t in token_lists]
         for lo, hi in _chunks(n_grams, self._chunk):
             if sum(n_grams[lo:hi]) <= self._chunk:
-                hashes, counts = ngram_hashes_flat(token_lists[lo:hi], n)
+                texts = None if joined is None else joined[lo:hi]
+                hashes, counts = ngram_hashes_flat(token_lists[lo:hi], n, texts)
                 if keep is not None:
                     bounds = np.concatenate(([0], np.cumsum(counts))).tolist()
                     keep.extend(hashes[a:b] for a, b in pairwise(bounds))
-                    hashes = hashes.copy()  # the pre-mix below is in place
-                self._sign_premixed(_fmix32(hashes), counts, out[lo:hi])
+                self._sign(hashes, counts, out[lo:hi])
                 continue
             for i in range(lo, hi):  # one huge text: overlapping pieces of chunk + n-1 tokens
                 tokens = token_lists[i]
@@ -384,8 +418,8 @@ class MinHasher:
                 for p in range(0, n_grams[i], self._chunk):
                     hashes, counts = ngram_hashes_flat([tokens[p : p + self._chunk + n - 1]], n)
                     if keep is not None:
-                        pieces.append(hashes.copy())
-                    self._sign_premixed(_fmix32(hashes), counts, out[i : i + 1])
+                        pieces.append(hashes)
+                    self._sign(hashes, counts, out[i : i + 1])
                 if keep is not None:
                     keep.append(np.concatenate(pieces) if pieces else np.empty(0, dtype=np.uint32))
         return out
@@ -405,7 +439,7 @@ class MinHasher:
         for lo, hi in _chunks(counts, self._chunk):
             part = arrays[lo:hi]
             flat = np.concatenate(part).astype(np.uint32) if part else np.empty(0, np.uint32)
-            self._sign_premixed(_fmix32(flat), counts[lo:hi], out[lo:hi])
+            self._sign(flat, counts[lo:hi], out[lo:hi])
         return out
 
     def lean(self, row: np.ndarray) -> LeanMinHash:
@@ -415,15 +449,15 @@ class MinHasher:
     def _empty(self, n_docs: int) -> U32Array:
         return np.full((n_docs, self.num_perm), EMPTY_HASH, dtype=np.uint32)
 
-    def _sign_premixed(self, hashes: U32Array, counts: Sequence[int] | I64Array, out: U32Array) -> None:
-        """Fold pre-mixed hashes (the docs' hashes back to back) into their rows of `out`.
+    def _sign(self, hashes: U32Array, counts: Sequence[int] | I64Array, out: U32Array) -> None:
+        """Fold base hashes (the docs' hashes back to back) into their rows of `out`.
 
-        One compiled pass (`_fold_minima`): each hash is permuted and compared with its row's
-        minima while it is in a register. The numpy version wrote the ``num_perm x window``
-        matrix of permuted values, then read it back for ``minimum.reduceat``; that memory
-        traffic was two thirds of signing's permutation time (0.018 against 0.0066 ms a 3 KB
-        article here). Rows are folded into, not overwritten, so a huge document can be fed in
-        pieces.
+        One compiled pass (`_fold_minima`): each hash is pre-mixed, permuted and compared with
+        its row's minima while it is in a register. The numpy version wrote the ``num_perm x
+        window`` matrix of permuted values, then read it back for ``minimum.reduceat``; that
+        memory traffic was two thirds of signing's permutation time (0.018 against 0.0066 ms a
+        3 KB article here). Rows are folded into, not overwritten, so a huge document can be fed
+        in pieces.
         """
         if hashes.size == 0:
             return
@@ -437,16 +471,24 @@ class MinHasher:
 def _fold_minima(
     hashes: U32Array, counts: I64Array, a: U32Array, b: U32Array, out: U32Array
 ) -> None:  # pragma: no cover - compiled; tested against datasketch through MinHasher
-    """Row d of `out` takes the minimum with ``a * h + b mod 2**32`` (each permutation) of its
-    `counts[d]` hashes, which follow the previous rows' in `hashes`."""
+    """Row d of `out` takes the minimum with ``a * fmix32(h) + b mod 2**32`` (each
+    permutation) of its `counts[d]` base hashes, which follow the previous rows' in `hashes`.
+    The pre-mix is datasketch's affine32 one (MurmurHash3's fmix32), done here in a register: the base
+    hashes are left as they are (the signer keeps them), and no pre-mixed copy is written."""
     mask = np.uint64(0xFFFFFFFF)
+    m1, m2 = np.uint32(_FMIX32_M1), np.uint32(_FMIX32_M2)
+    s16, s13 = np.uint32(16), np.uint32(13)
     pos = 0
     for d in range(counts.size):
         row = out[d]
         for j in range(pos, pos + counts[d]):
-            h = np.uint64(hashes[j])
+            x = hashes[j]
+            x ^= x >> s16
+            x = np.uint32(x * m1)
+            x ^= x >> s13
+            x = np.uint32(x * m2)
+            x ^= x >> s16
+            h = np.uint64(x)
             for p in range(a.size):
-                v = np.uint32((np.uint64(a[p]) * h + np.uint64(b[p])) & mask)
-                if v < row[p]:
-                    row[p] = v
+                row[p] = min(row[p], np.uint32((np.uint64(a[p]) * h + np.uint64(b[p])) & mask))
         pos += counts[d]

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.event_space import event_features, term_arrays, term_counts
-from dedup.features import event_terms, salient_terms, words, words_key
+from dedup.features import event_terms, joined_key, salient_terms, words
 from dedup.kernels import intersection_sizes
 from dedup.lsh import sorted_unique
 from dedup.minhash import MinHasher, hash_ngrams
@@ -120,10 +120,11 @@ class Signer:
         """Signatures for many documents at once (MinHash is vectorised over the whole batch)."""
         s = self.settings
         tokens = [words(t) for t in texts]
+        joined = [" ".join(t) for t in tokens]  # for the exact-copy key and the word shingles
         bags = [event_terms(text, title) for text, title in zip(texts, titles, strict=True)]
         # The shingle hashes are kept: grouping's copy checks compare shingle sets, and making
         # them again from the texts cost 11 s at 100k documents.
-        near, shingles = self.near_hasher.signatures_and_hashes(tokens, s.near_shingle_words)
+        near, shingles = self.near_hasher.signatures_and_hashes(tokens, s.near_shingle_words, joined)
         salient = self.event_hasher.signatures([salient_terms(bag, s.event_terms_per_doc) for bag in bags])
         out: list[DocSignature] = []
         for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
@@ -131,7 +132,7 @@ class Signer:
             event_at, event_priors = event_features(ids, bags[i])
             out.append(
                 DocSignature(
-                    exact_key=words_key(tokens[i]),
+                    exact_key=joined_key(joined[i]),
                     n_words=len(tokens[i]),
                     n_shingles=_distinct_shingles(tokens[i], s.near_shingle_words),
                     near=near[i],

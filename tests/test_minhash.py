@@ -194,10 +194,15 @@ def test_chunk_boundaries_do_not_change_results(hasher: MinHasher) -> None:
 
 
 def test_ngram_hashes_equal_hashing_the_joined_strings() -> None:
-    tokens = ["Über", "die", "Brücke", "", "gehen", "wir", "heute", "🎉"]
-    for n in (1, 2, 5, 8, 20):
-        strings = [" ".join(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))]
-        assert hash_ngrams(tokens, n).tolist() == hash_shingles(strings).tolist()
+    """Also n-grams at the buffer's very start: an empty first token, a one-byte one."""
+    for tokens in (
+        ["Über", "die", "Brücke", "", "gehen", "wir", "heute", "🎉"],
+        ["", "a", "", "bc", "d"],
+        ["a", "bc", "", "d", "é"],
+    ):
+        for n in (1, 2, 5, 8, 20):
+            strings = [" ".join(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))]
+            assert hash_ngrams(tokens, n).tolist() == hash_shingles(strings).tolist()
     assert hash_ngrams([], 5).size == 0
     with pytest.raises(ValueError):
         hash_ngrams(tokens, 0)
@@ -217,9 +222,15 @@ def test_signatures_and_hashes_keep_the_hashes_the_signatures_were_made_from() -
     token_lists = [_text(rng, k) for k in (0, 300, 0, 30, 2, 120, 7, 0, 55, 1, 0)]
     small = MinHasher(num_perm=NUM_PERM, seed=1)
     small._chunk = 40
+    token_lists.append(["new york", "city", "council", "votes", "today", "again"])  # spaces inside
     signatures, hashes = small.signatures_and_hashes(token_lists, 5)
     assert np.array_equal(signatures, small.signatures_from_tokens(token_lists, 5))
     assert [h.tolist() for h in hashes] == [hash_ngrams(t, 5).tolist() for t in token_lists]
+    # The signer passes the texts it joined for the exact-copy key: the same signatures and hashes.
+    joined = [" ".join(t) for t in token_lists]
+    given, given_hashes = small.signatures_and_hashes(token_lists, 5, joined)
+    assert np.array_equal(given, signatures)
+    assert [h.tolist() for h in given_hashes] == [h.tolist() for h in hashes]
 
 
 def test_signatures_from_hashes_rejects_out_of_range(hasher: MinHasher) -> None:

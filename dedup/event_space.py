@@ -60,7 +60,7 @@ def term_id(term: str) -> int:
 
 def term_arrays(counts: Mapping[str, int]) -> tuple[U64Array, U32Array]:
     """Features as (sorted ids, counts): compact, and what `EventSpace` is built from."""
-    ids = np.fromiter((term_id(t) for t in counts), dtype=np.uint64, count=len(counts))
+    ids = np.fromiter(map(term_id, counts), dtype=np.uint64, count=len(counts))
     values = np.fromiter(counts.values(), dtype=np.uint32, count=len(counts))
     order = np.argsort(ids, kind="stable")
     return ids[order], values[order]
@@ -73,13 +73,14 @@ def event_features(ids: U64Array, bag: Mapping[str, int]) -> tuple[U32Array, F64
     if not bag:
         return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.float64)
     terms = list(bag)
-    wanted = np.fromiter((term_id("\x00" + t) for t in terms), dtype=np.uint64, count=len(terms))
+    wanted = np.fromiter(map(term_id, ["\x00" + t for t in terms]), dtype=np.uint64, count=len(terms))
     order = np.argsort(wanted, kind="stable")
     positions = np.searchsorted(ids, wanted[order])
     found = ids[np.minimum(positions, len(ids) - 1)] if len(ids) else np.empty(0, dtype=np.uint64)
     if len(found) != len(wanted) or (found != wanted[order]).any():
         raise ValueError("event terms missing from the features: sign both from one bag")
-    priors = np.fromiter((rarity_prior(terms[j]) for j in order.tolist()), dtype=np.float64, count=len(terms))
+    in_order = [terms[j] for j in order.tolist()]
+    priors = np.fromiter(map(rarity_prior, in_order), dtype=np.float64, count=len(terms))
     return positions.astype(np.uint32), priors
 
 

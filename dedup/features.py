@@ -141,8 +141,10 @@ def _token_kind(token: str) -> tuple[str, int]:
     return lower, _OTHER
 
 
+@lru_cache(maxsize=200_000)
 def rarity_prior(term: str) -> float:
-    """Rarer in general English means more telling; numbers and phrases count as rare."""
+    """Rarer in general English means more telling; numbers and phrases count as rare.
+    Cached: each story's terms are ranked by it and then stored with it, twice per term."""
     if term.startswith("#") or " " in term:
         return 1.5
     return min(1.5, max(0.25, (7.0 - zipf(term)) / 4.0))

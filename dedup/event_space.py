@@ -41,7 +41,9 @@ def term_counts(text: str, bag: Mapping[str, int]) -> Counter[str]:
     """The TF-IDF features of a story: its words (no stop words) and its event terms, counted.
 
     Event terms are prefixed with a NUL, so no word can collide with them."""
-    counts = Counter(w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS)
+    counts = Counter(_WORD.findall(text.lower()))
+    for word in ENGLISH_STOP_WORDS.intersection(counts):  # deleting keeps the others' order
+        del counts[word]
     for term, tf in bag.items():
         counts["\x00" + term] += tf
     return counts

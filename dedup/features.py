@@ -101,24 +101,39 @@ def event_terms(text: str, title: str | None = None) -> Counter[str]:
         parts = _TOKEN_SPLIT.split(source)  # gap, token, gap, token, ..., gap
         tokens = parts[1::2]
         for token, count in Counter(tokens).items():
-            lower, kind = _token_kind(token)
-            if kind in (_NUMBER, _RARE_WORD, _NAME):
-                bag[lower] += count
+            term = _bag_term(token)
+            if term is not None:
+                bag[term] += count
+        # Phrases: runs of adjacent names and capitalised words. Only a token that starts with
+        # a capital can be either (`_token_kind`), so only those are judged, in text order.
         previous: tuple[str, int] | None = None
-        for i, token in enumerate(tokens):
-            lower, kind = _token_kind(token)
+        previous_at = -2
+        for i in [i for i, token in enumerate(tokens) if token[0].isupper()]:
+            lower, kind = _token_kind(tokens[i])
             if kind != _NAME and kind != _CAPITALISED:
                 previous = None
                 continue
             # parts[2 * i] is the text between this token and the one before it.
-            if previous is not None and not parts[2 * i].strip() and _NAME in (kind, previous[1]):
+            if (
+                previous is not None
+                and previous_at == i - 1
+                and not parts[2 * i].strip()
+                and _NAME in (kind, previous[1])
+            ):
                 bag[previous[0] + " " + lower] += 1
-            previous = (lower, kind)
+            previous, previous_at = (lower, kind), i
     return bag
 
 
 _TOKEN_SPLIT = re.compile("(" + _TOKEN.pattern + ")")
 _OTHER, _NUMBER, _RARE_WORD, _NAME, _CAPITALISED = range(5)
+
+
+@lru_cache(maxsize=500_000)
+def _bag_term(token: str) -> str | None:
+    """The token's term when it counts in the bag on its own (a number, a rare word or a name)."""
+    lower, kind = _token_kind(token)
+    return lower if kind in (_NUMBER, _RARE_WORD, _NAME) else None
 
 
 @lru_cache(maxsize=500_000)

@@ -511,6 +511,19 @@ def run_row(state: SizeState) -> list[object]:
     ]
 
 
+PHASE_HEADERS = ["files", *(f"{ph} ms" for ph in WORKER_PHASES)]
+
+
+def phase_row(state: SizeState) -> list[object]:
+    """A corpus's worker time per phase (`WORKER_PHASES`), summed over workers, in ms per file
+    (medians of its successful runs), as one row of PHASE_HEADERS."""
+    phases = [
+        state.median(lambda r, ph=ph: float(r.summary.get("worker_seconds", {}).get(ph, float("nan"))))
+        for ph in WORKER_PHASES
+    ]
+    return [label(state.n), *((v or float("nan")) / state.n * 1e3 for v in phases)]
+
+
 def section_scale(bench: Bench) -> None:
     """Why: docs/s and memory at each size, which stage dominates, and whether cost stays linear."""
     args = bench.args
@@ -553,14 +566,7 @@ def section_scale(bench: Bench) -> None:
         table(["files", "docs scored", "event ARI", "pairwise P", "pairwise R"], quality)
         print("inside read_clean: worker time per phase, summed over workers, ms per file "
               "(read_decode + clean + sign + write; the rest of read_clean is recording the state)")
-        phase_rows = []
-        for st in done:
-            phases = [
-                st.median(lambda r, ph=ph: float(r.summary.get("worker_seconds", {}).get(ph, float("nan"))))
-                for ph in WORKER_PHASES
-            ]
-            phase_rows.append([label(st.n), *((v or float("nan")) / st.n * 1e3 for v in phases)])
-        table(["files", *(f"{ph} ms" for ph in WORKER_PHASES)], phase_rows)
+        table(PHASE_HEADERS, [phase_row(st) for st in done])
         print("peak MB while each stage ran (the same samples as peak MB, by the run's progress lines)")
         nan = float("nan")
         stage_peaks = [
@@ -615,12 +621,8 @@ def section_text(bench: Bench) -> None:
         return
     table(RUN_HEADERS, [run_row(state)])
     print(f"({state.manifest.kinds()})")
-    phases = [
-        state.median(lambda r, ph=ph: float(r.summary.get("worker_seconds", {}).get(ph, float("nan"))))
-        for ph in WORKER_PHASES
-    ]
     print("worker time per phase, ms per file:")
-    table([f"{ph} ms" for ph in WORKER_PHASES], [[(v or float("nan")) / n * 1e3 for v in phases]])
+    table(PHASE_HEADERS, [phase_row(state)])
     bench.figures["text_throughput"] = (
         n,
         n / (state.median(lambda r: r.wall) or float("nan")),

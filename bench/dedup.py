@@ -15,7 +15,7 @@ does before grouping (``--raw`` skips that; events-dev is already clean text),
 
 these methods:
 
-- ``newsclean``   `dedup.group_documents` with `DedupSettings` (plus ``--set`` overrides);
+- ``newsclean``   `newsclean.dedup.group_documents` with `DedupSettings` (plus ``--set`` overrides);
 - ``minhash``     datasketch MinHash (256 permutations) + MinHashLSH at threshold 0.45 over word
                   2-grams, the NEWS-COPY set-up of the text-dedup benchmark; groups are connected
                   components of LSH candidate pairs whose estimated Jaccard is >= 0.45;
@@ -189,8 +189,8 @@ def clean_corpus(corpus: Corpus) -> Corpus:
     saved = sys.path[:]
     sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
     try:
-        from cleaners import clean_text
-        from cleaners.types import Metadata
+        from newsclean.cleaners import clean_text
+        from newsclean.cleaners.types import Metadata
         from newsclean.decode import fix_text
     except Exception as exc:
         print(f"note: newsclean's cleaner not available ({type(exc).__name__}: {exc}); "
@@ -267,7 +267,7 @@ class Newsclean(Method):
         else:
             shadow = None
         try:
-            from dedup import DedupDoc, group_documents  # type: ignore[attr-defined]
+            from newsclean.dedup import DedupDoc, group_documents  # type: ignore[attr-defined]
 
             try:
                 from newsclean.settings import DedupSettings

@@ -1,6 +1,6 @@
 """Scores for a grouping of documents against labelled groups.
 
-Kept apart from `dedup.py` so that the arithmetic (which decides whether a change to newsclean
+Kept apart from `newsclean.dedup.py` so that the arithmetic (which decides whether a change to newsclean
 is an improvement) is small enough to read and check by hand, and so other benchmarks can reuse
 it. Everything works from pair counts of a contingency table, so no pair is ever enumerated and
 the cost stays linear in the number of documents even for a baseline that puts everything in

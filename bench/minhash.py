@@ -30,7 +30,7 @@ from datasketch import MinHash
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dedup.minhash import MinHasher, sha1_hashes, shingle_hash32  # noqa: E402
+from newsclean.dedup.minhash import MinHasher, sha1_hashes, shingle_hash32  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "events-dev" / "articles.jsonl"
 NGRAM = 5

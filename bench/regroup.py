@@ -4,7 +4,7 @@ Why: at 100k documents a `newsclean run` spends about 7 minutes cleaning before 
 grouping setting (candidates per story, the bucket cap) only shows what it does at that scale.
 This reads the documents and signatures a run stored in its run state
 (`<out>/.newsclean/state.sqlite`), runs the pipeline's own grouping on them
-(`dedup.grouping.event_graph`, the code `newsclean run` calls), and prints its seconds, its
+(`newsclean.dedup.grouping.event_graph`, the code `newsclean run` calls), and prints its seconds, its
 candidate counts and, for a corpus built by `perf_corpus.py`, the same-event scores against the
 events the corpus was made from (the manifest beside its raw folder).
 
@@ -34,8 +34,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import groupmetrics as gm
-from dedup.grouping import event_graph
-from dedup.signing import DocSignature
+from newsclean.dedup.grouping import event_graph
+from newsclean.dedup.signing import DocSignature
 from newsclean.pipeline import grouping_input
 from newsclean.settings import Settings
 from newsclean.state import state_path

@@ -1,7 +1,7 @@
-"""Text cleaning for news articles: pure functions, composed in `cleaners.pipeline`."""
+"""Text cleaning for news articles: pure functions, composed in `newsclean.cleaners.pipeline`."""
 
-from cleaners.html_page import clean_html
-from cleaners.pipeline import clean_text
-from cleaners.types import CleanedText, Metadata, Removal
+from newsclean.cleaners.html_page import clean_html
+from newsclean.cleaners.pipeline import clean_text
+from newsclean.cleaners.types import CleanedText, Metadata, Removal
 
 __all__ = ["CleanedText", "Metadata", "Removal", "clean_html", "clean_text"]

@@ -18,7 +18,7 @@ import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-from cleaners.rules import dateline_shape
+from newsclean.cleaners.rules import dateline_shape
 
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")

@@ -16,11 +16,11 @@ import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
-from cleaners.blocks import is_prose, length_units
-from cleaners.dates import normalise_date
-from cleaners.markup import fragment_to_text
-from cleaners.pipeline import clean_text
-from cleaners.types import CleanedText, Metadata, Removal
+from newsclean.cleaners.blocks import is_prose, length_units
+from newsclean.cleaners.dates import normalise_date
+from newsclean.cleaners.markup import fragment_to_text
+from newsclean.cleaners.pipeline import clean_text
+from newsclean.cleaners.types import CleanedText, Metadata, Removal
 from newsclean.decode import fix_text
 from newsclean.settings import CleaningOptions, DecodeOptions
 

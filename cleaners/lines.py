@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cleaners.blocks import (
+from newsclean.cleaners.blocks import (
     body_span,
     comment_thread_start,
     duplicate_lines,
@@ -21,9 +21,15 @@ from cleaners.blocks import (
     repeated_lines,
     tail_cut,
 )
-from cleaners.dates import parse_date
-from cleaners.rules import byline_author, dateline_shape, first_rule, is_menu_line, site_header_domain
-from cleaners.types import Metadata, Removal
+from newsclean.cleaners.dates import parse_date
+from newsclean.cleaners.rules import (
+    byline_author,
+    dateline_shape,
+    first_rule,
+    is_menu_line,
+    site_header_domain,
+)
+from newsclean.cleaners.types import Metadata, Removal
 from newsclean.settings import CleaningOptions
 
 _DATE_LABEL = re.compile(
@@ -113,7 +119,7 @@ def _loose_dateline(line: str) -> tuple[str | None, tuple[str, str | None] | Non
     Joe Rossignol", "Updated at 1:23 p.m.": dates, times and labels, at most one author name.
 
     Only a line whose every word is a date word, a label or the name is taken (see
-    `cleaners.rules.dateline_shape`); its date goes to the metadata when it parses.
+    `newsclean.cleaners.rules.dateline_shape`); its date goes to the metadata when it parses.
     """
     name = dateline_shape(line)
     if name is None:
@@ -308,7 +314,7 @@ def _drop_photo_captions(state: _LineState) -> None:
 
 
 def _drop_blocks(state: _LineState, options: CleaningOptions, line_stats: Mapping[str, int] | None) -> None:
-    """Block-level steps (see `cleaners.blocks`), on the lines the line rules left."""
+    """Block-level steps (see `newsclean.cleaners.blocks`), on the lines the line rules left."""
     if line_stats and options.repeated_lines:
         kept = state.kept()
         found = repeated_lines(

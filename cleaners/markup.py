@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from bs4 import BeautifulSoup
 
-from cleaners.types import Removal
+from newsclean.cleaners.types import Removal
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _ESCAPED_COMMENT = re.compile(r"&lt;!--.*?(?:--&gt;|\Z)", re.S)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cleaners.lines import clean_lines
-from cleaners.markup import strip_markup
-from cleaners.types import CleanedText, Metadata, Removal
-from cleaners.whitespace import normalise_whitespace
+from newsclean.cleaners.lines import clean_lines
+from newsclean.cleaners.markup import strip_markup
+from newsclean.cleaners.types import CleanedText, Metadata, Removal
+from newsclean.cleaners.whitespace import normalise_whitespace
 from newsclean.settings import CleaningOptions
 
 
@@ -24,7 +24,7 @@ def clean_text(
 ) -> CleanedText:
     """Clean article text (no page around it); `known` metadata (e.g. a feed's title) helps.
 
-    `line_stats` is the document's outlet's line statistics (`cleaners.blocks.line_key` -> number
+    `line_stats` is the document's outlet's line statistics (`newsclean.cleaners.blocks.line_key` -> number
     of that outlet's documents containing the line); with it, lines the outlet repeats go too.
     """
     opts = options or CleaningOptions()

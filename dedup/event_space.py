@@ -25,11 +25,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from dedup.features import rarity_prior
-from dedup.kernels import rank_edges_by_item, reduce_pair_runs
-from dedup.lsh import sorted_unique
-from dedup.parallel import map_ranges
-from dedup.stopwords import ENGLISH_STOP_WORDS
+from newsclean.dedup.features import rarity_prior
+from newsclean.dedup.kernels import rank_edges_by_item, reduce_pair_runs
+from newsclean.dedup.lsh import sorted_unique
+from newsclean.dedup.parallel import map_ranges
+from newsclean.dedup.stopwords import ENGLISH_STOP_WORDS
 
 _WORD = re.compile(r"\b\w\w+\b")
 U32Array = npt.NDArray[np.uint32]
@@ -143,7 +143,7 @@ class EventSpace:
         threads: int = 1,
     ) -> None:
         """`features[i]` is item i's `term_arrays`; `events[i]` its `event_features`;
-        `threads` share the pair scoring (`dedup.parallel`)."""
+        `threads` share the pair scoring (`newsclean.dedup.parallel`)."""
         self.offset = overlap_offset
         self.reference = overlap_reference
         self.threads = threads
@@ -241,7 +241,7 @@ def _pair_reduce(
     values, or of their minimum (`minimum=True`, for non-negative values).
 
     Pairs are grouped by their longer row, which is scattered once into a dense buffer; each
-    shorter row is read against it once (`dedup.kernels.reduce_pair_runs`; both reductions are
+    shorter row is read against it once (`newsclean.dedup.kernels.reduce_pair_runs`; both reductions are
     symmetric). Work is proportional to the entries of the rows paired, never to the square of
     the corpus, and no n x vocabulary temporary is built. `threads` share the groups, balanced
     by the entries they read; each writes its own pairs' results, so the result does not depend

@@ -5,7 +5,7 @@ Three layers, each cheaper and stricter than the next is broad:
 2. near copies: MinHash-LSH over word 5-grams finds candidates, exact Jaccard or containment on
    the shingle sets decides (containment attaches a teaser to its full article);
 3. same event: MinHash-LSH over each story's most salient event terms finds candidates, a score
-   combining TF-IDF cosine and event-term overlap (see `dedup.event_space`), scaled down where
+   combining TF-IDF cosine and event-term overlap (see `newsclean.dedup.event_space`), scaled down where
    the topic is crowded (`crowd_scaled`), raised for pairs published within a day and less a
    penalty for dates far apart, weighs them; average linkage over that sparse graph groups, so
    one broad article cannot chain unrelated stories together, and a story it leaves alone then
@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
-from dedup.kernels import count_levels, keep_above_cutoffs
-from dedup.linkage import Edges, attach_lone_items, average_linkage, connected_parts
-from dedup.lsh import (
+from newsclean.dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
+from newsclean.dedup.kernels import count_levels, keep_above_cutoffs
+from newsclean.dedup.linkage import Edges, attach_lone_items, average_linkage, connected_parts
+from newsclean.dedup.lsh import (
     byte_sketch,
     candidate_codes,
     candidate_pairs,
@@ -38,12 +38,12 @@ from dedup.lsh import (
     sketch_agreement,
     unique_pairs,
 )
-from dedup.memory import release_freed_memory
-from dedup.minhash import EMPTY_HASH, MinHasher
-from dedup.parallel import thread_count
-from dedup.signing import DocSignature, ShingleSets, Signer
-from dedup.types import Assignment, DedupDoc, Grouping, Relation
-from dedup.unionfind import UnionFind
+from newsclean.dedup.memory import release_freed_memory
+from newsclean.dedup.minhash import EMPTY_HASH, MinHasher
+from newsclean.dedup.parallel import thread_count
+from newsclean.dedup.signing import DocSignature, ShingleSets, Signer
+from newsclean.dedup.types import Assignment, DedupDoc, Grouping, Relation
+from newsclean.dedup.unionfind import UnionFind
 from newsclean.settings import DedupSettings
 
 
@@ -163,7 +163,7 @@ def top_candidates(
     `strength` is a small non-negative integer (an agreement count), so each item's cut-off
     level comes from a histogram, and only the candidates tied at an item's cut-off are sorted:
     sorting all of them (tens of millions at 100k documents) cost more than scoring the rest.
-    The pairs stay codes, decoded one at a time inside the two compiled passes (`dedup.kernels`):
+    The pairs stay codes, decoded one at a time inside the two compiled passes (`newsclean.dedup.kernels`):
     at 45 M candidates (100k perf documents) the decoded pairs took 730 MB at the grouping's
     peak, every array indexed by both ends at once as much again, and numpy's per-slice
     histograms 181 MB."""
@@ -240,7 +240,7 @@ def group_documents(docs: Sequence[DedupDoc], settings: DedupSettings | None = N
 def group_signed(
     docs: Sequence[DedupDoc], signatures: Sequence[DocSignature], settings: DedupSettings | None = None
 ) -> Grouping:
-    """`group_documents` for documents signed beforehand (`dedup.signing.Signer`), as the
+    """`group_documents` for documents signed beforehand (`newsclean.dedup.signing.Signer`), as the
     pipeline does in its cleaning workers: only the work about pairs is left here."""
     if len(signatures) != len(docs):
         raise ValueError("one signature per document")

@@ -6,7 +6,7 @@ chain of whole-array passes per story (positions, gathers, products, a cumulativ
 allocating its temporary; it took 54 s of the 100k grouping, and neither threads nor larger
 batches moved it (memory traffic, not Python, was the cost). One loop that reads each entry once
 does the same work at a few nanoseconds an entry. The kernels hold no Python objects
-(`nogil`), so `dedup.parallel` threads run them side by side, and they are cached on disk
+(`nogil`), so `newsclean.dedup.parallel` threads run them side by side, and they are cached on disk
 (`cache=True`), so a process pays their compilation (about a second) only the first time.
 """
 

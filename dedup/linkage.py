@@ -16,7 +16,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from dedup.kernels import greedy_average_linkage
+from newsclean.dedup.kernels import greedy_average_linkage
 
 
 @dataclass(frozen=True, slots=True)

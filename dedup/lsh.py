@@ -24,8 +24,8 @@ import numpy as np
 import numpy.typing as npt
 from datasketch.lsh import _optimal_param  # the same (b, r) as MinHashLSH, by construction
 
-from dedup.kernels import count_agreeing_bytes
-from dedup.parallel import map_ranges
+from newsclean.dedup.kernels import count_agreeing_bytes
+from newsclean.dedup.parallel import map_ranges
 
 I64Array = npt.NDArray[np.int64]
 ArrayT = TypeVar("ArrayT", bound=np.ndarray)
@@ -112,7 +112,7 @@ def candidate_codes(
         codes.sort()
         return codes
 
-    # Bands are independent: `threads` sort them side by side (`dedup.parallel`), and the
+    # Bands are independent: `threads` sort them side by side (`newsclean.dedup.parallel`), and the
     # sorted bands are then merged (a stable sort of sorted runs). One sort of every band's
     # codes together took 5.8 s of the grouping at 100k documents, on one core.
     found = map_ranges(lambda band, _: band_codes(band), list(range(b + 1)), threads)
@@ -238,9 +238,9 @@ def sketch_agreement(
     codes: I64Array, n_items: int, sketch: npt.NDArray[np.uint64], threads: int = 1
 ) -> npt.NDArray[np.uint16]:
     """Per pair (codes `i * n_items + j`, as `candidate_codes` gives them), in how many columns
-    the two rows' bytes agree (see `byte_sketch`; `dedup.kernels.count_agreeing_bytes`). A count
+    the two rows' bytes agree (see `byte_sketch`; `newsclean.dedup.kernels.count_agreeing_bytes`). A count
     is at most the sketch's width in bytes: 16 bits hold it, at a quarter of int64's memory for
-    tens of millions of pairs. `threads` share the pairs (`dedup.parallel`); each count is one
+    tens of millions of pairs. `threads` share the pairs (`newsclean.dedup.parallel`); each count is one
     pair's own, so the split changes nothing."""
     out = np.zeros(len(codes), dtype=np.uint16)
     table = np.ascontiguousarray(sketch)

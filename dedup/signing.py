@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dedup.event_space import event_features, term_arrays, term_counts
-from dedup.features import event_terms, joined_key, salient_terms, words
-from dedup.kernels import intersection_sizes
-from dedup.lsh import sorted_unique
-from dedup.minhash import MinHasher, hash_ngrams
+from newsclean.dedup.event_space import event_features, term_arrays, term_counts
+from newsclean.dedup.features import event_terms, joined_key, salient_terms, words
+from newsclean.dedup.kernels import intersection_sizes
+from newsclean.dedup.lsh import sorted_unique
+from newsclean.dedup.minhash import MinHasher, hash_ngrams
 from newsclean.settings import DedupSettings
 
 U32Array = npt.NDArray[np.uint32]

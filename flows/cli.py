@@ -64,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         if _use_prefect(args):
-            from flows.clean_corpus import clean_corpus  # deferred: importing Prefect costs ~2 s
+            from newsclean.flows.clean_corpus import clean_corpus  # deferred: importing Prefect costs ~2 s
 
             result = clean_corpus(
                 raw_dir=str(raw),
@@ -127,14 +127,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_server(args: argparse.Namespace) -> int:
     """A local Prefect server (API and UI) on loopback, its database under the project."""
-    from flows.server import run_server
+    from newsclean.flows.server import run_server
 
     return run_server(args.host, args.port, args.prefect_home)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the cleaning flow on a schedule against the configured Prefect server."""
-    from flows.serve import ServeConfigError, serve_cleaning
+    from newsclean.flows.serve import ServeConfigError, serve_cleaning
 
     try:
         serve_cleaning(

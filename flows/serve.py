@@ -21,7 +21,7 @@ Decisions, and why:
   reason, rather than as a run that waits for ever or fails on the lock.
 * **Absolute paths as parameters.** Runs execute in subprocesses, possibly after the caller's
   shell has moved on; relative paths would be resolved against whatever directory that is.
-* **Module entrypoint** (``flows.clean_corpus.clean_corpus``), not a file path relative to the
+* **Module entrypoint** (``newsclean.flows.clean_corpus.clean_corpus``), not a file path relative to the
   current directory, so runs load the installed package wherever ``serve`` was started.
 """
 
@@ -176,7 +176,7 @@ def serve_cleaning(
     settings_file: str | Path | None = None,
     name: str = DEFAULT_DEPLOYMENT_NAME,
 ) -> None:
-    """Serve ``flows.clean_corpus.clean_corpus`` on a schedule until stopped (Ctrl-C/SIGTERM).
+    """Serve ``newsclean.flows.clean_corpus.clean_corpus`` on a schedule until stopped (Ctrl-C/SIGTERM).
 
     ``cron`` (e.g. ``"0 * * * *"``) or ``interval`` (seconds) sets the schedule; with neither the
     deployment only runs when triggered from the UI or ``prefect deployment run``. Raises
@@ -185,7 +185,7 @@ def serve_cleaning(
     Prefect starts each run in a ``multiprocessing`` *spawn* subprocess, which re-imports the
     main module: a script calling this must do so under ``if __name__ == "__main__":``.
     """
-    from flows.clean_corpus import clean_corpus
+    from newsclean.flows.clean_corpus import clean_corpus
 
     serve_flow(
         clean_corpus,

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cleaners.blocks import short_line_keys
+from newsclean.cleaners.blocks import short_line_keys
 from newsclean.settings import CleaningOptions
 
 
 @dataclass(frozen=True, slots=True)
 class LineKeys:
     """A document's short lines as statistics count them: each line's index in the text (split on
-    newlines) and a 64-bit hash of its `cleaners.blocks.line_key`.
+    newlines) and a 64-bit hash of its `newsclean.cleaners.blocks.line_key`.
 
     Why hashes, made where the document is cleaned: keying every short line of every document
     again (a regex and a split per line) took 22 s of the 100k run's grouping stage, on one

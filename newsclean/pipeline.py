@@ -25,14 +25,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from cleaners import clean_html, clean_text
-from cleaners.markup import is_html_document
-from cleaners.types import CleanedText, Metadata
-from dedup import DedupDoc
-from dedup.grouping import event_graph
-from dedup.memory import map_large_blocks_apart, release_freed_memory
-from dedup.signing import DocSignature, Signer
+from newsclean.cleaners import clean_html, clean_text
+from newsclean.cleaners.markup import is_html_document
+from newsclean.cleaners.types import CleanedText, Metadata
 from newsclean.corpus import LineKeys, RepeatedLines
+from newsclean.dedup import DedupDoc
+from newsclean.dedup.grouping import event_graph
+from newsclean.dedup.memory import map_large_blocks_apart, release_freed_memory
+from newsclean.dedup.signing import DocSignature, Signer
 from newsclean.lock import output_lock
 from newsclean.output import pack, read_jsonl, write_atomic, write_jsonl
 from newsclean.report import RunSummary, canonical_markdown

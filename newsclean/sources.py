@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from cleaners.dates import normalise_date
+from newsclean.cleaners.dates import normalise_date
 from newsclean.decode import decode_bytes, fix_text, looks_binary
 from newsclean.settings import DecodeOptions
 

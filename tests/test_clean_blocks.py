@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cleaners import Metadata, clean_text
-from cleaners.blocks import (
+from newsclean.cleaners import Metadata, clean_text
+from newsclean.cleaners.blocks import (
     body_span,
     comment_thread_start,
     document_line_keys,
@@ -13,8 +13,8 @@ from cleaners.blocks import (
     repeated_lines,
     tail_cut,
 )
-from cleaners.lines import rejoin_split_parentheses
-from cleaners.rules import dateline_shape, is_menu_line
+from newsclean.cleaners.lines import rejoin_split_parentheses
+from newsclean.cleaners.rules import dateline_shape, is_menu_line
 from newsclean.settings import CleaningOptions
 
 PARAGRAPHS = [

@@ -72,7 +72,7 @@ def test_a_document_of_only_furniture_is_quarantined() -> None:
 def test_line_keys_are_the_short_lines_keys_and_survive_the_state() -> None:
     """A document's stored keys: every line of 1..max_words words with a non-empty key, by its
     index in the text; the same line spelt with other spacing or case has the same key."""
-    from cleaners.blocks import line_key
+    from newsclean.cleaners.blocks import line_key
     from newsclean.corpus import LineKeys
 
     text = f"{FOOTER}\n\n--\nA long line " + "word " * 30 + f"\n  {FOOTER.upper()}  \nShort line."

@@ -17,11 +17,11 @@ from test_grouping import (
     wire_copy,
 )
 
-from dedup import DedupDoc, group_documents
-from dedup.event_space import EventSpace, neighbourhood_levels
-from dedup.features import event_terms, rarity_prior, shingles, words
-from dedup.grouping import crowd_scaled, strongest_edges
-from dedup.signing import shingle_ids, shingle_set
+from newsclean.dedup import DedupDoc, group_documents
+from newsclean.dedup.event_space import EventSpace, neighbourhood_levels
+from newsclean.dedup.features import event_terms, rarity_prior, shingles, words
+from newsclean.dedup.grouping import crowd_scaled, strongest_edges
+from newsclean.dedup.signing import shingle_ids, shingle_set
 from newsclean.settings import DedupSettings
 from support import SEEDS, seed_text
 
@@ -117,7 +117,7 @@ def test_strongest_edges_keeps_each_items_best_and_drops_non_positive() -> None:
 def test_edge_ranks_equal_their_definition_with_ties() -> None:
     """Each end's edges strongest first; equal scores by entry (the edges where the item is
     the first end, by index, before those where it is the second), on graphs full of ties."""
-    from dedup.event_space import edge_ranks
+    from newsclean.dedup.event_space import edge_ranks
 
     rng = np.random.default_rng(3)
     for trial in range(60):
@@ -153,7 +153,7 @@ def test_plain_word_rarity_equals_wordfreq() -> None:
     takes (common, rare, unseen), and other words still go through wordfreq."""
     from wordfreq import get_frequency_dict, zipf_frequency
 
-    from dedup.features import zipf
+    from newsclean.dedup.features import zipf
 
     table = list(get_frequency_dict("en", "best"))
     plain = [w for w in table[::50] if w.isascii() and w.isalpha() and w.islower()]
@@ -166,7 +166,7 @@ def test_plain_word_rarity_equals_wordfreq() -> None:
 
 def _event_terms_one_token_at_a_time(text: str, title: str | None = None) -> Counter[str]:
     """The definition `event_terms` implements faster: every token judged where it stands."""
-    from dedup.features import _NAME_MAX_ZIPF, _POSSESSIVE, _RARE_ZIPF, _TOKEN, zipf
+    from newsclean.dedup.features import _NAME_MAX_ZIPF, _POSSESSIVE, _RARE_ZIPF, _TOKEN, zipf
 
     bag: Counter[str] = Counter()
     for source in (text, title or ""):
@@ -234,7 +234,7 @@ def _top_candidates_by_sorting(
 
 
 def test_top_candidates_equal_their_definition() -> None:
-    from dedup.grouping import top_candidates
+    from newsclean.dedup.grouping import top_candidates
 
     rng = np.random.default_rng(3)
     for _ in range(60):
@@ -255,7 +255,7 @@ def test_top_candidates_equal_their_definition() -> None:
 
 
 def test_sketch_agreement_counts_agreeing_low_bytes() -> None:
-    from dedup.lsh import byte_sketch, sketch_agreement
+    from newsclean.dedup.lsh import byte_sketch, sketch_agreement
 
     rng = np.random.default_rng(5)
     sig = rng.integers(0, 2**32, (6, 130), dtype=np.uint64).astype(np.uint32)  # 130: padded to 136
@@ -272,8 +272,8 @@ def test_lsh_candidates_equal_datasketch_minhashlsh() -> None:
     `MinHashLSH` returns for the same threshold and signatures; with a cap, a subset."""
     from datasketch import MinHash, MinHashLSH
 
-    from dedup.lsh import candidate_codes, candidate_pairs, merge_codes, pairs_of_codes
-    from dedup.minhash import SCHEME, MinHasher
+    from newsclean.dedup.lsh import candidate_codes, candidate_pairs, merge_codes, pairs_of_codes
+    from newsclean.dedup.minhash import SCHEME, MinHasher
 
     rng = np.random.default_rng(11)
     vocabulary = [f"w{i}" for i in range(400)]
@@ -311,7 +311,7 @@ def test_shingle_sets_hold_each_documents_distinct_sorted_hashes(
 ) -> None:
     """In memory or spilled to a mapped file (written a few sets at a time: 7 here, so the 30
     documents span several writes), the same read-only sets; empty sets and none at all too."""
-    from dedup.signing import ShingleSets, shingle_set
+    from newsclean.dedup.signing import ShingleSets, shingle_set
 
     monkeypatch.setattr(ShingleSets, "_CHUNK", 7)
     spill_dir = tmp_path if spill else None
@@ -336,8 +336,8 @@ def test_shared_shingles_and_copy_decisions_equal_their_set_definitions(spill: b
     """The compiled merge counts what the two sets share, as Python sets do; a pair is a copy when
     its Jaccard reaches `near_jaccard`, or when at least 8 shingles of the smaller set make up
     `near_containment` of it; an empty set is never a copy."""
-    from dedup.grouping import _copies
-    from dedup.signing import ShingleSets
+    from newsclean.dedup.grouping import _copies
+    from newsclean.dedup.signing import ShingleSets
 
     rng = np.random.default_rng(8)
     base = rng.integers(0, 2**32, 300).astype(np.uint32)
@@ -367,8 +367,8 @@ def test_shared_shingles_and_copy_decisions_equal_their_set_definitions(spill: b
 
 
 def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from() -> None:
-    from dedup.minhash import MinHasher
-    from dedup.signing import DocSignature, Signer
+    from newsclean.dedup.minhash import MinHasher
+    from newsclean.dedup.signing import DocSignature, Signer
 
     settings = DedupSettings()
     texts = [seed_text(p.name) for p in sorted(SEEDS.glob("*.txt"))] + ["two words", ""]
@@ -390,7 +390,7 @@ def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from(
 
 
 def test_date_closeness_raises_only_pairs_dated_within_the_window() -> None:
-    from dedup.grouping import date_closeness
+    from newsclean.dedup.grouping import date_closeness
 
     days = np.array([738000, 738001, 738003, -1])  # ordinals; -1: unknown
     pairs = np.array([[0, 1], [0, 2], [0, 3], [3, 3]])
@@ -401,10 +401,10 @@ def test_date_closeness_raises_only_pairs_dated_within_the_window() -> None:
 
 
 def test_threads_give_the_same_agreements() -> None:
-    """Sketch agreement splits its chunks over threads (`dedup.parallel`); the counts must not
+    """Sketch agreement splits its chunks over threads (`newsclean.dedup.parallel`); the counts must not
     depend on the split, or a run's output would depend on the machine's cores."""
-    from dedup.lsh import byte_sketch, sketch_agreement
-    from dedup.parallel import map_ranges
+    from newsclean.dedup.lsh import byte_sketch, sketch_agreement
+    from newsclean.dedup.parallel import map_ranges
 
     rng = np.random.default_rng(3)
     sketch = byte_sketch(rng.integers(0, 2**32, (50, 64), dtype=np.uint64).astype(np.uint32))
@@ -422,7 +422,7 @@ def test_threads_give_the_same_agreements() -> None:
 def test_top_candidates_with_many_ties_equal_their_definition() -> None:
     """Few strength levels over many pairs: most items' cut-offs overflow, so the ties are
     ordered by day distance (the compiled pass lists them; their count is known beforehand)."""
-    from dedup import grouping
+    from newsclean.dedup import grouping
 
     rng = np.random.default_rng(11)
     n = 120
@@ -439,7 +439,7 @@ def test_top_candidates_with_many_ties_equal_their_definition() -> None:
 def test_repeats_dropped_in_place_equal_np_unique(monkeypatch: pytest.MonkeyPatch) -> None:
     """The in-place compaction, in steps of 7 so runs of repeats straddle steps, keeps exactly
     the distinct values, and so do the codes of several indexes merged through it."""
-    from dedup import lsh
+    from newsclean.dedup import lsh
 
     monkeypatch.setattr(lsh, "_STEP", 7)
     rng = np.random.default_rng(5)
@@ -453,7 +453,7 @@ def test_repeats_dropped_in_place_equal_np_unique(monkeypatch: pytest.MonkeyPatc
 
 
 def test_top_candidates_refuse_a_fractional_strength() -> None:
-    from dedup.grouping import top_candidates
+    from newsclean.dedup.grouping import top_candidates
 
     codes = np.array([1, 2, 5], dtype=np.int64)  # pairs of 3 items: (0,1), (0,2), (1,2)
     with pytest.raises(TypeError, match="integer"):
@@ -463,7 +463,7 @@ def test_top_candidates_refuse_a_fractional_strength() -> None:
 def test_freed_memory_goes_back_where_the_c_library_can_trim() -> None:
     import platform
 
-    from dedup.memory import release_freed_memory
+    from newsclean.dedup.memory import release_freed_memory
 
     trimmed = release_freed_memory()
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
@@ -476,7 +476,7 @@ def test_tfidf_rows_equal_their_definition_whatever_the_block(monkeypatch: pytes
     """Sublinear tf x smoothed idf, each row L2-normalised (scikit-learn's `TfidfVectorizer(
     sublinear_tf=True)`), computed densely here; normalising in blocks of 3 rows, so blocks
     end mid-corpus and an empty row sits inside one, gives the same weights to the bit."""
-    from dedup import event_space
+    from newsclean.dedup import event_space
 
     rng = np.random.default_rng(11)
     ids, counts = [], []
@@ -503,7 +503,7 @@ def test_tfidf_rows_equal_their_definition_whatever_the_block(monkeypatch: pytes
 
 
 def test_consuming_join_equals_concatenation_and_lets_the_parts_go() -> None:
-    from dedup.lsh import join_consuming
+    from newsclean.dedup.lsh import join_consuming
 
     rng = np.random.default_rng(2)
     parts = [rng.integers(0, 1000, size).astype(np.int64) for size in (4, 0, 9, 1)]
@@ -516,7 +516,7 @@ def test_consuming_join_equals_concatenation_and_lets_the_parts_go() -> None:
 def test_large_blocks_get_mappings_of_their_own_where_glibc_runs() -> None:
     import platform
 
-    from dedup.memory import map_large_blocks_apart
+    from newsclean.dedup.memory import map_large_blocks_apart
 
     assert map_large_blocks_apart(0) is False  # 0 keeps the C library's default
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
@@ -526,13 +526,13 @@ def test_large_blocks_get_mappings_of_their_own_where_glibc_runs() -> None:
 
 
 def test_pair_sums_equal_their_dense_definition_on_any_thread_count() -> None:
-    """The compiled pair reduction (`dedup.kernels`) against the dense definition: per pair, the
+    """The compiled pair reduction (`newsclean.dedup.kernels`) against the dense definition: per pair, the
     sum over columns of the two rows' products, and of their minima; rows of different lengths,
     an empty row, a pair of one row with itself, and pairs given either way round. Split over
     threads, every pair's sum is the same to the bit."""
     from scipy import sparse
 
-    from dedup.event_space import _pair_reduce
+    from newsclean.dedup.event_space import _pair_reduce
 
     rng = np.random.default_rng(5)
     dense = rng.random((40, 30)) * (rng.random((40, 30)) < 0.3)

@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cleaners import clean_text
-from dedup import DedupDoc, group_documents
-from dedup.features import event_terms, exact_key, shingles, words
-from dedup.grouping import EventGraph, event_graph
-from dedup.signing import Signer
+from newsclean.cleaners import clean_text
+from newsclean.dedup import DedupDoc, group_documents
+from newsclean.dedup.features import event_terms, exact_key, shingles, words
+from newsclean.dedup.grouping import EventGraph, event_graph
+from newsclean.dedup.signing import Signer
 from newsclean.settings import DedupSettings
 from support import seed_text
 
@@ -238,7 +238,7 @@ def test_linkage_without_edges_between_strong_parts_equals_linkage_over_every_ed
     the labels of the greedy loop over every edge."""
     import random
 
-    from dedup.linkage import Edges, _greedy_average_linkage, average_linkage
+    from newsclean.dedup.linkage import Edges, _greedy_average_linkage, average_linkage
 
     rng = random.Random(11)
     n = 400
@@ -258,7 +258,7 @@ def test_linkage_without_edges_between_strong_parts_equals_linkage_over_every_ed
 
 
 def _python_average_linkage(n_items: int, edges: list[tuple[int, int, float]], threshold: float) -> list[int]:
-    """The definition of the greedy merge loop, in plain Python (what `dedup.kernels` compiles):
+    """The definition of the greedy merge loop, in plain Python (what `newsclean.dedup.kernels` compiles):
     dictionaries of cluster-to-cluster sums and a heap of (-average, ids, versions)."""
     import heapq
 
@@ -305,7 +305,7 @@ def test_compiled_linkage_gives_the_labels_of_its_python_definition() -> None:
     edges, self-loops, weights at or below 0, and many equal weights (ties break on ids)."""
     import random
 
-    from dedup.linkage import Edges, _greedy_average_linkage
+    from newsclean.dedup.linkage import Edges, _greedy_average_linkage
 
     rng = random.Random(5)
     for trial in range(30):
@@ -328,7 +328,7 @@ def test_a_lone_story_joins_the_cluster_it_fits_nearly_as_well_as_its_loosest_me
     for (edges it lacks count as 0) when that median reaches `fit` x the cluster's looseness
     (its least attached member's average, or the cut if higher); nothing else moves, two lone
     stories never pair up below the cut, and one member alike to everything carries no one in."""
-    from dedup.linkage import Edges, attach_lone_items, average_linkage
+    from newsclean.dedup.linkage import Edges, attach_lone_items, average_linkage
 
     cut, fit = 0.17, 0.72
     # A tight cluster of four (0-3: looseness 0.3), a loose pair (4-5: 0.2), lone stories 6-9.

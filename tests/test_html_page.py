@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 
-from cleaners import clean_html
+from newsclean.cleaners import clean_html
 from newsclean.settings import CleaningOptions
 from support import INPUTS
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cleaners.markup import is_html_document, looks_like_html_fragment, strip_markup
+from newsclean.cleaners.markup import is_html_document, looks_like_html_fragment, strip_markup
 
 
 def kinds(text: str) -> tuple[str, list[str]]:

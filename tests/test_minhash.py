@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from dedup.minhash import (
+from newsclean.dedup.minhash import (
     EMPTY_HASH,
     MinHasher,
     hash_ngrams,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import EXIT_LOCKED, main
+from newsclean.flows.cli import EXIT_LOCKED, main
 from newsclean.lock import OutputLocked, output_lock
 from newsclean.pipeline import DirectExecutor, RunOptions, batch_count, plan_batches, run_pipeline
 from newsclean.settings import RunSettings, Settings

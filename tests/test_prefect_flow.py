@@ -40,7 +40,7 @@ def test_flow_run_matches_direct_run_and_publishes_artifacts(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from flows.clean_corpus import clean_corpus
+    from newsclean.flows.clean_corpus import clean_corpus
 
     state = clean_corpus(raw_dir=str(seeds_raw), out_dir=str(tmp_path / "flow"), workers=2, return_state=True)
     assert state.is_completed()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cleaners.rules import (
+from newsclean.cleaners.rules import (
     LINE_RULES,
     LineRule,
     byline_author,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from cleaners import CleanedText, Metadata, clean_text
-from cleaners.dates import normalise_date, parse_date
-from cleaners.whitespace import normalise_whitespace
+from newsclean.cleaners import CleanedText, Metadata, clean_text
+from newsclean.cleaners.dates import normalise_date, parse_date
+from newsclean.cleaners.whitespace import normalise_whitespace
 from newsclean.settings import CleaningOptions
 from support import GOLD, seed_text
 

@@ -46,7 +46,7 @@ from e2e_support import (
     wait_for,
 )
 
-from flows.server import (
+from newsclean.flows.server import (
     DEFAULT_HOST,
     ServerProcess,
     ServerStartError,
@@ -75,7 +75,15 @@ def prefect_server(e2e_dir: Path) -> Iterator[ServerProcess]:
     started = time.monotonic()
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flows.server", "--port", str(port), "--prefect-home", str(home)],
+            [
+                sys.executable,
+                "-m",
+                "newsclean.flows.server",
+                "--port",
+                str(port),
+                "--prefect-home",
+                str(home),
+            ],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=handle,
@@ -174,7 +182,7 @@ def served_run(prefect_server: ServerProcess, api: httpx.Client, e2e_dir: Path) 
         }
     )
     command = [
-        sys.executable, "-m", "flows.serve", "--raw", str(raw), "--out", str(out),
+        sys.executable, "-m", "newsclean.flows.serve", "--raw", str(raw), "--out", str(out),
         "--interval", str(INTERVAL_SECONDS), "--name", DEPLOYMENT_NAME,
     ]  # fmt: skip
     started = time.monotonic()

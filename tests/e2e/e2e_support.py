@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from flows.server import ServerProcess
+from newsclean.flows.server import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 RAW = REPO / "raw"

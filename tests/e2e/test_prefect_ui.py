@@ -23,7 +23,7 @@ import pytest
 from bs4 import BeautifulSoup
 from e2e_support import IN_CI, REPO, ServedRun, jsonl_count, read_summary
 
-from flows.server import stop_process
+from newsclean.flows.server import stop_process
 
 pytestmark = pytest.mark.e2e
 

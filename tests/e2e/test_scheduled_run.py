@@ -27,7 +27,7 @@ def test_deployment_is_served_with_one_run_at_a_time(served_run: ServedRun) -> N
     assert deployment["name"] == DEPLOYMENT_NAME
     assert deployment["global_concurrency_limit"]["limit"] == 1
     assert deployment["concurrency_options"]["collision_strategy"] == "CANCEL_NEW"
-    assert deployment["entrypoint"] == "flows.clean_corpus.clean_corpus"
+    assert deployment["entrypoint"] == "newsclean.flows.clean_corpus.clean_corpus"
     assert [s["schedule"].get("interval") for s in deployment["schedules"]] == [float(INTERVAL_SECONDS)]
     # `serve` was stopped after the first run: the schedule must be paused, not left to pile up.
     assert deployment["paused"] is True

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from e2e_support import RAW, REPO
 
-from flows.serve import ServeConfigError, check_schedule, run_parameters, serve_cleaning
-from flows.server import SERVER_TUNING, api_url, find_free_port, prepare_home, server_env
+from newsclean.flows.serve import ServeConfigError, check_schedule, run_parameters, serve_cleaning
+from newsclean.flows.server import SERVER_TUNING, api_url, find_free_port, prepare_home, server_env
 
 
 def test_server_env_names_are_real_prefect_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,7 +105,7 @@ def test_serve_command_exits_2_with_the_reason(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "flows.serve", "--raw", str(RAW), "--out", str(tmp_path / "o")],
+        [sys.executable, "-m", "newsclean.flows.serve", "--raw", str(RAW), "--out", str(tmp_path / "o")],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -53,9 +53,8 @@ def term_counts(text: str, bag: Mapping[str, int]) -> Counter[str]:
 def term_id(term: str) -> int:
     """A stable 64-bit id for a feature (Python's `hash` differs between processes).
 
-    Cached: a story's features are mostly words every story has, and hashing each of them again
-    cost a fifth of signing it (2.2 M hashes for 10k perf documents). 256k entries hold the
-    common vocabulary in some 50 MB per worker."""
+    Cached: a story's features are mostly words every story has, and hashing them again was a
+    large share of signing; the cache holds the common vocabulary (size: docs/tuning.md)."""
     digest = hashlib.blake2b(term.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
@@ -91,17 +90,16 @@ def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sp
     `TfidfVectorizer(sublinear_tf=True)`, built from stored feature counts in a few numpy passes
     instead of re-tokenising every text.
 
-    Weights are computed in place and rows normalised a block at a time: at 100k documents
-    (19 M entries) each whole-corpus temporary (row numbers, squares, ids) is 155 MB, and five of
-    them at once were a peak of the grouping. A block holds whole rows, so each row's norm sums
-    its entries in the same order as one pass over the corpus would: the weights are the same
+    Weights are computed in place and rows normalised a block at a time, so no whole-corpus
+    temporary is made (they were a peak of the grouping). A block holds whole rows, so each
+    row's norm sums its entries in the same order as one pass would: the weights are the same
     to the bit."""
     n = len(term_ids)
     lengths = np.fromiter((len(x) for x in term_ids), dtype=np.int64, count=n)
     if n == 0 or lengths.sum() == 0:
         return sparse.csr_matrix((n, 1))
     all_ids = np.concatenate(term_ids)
-    # Sort-based, not np.unique(return_inverse=True): numpy 2.4 hashes there, 17 s at 100k.
+    # Sort-based, not np.unique(return_inverse=True), which hashes in numpy 2.4 and is far slower.
     vocabulary = sorted_unique(all_ids)
     index_type = np.int32 if len(vocabulary) < 2**31 and len(all_ids) < 2**31 else np.int64
     columns = np.searchsorted(vocabulary, all_ids).astype(index_type)
@@ -126,7 +124,7 @@ def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sp
     )
 
 
-# Rows normalised at a time in `tfidf_matrix`: some 2M entries, 16 MB a temporary.
+# Rows normalised at a time in `tfidf_matrix`: bounds each temporary (docs/tuning.md).
 _ROWS_PER_BLOCK = 8192
 
 
@@ -151,7 +149,7 @@ class EventSpace:
         counts = [f[1] for f in features]
         self.matrix: sparse.csr_matrix = tfidf_matrix(ids, counts)
         # Event-term weights (1 + log tf) x IDF x rarity prior, from arrays in a few numpy
-        # passes: a Python dict of terms per story held 1 GB at 100k stories and took 10 s here.
+        # passes, not a Python dict of terms per story (memory and time: docs/tuning.md).
         n = len(events)
         sizes = np.fromiter((len(e[0]) for e in events), dtype=np.int64, count=n)
         if n == 0 or sizes.sum() == 0:
@@ -189,7 +187,7 @@ class EventSpace:
 
         What a story is most about, relative to this corpus: two stories of one event share
         several of them even when they are long and their wording differs. Ties go to the
-        smaller id. Read straight from the CSR arrays: a `getrow` per story cost 7 s at 100k."""
+        smaller id. Read straight from the CSR arrays, not by a slow `getrow` per story."""
         indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
         out: list[set[str]] = []
         for lo, hi in pairwise(indptr.tolist()):
@@ -310,8 +308,8 @@ def edge_ranks(
     item's strongest edge; equal scores rank by edge index (an item's edges where it is the
     first end before those where it is the second), so the result is deterministic.
 
-    One stable sort of the scores, then a counting pass by item (`rank_edges_by_item`): two
-    stable sorts of both ends' entries (14 M at 100k documents) cost more than twice as much."""
+    One stable sort of the scores, then a counting pass by item (`rank_edges_by_item`), which
+    costs less than half of two stable sorts of both ends' entries."""
     n_edges = len(pairs)
     items = np.empty(2 * n_edges, dtype=np.int64)
     edges = np.empty(2 * n_edges, dtype=np.int64)

@@ -57,9 +57,9 @@ def zipf(word: str) -> float:
     """General-English frequency (Zipf scale, 0 = unseen, 7+ = "the"): a prior for rarity.
 
     A plain lower-case ASCII word is looked up in wordfreq's table directly, with wordfreq's
-    own rounding: `zipf_frequency` tokenises its argument first, which cost 40 us a word, and
-    grouping 100k stories looks up hundreds of thousands of distinct terms. The two agree on
-    every such word (tests/test_dedup_scoring.py checks a sample against wordfreq)."""
+    own rounding, because `zipf_frequency` tokenises its argument first, which is slow over a
+    large corpus's distinct terms. The two agree on every such word (tests/test_dedup_scoring.py
+    checks a sample against wordfreq)."""
     if word.isascii() and word.isalpha() and word.islower():
         return _zipf_of_plain_word(word)
     return zipf_frequency(word, "en")

@@ -55,9 +55,8 @@ def _plausible_copies(
     The exact check intersects two shingle sets; most same-event candidates are nowhere near a
     copy, and their signatures say so at a fraction of the cost. Each pair is judged at the
     upper end of its Jaccard estimate (four standard errors up), so no real copy is lost to
-    sampling. That margin matters most for containment: a teaser of 44 shingles inside an
-    article of 338 has Jaccard 0.11, and the containment computed from it moves nine times as
-    far as the estimate does (a fixed margin of 0.15 lost such teasers on the near-copy set)."""
+    sampling; a margin that scales with the error matters most for containment, which moves
+    much further than the estimate for a short teaser (figures: docs/tuning.md)."""
     out = np.zeros(len(pairs), dtype=bool)
     num_perm = signatures.shape[1]
     for start in range(0, len(pairs), 50_000):
@@ -122,9 +121,8 @@ def _date_penalties(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings
 def date_closeness(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings) -> np.ndarray:
     """Score factor per pair: 1 + `event_close_bonus` when both dates are known and at most
     `event_close_days` apart, else 1. Breaking coverage of one event comes out within a day;
-    two outlets' own stories about it share fewer words than copies do (Giveme5W1H's same-day
-    reports of the Nice attack scored 0.10 to 0.19 against a cut of 0.17), and the day they
-    were published is evidence the text scores cannot see. A missing date is no evidence."""
+    two outlets' own stories about it share fewer words than copies do, and the day they were
+    published is evidence the text scores cannot see. A missing date is no evidence."""
     a, b = days[pairs[:, 0]], days[pairs[:, 1]]
     close = (a >= 0) & (b >= 0) & (np.abs(a - b) <= settings.event_close_days)
     return np.where(close, 1.0 + settings.event_close_bonus, 1.0)
@@ -135,9 +133,8 @@ def strongest_edges(pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.
     (an edge stays when it is among the strongest of either end; 0 keeps every positive edge).
 
     Why: on a corpus whose stories share much vocabulary the candidate graph grows to hundreds
-    of edges per story, and the clustering's per-edge bookkeeping (a Python dict entry and a
-    heap entry each) ran a 100k run out of 24 GB. An average over a story's weakest links
-    decides nothing that its strongest do not: they are the ones that pull it into a cluster."""
+    of edges per story, and the clustering's memory grows with the edges. An average over a
+    story's weakest links decides nothing that its strongest do not."""
     keep = scores > 0
     if per_item <= 0 or len(pairs) == 0:
         return keep
@@ -153,29 +150,26 @@ def top_candidates(
     """Mask of the pairs (sorted codes `i * n_items + j`) among the `per_item` strongest
     candidates of either end.
 
-    Why: below the bucket cap the candidates per story still grow with the corpus (149 per
-    document at 10k perf documents, 456 at 100k), because more stories share some salient name,
-    and every later step (scores, crowd levels, edge ranking) costs per pair. A story's own
+    Why: below the bucket cap the candidates per story still grow with the corpus, because more
+    stories share some salient name, and every later step (scores, crowd levels, edge ranking)
+    costs per pair. A story's own
     event agrees with it in many signature columns, a stray shared name in few, so its
     best-agreeing candidates bound the work per story and keep what the clustering needs. Equal
     strength prefers the pair closer in `rank` (publication-day order), then the smaller pair.
 
     `strength` is a small non-negative integer (an agreement count), so each item's cut-off
-    level comes from a histogram, and only the candidates tied at an item's cut-off are sorted:
-    sorting all of them (tens of millions at 100k documents) cost more than scoring the rest.
-    The pairs stay codes, decoded one at a time inside the two compiled passes (`newsclean.dedup.kernels`):
-    at 45 M candidates (100k perf documents) the decoded pairs took 730 MB at the grouping's
-    peak, every array indexed by both ends at once as much again, and numpy's per-slice
-    histograms 181 MB."""
+    level comes from a histogram, and only the candidates tied at an item's cut-off are sorted
+    (sorting all of them cost more than scoring the rest). The pairs stay codes, decoded one at
+    a time inside the two compiled passes (`newsclean.dedup.kernels`), to keep decoded pairs
+    out of the grouping's memory peak (figures: docs/tuning.md)."""
     n_pairs = len(codes)
     if per_item <= 0 or n_pairs == 0:
         return np.ones(n_pairs, dtype=bool)
     if strength.dtype.kind not in "iu":
         raise TypeError("strength must be an integer array (agreement counts)")
     levels = int(strength.max()) + 1
-    level: npt.NDArray[np.integer[Any]] = strength  # read only: no copy (91 MB at 100k documents)
-    # Counts fit 32 bits below 2**31 pairs: half the memory of the (item, level) table, which at
-    # 257 levels and 88k stories is 90 MB in int32.
+    level: npt.NDArray[np.integer[Any]] = strength  # read only: no copy
+    # Counts fit 32 bits below 2**31 pairs: half the memory of the (item, level) table.
     count_type = np.int32 if n_pairs < 2**31 else np.int64
     histogram: npt.NDArray[np.integer[Any]] = np.zeros(n_items * levels, dtype=count_type)  # both ends
     count_levels(codes, n_items, level, levels, histogram)
@@ -268,7 +262,7 @@ def event_graph(
     `signed` (each document with its signature, in any order) is read once, and the signatures
     are let go as soon as what the candidate search needs is taken from them: a caller that
     streams them (the pipeline reads them from its run state) holds none of them through the
-    search. At 100k documents they were 770 MB of the grouping's peak. `spill_dir`: where the
+    search, where they would add to the grouping's peak. `spill_dir`: where the
     shingle sets may wait out the candidate search in a mapped file (`ShingleSets`)."""
     s = settings or DedupSettings()
     started = time.perf_counter()
@@ -361,8 +355,7 @@ def event_graph(
     for a, b in to_check[copies].tolist():
         near.union(a, b)
     del to_check, left_ids, right_ids, shared, copies
-    # Counted, then freed: at 100k documents these arrays are 7 M pairs each, and the pair
-    # scoring below is the next peak.
+    # Counted, then freed: these arrays are large, and the pair scoring below is the next peak.
     n_near, n_event, n_checks = len(near_pairs), len(event_pairs), int(plausible.sum())
     del near_pairs, checked, plausible, sizes, near_signatures, salient
     release_freed_memory()
@@ -419,8 +412,8 @@ class EventGraph:
     """A corpus as grouping sees it just before clustering: its copy groups (units: exact and
     near copies of one text) and their scored same-event edges.
 
-    Why a stage of its own: finding and scoring candidates is nearly all of grouping's cost (130
-    of 135 s at 100k stories), and the pipeline clusters a second time when corpus-learned
+    Why a stage of its own: finding and scoring candidates is nearly all of grouping's cost,
+    and the pipeline clusters a second time when corpus-learned
     boilerplate has emptied some documents (`grouping(leave_out=...)`), which must not pay for
     the candidates again. The statistics behind the scores (IDF, crowd levels) are those of
     every document read, emptied ones included: they were part of the corpus."""
@@ -494,8 +487,8 @@ class EventGraph:
         cluster it has edges into, so a part of the graph that lost no unit keeps its edges and
         its labels (`labels_of_all`, from the clustering of every unit). Inside a re-clustered
         part the items keep their order, and labels are an item of their cluster, so every tie
-        breaks as it would over the whole graph. At 100k perf documents a second clustering of
-        everything took 20 s, for the few documents the corpus-learned lines emptied."""
+        breaks as it would over the whole graph, and only the few parts the corpus-learned lines
+        emptied a document of pay for a second clustering."""
         n_units = len(self.units)
         if len(self.labels_of_all) != n_units:  # no clustering of every unit to start from
             return self._cluster(n_units, live_edges)

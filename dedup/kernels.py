@@ -1,13 +1,11 @@
 """Compiled inner loops (numba) for grouping's passes over millions of pairs.
 
 Why compiled: scoring a candidate pair walks the shorter story's sparse row against the longer
-one's, some 400 entries a pair and two billion at 100k perf documents. In numpy that walk is a
-chain of whole-array passes per story (positions, gathers, products, a cumulative sum), each
-allocating its temporary; it took 54 s of the 100k grouping, and neither threads nor larger
-batches moved it (memory traffic, not Python, was the cost). One loop that reads each entry once
-does the same work at a few nanoseconds an entry. The kernels hold no Python objects
-(`nogil`), so `newsclean.dedup.parallel` threads run them side by side, and they are cached on disk
-(`cache=True`), so a process pays their compilation (about a second) only the first time.
+one's, billions of entries in a large corpus. In numpy that walk is a chain of whole-array
+passes per story, each allocating its temporary, and memory traffic, not Python, was the cost;
+one loop that reads each entry once does the same work far faster (figures: docs/tuning.md).
+The kernels hold no Python objects (`nogil`), so `newsclean.dedup.parallel` threads run them
+side by side, and they are cached on disk (`cache=True`), so a process compiles them once.
 """
 
 from __future__ import annotations
@@ -70,9 +68,8 @@ def count_levels(
     codes: IndexArray, n_items: int, level: IndexArray, n_levels: int, histogram: IndexArray
 ) -> None:  # pragma: no cover - compiled; tested through dedup.grouping.top_candidates
     """For each pair (code `i * n_items + j`) at `level[k]`: one more candidate at that level
-    for both of its ends, in `histogram[item * n_levels + level]`. In place: numpy's bincount
-    made an int64 table of every (item, level) for each slice of pairs, 181 MB at 100k perf
-    documents, at the grouping's peak."""
+    for both of its ends, in `histogram[item * n_levels + level]`. In place, because numpy's
+    bincount made an int64 table of every (item, level) per slice, at the grouping's peak."""
     for k in range(len(codes)):
         first = codes[k] // n_items
         second = codes[k] - first * n_items
@@ -118,8 +115,8 @@ def intersection_sizes(
 ) -> IndexArray:  # pragma: no cover - compiled; tested through dedup.grouping
     """Per pair k, how many values the sorted, distinct sets left[k] and right[k] share (set s
     is values[bounds[s]:bounds[s + 1]]): one merge of the two, no intersection array made.
-    The copy checks intersect shingle sets of hundreds of hashes for every plausible pair;
-    one `np.intersect1d` each cost 15 us, mostly its own overhead."""
+    The copy checks intersect shingle sets for every plausible pair, where one
+    `np.intersect1d` each is mostly its own overhead."""
     out = np.zeros(len(left), dtype=np.int64)
     for k in range(len(left)):
         i, i_end = bounds[left[k]], bounds[left[k] + 1]
@@ -153,8 +150,7 @@ def greedy_average_linkage(
     so ties break on the smaller ids and the merges do not depend on the order edges arrive
     in or dictionaries iterate in. Each merge adds b's sum to a's for each neighbour once,
     so every sum takes the same additions in the same order as the Python loop this replaces
-    (tests/test_grouping.py keeps it as the definition): the labels are identical. Compiled, it
-    took 2.8 s instead of 11.4 s on the 1 M edges of 100k perf documents."""
+    (tests/test_grouping.py keeps it as the definition): the labels are identical."""
     size = np.ones(n_items, dtype=np.int64)
     alive = np.ones(n_items, dtype=np.bool_)
     version = np.zeros(n_items, dtype=np.int64)
@@ -234,7 +230,7 @@ def rank_edges_by_item(
     Entries are dealt out to their ends in the order (score descending, then first ends of a
     run of equal scores before second ends, then edge index), which is the order of the two
     stable sorts over both columns this replaces, so ties come out as they did. One counting
-    pass instead of a second sort of twice as many entries: 2 s instead of 5.5 s at 7 M edges."""
+    pass replaces a second sort of twice as many entries."""
     n = len(by_score)
     n_items = 0
     if n > 0:
@@ -282,8 +278,8 @@ def count_agreeing_bytes(
     """For pairs first..last-1 (codes `i * n_items + j`): in how many bytes rows i and j of
     `sketch` agree. A byte of their XOR is zero when its high bit survives
     ``~(((x & 0x7F..) + 0x7F..) | x | 0x7F..)``; the survivors are counted by a SWAR popcount.
-    One loop over each pair's words, no gathered copies of the rows: numpy's chunked version
-    gathered both rows of 20k pairs at a time and took ten times as long."""
+    One loop over each pair's words, no gathered copies of the rows (numpy's chunked version,
+    which gathered them, was much slower)."""
     width = sketch.shape[1]
     one, two, four, top = np.uint64(1), np.uint64(2), np.uint64(4), np.uint64(56)
     for k in range(first, last):

@@ -23,9 +23,8 @@ from newsclean.dedup.kernels import greedy_average_linkage
 class Edges:
     """A sparse similarity graph: an (n, 2) array of item pairs and their weights, in one order.
 
-    Why arrays, not a dict of pairs: a dict entry, its tuple and its float cost 180 bytes an
-    edge, 379 MB for the 2.1 M edges of 100k perf documents, held while the run writes its
-    records; the arrays cost 24 bytes an edge, and the compiled linkage reads them as they are."""
+    Why arrays, not a dict of pairs: a fraction of the memory per edge (held while the run
+    writes its records), and the compiled linkage reads them as they are."""
 
     pairs: npt.NDArray[np.int64]
     weights: npt.NDArray[np.float64]
@@ -52,8 +51,7 @@ def average_linkage(n_items: int, edges: Edges, threshold: float) -> list[int]:
     some edge between them does: every cluster lies inside one connected part of the graph of
     edges at or above the threshold, the sums between two clusters of one part hold only that
     part's edges, and inside a part merges happen in the same order whatever happens elsewhere.
-    Edges between parts therefore never decide anything and are dropped first: at 100k perf
-    documents 1.0 of 2.1 M edges remain, and linkage takes 8 instead of 22 s, with the same
+    Edges between parts therefore never decide anything and are dropped first, with the same
     labels (`_greedy_average_linkage` on all edges is the definition the tests compare with)."""
     return _greedy_average_linkage(n_items, _within_strong_parts(n_items, edges, threshold), threshold)
 
@@ -89,12 +87,10 @@ def attach_lone_items(labels: list[int], edges: Edges, cut: float, fit: float) -
 
     Why: the linkage cut decides whether stories are one event, and it has to stay high
     because joining two clusters that are each an event already loses one. A cluster it has
-    formed then shows how closely this event's coverage agrees: three accounts of one visit
-    all score 0.22-0.26 together, nine outlets' takes on one press conference 0.18 and up. A
-    lone story that fits in nearly as well as the loosest member already there is one more
-    account, told in its own words; one that fits far worse than every member is a related
-    event (the samples' 2023 meeting has a median of 0.156 against the three 2021 accounts,
-    whose loosest member averages 0.234). The median, not the mean: one member that scores
+    formed then shows how closely this event's coverage agrees. A lone story that fits in
+    nearly as well as the loosest member already there is one more account, told in its own
+    words; one that fits far worse than every member is a related event (examples with their
+    scores: docs/tuning.md, lone_story_fit). The median, not the mean: one member that scores
     high against everything (a page of its outlet's furniture, a round-up) must not carry a
     story into a cluster whose other members it does not resemble. Lone items join only
     clusters the linkage formed, never each other, so the order they are taken in does not

@@ -1,7 +1,7 @@
 """Candidate pairs from MinHash signatures by LSH banding, for a whole corpus at once.
 
-datasketch's `MinHashLSH` inserts and queries one signature at a time in Python: at 100k
-documents and three indexes that alone took minutes. Here the same bands (the same (b, r) that
+datasketch's `MinHashLSH` inserts and queries one signature at a time in Python, which takes
+minutes on a large corpus. Here the same bands (the same (b, r) that
 `MinHashLSH` chooses for a threshold, over the same signature columns) are hashed for every
 document in one numpy pass, and each band's buckets come from one sort. Without a bucket cap the
 pairs are exactly those `MinHashLSH.query` returns (tested against it).
@@ -113,8 +113,8 @@ def candidate_codes(
         return codes
 
     # Bands are independent: `threads` sort them side by side (`newsclean.dedup.parallel`), and the
-    # sorted bands are then merged (a stable sort of sorted runs). One sort of every band's
-    # codes together took 5.8 s of the grouping at 100k documents, on one core.
+    # sorted bands are then merged (a stable sort of sorted runs), instead of one slow sort of
+    # every band's codes together on one core.
     found = map_ranges(lambda band, _: band_codes(band), list(range(b + 1)), threads)
     codes = [c for c in found if c is not None]
     del found
@@ -124,9 +124,8 @@ def candidate_codes(
 def merge_codes(parts: list[I64Array]) -> I64Array:
     """The sorted union of sorted, distinct code arrays. A stable sort (timsort) of sorted runs
     only merges them, in linear time. `parts` is emptied as they are joined (`join_consuming`),
-    so a caller that holds them nowhere else frees them before the merge's own copies: at 100k
-    documents the event indexes' codes are 45 M, and the parts beside the merged array were its
-    peak."""
+    so a caller that holds them nowhere else frees them before the merge's own copies (the parts
+    beside the merged array were the grouping's peak)."""
     if not parts:
         return np.empty(0, dtype=np.int64)
     merged = join_consuming(parts)
@@ -137,8 +136,7 @@ def merge_codes(parts: list[I64Array]) -> I64Array:
 def join_consuming(arrays: list[I64Array]) -> I64Array:
     """`np.concatenate(arrays)` that empties `arrays` as it copies, last first, so each part
     goes as soon as it is copied: beside a plain concatenation every part lives until the end,
-    and at 100k documents one LSH index's codes (repeats included) and their joined copy were
-    the grouping's peak. A caller must hold the parts nowhere else for them to be freed."""
+    at the grouping's peak. A caller must hold the parts nowhere else for them to be freed."""
     total = sum(len(a) for a in arrays)
     joined = np.empty(total, dtype=arrays[0].dtype if arrays else np.int64)
     end = total
@@ -159,9 +157,8 @@ def pairs_of_codes(codes: I64Array, n_items: int) -> I64Array:
 
 
 def sorted_unique(values: ArrayT) -> ArrayT:
-    """The distinct values, sorted: `np.unique` by one sort. numpy 2.4's plain `np.unique`
-    hashes instead: on 5 million random int64 codes it took 4.8 s against 0.05 s for this
-    (measured here), and pair codes run to millions at 10k documents."""
+    """The distinct values, sorted: `np.unique` by one sort, because numpy 2.4's plain
+    `np.unique` hashes instead and is far slower on millions of codes (docs/tuning.md)."""
     return _drop_repeats(cast(ArrayT, np.sort(values)))
 
 
@@ -177,9 +174,9 @@ _STEP = 1 << 20
 
 def _drop_repeats_in_place(ordered: I64Array) -> I64Array:
     """`_drop_repeats` that compacts `ordered` itself, a step at a time, and gives its tail
-    back: a masked copy beside the 45 M event codes of 100k documents is 366 MB more while
-    both live. The write position never passes the read position, and the value before
-    each step is either untouched or rewritten with itself, so each step compares originals."""
+    back: a masked copy beside the event codes would add to the grouping's peak. The write
+    position never passes the read position, and the value before each step is either untouched
+    or rewritten with itself, so each step compares originals."""
     n = len(ordered)
     if n == 0 or not ordered.flags.owndata:
         return _drop_repeats(ordered)
@@ -226,8 +223,8 @@ def byte_sketch(signatures: np.ndarray) -> npt.NDArray[np.uint64]:
     the signature's bytes, whole words at a time. Two rows' bytes agree when their values agree
     (probability J) or by chance (1/256 of the rest), so the agreement count is a Jaccard
     estimate off by about one column in 256. (With 2 bits the chance agreements, a quarter of
-    all columns, drowned the low similarities a ranking of event candidates has to tell apart:
-    events-dev ARI 0.905 instead of 0.928 at 120 candidates per story.)"""
+    all columns, drowned the low similarities a ranking of event candidates has to tell apart;
+    see docs/tuning.md, event_candidates_per_story.)"""
     n, width = signatures.shape
     padded = np.zeros((n, (width + 7) // 8 * 8), dtype=np.uint8)
     padded[:, :width] = (signatures & 0xFF).astype(np.uint8)  # padding agrees in every pair alike

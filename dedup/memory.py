@@ -25,11 +25,10 @@ def release_freed_memory() -> bool:
     """Return the C heap's free pages to the OS (glibc's `malloc_trim(0)`); False where the C
     library has no such call (musl, macOS), which changes nothing but the process's size.
 
-    Why: a run's 100k signatures arrive as 100k separate buffers of a few kilobytes, which
-    malloc carves from its heap. Freed once the candidate search has taken what it needs, they
-    leave holes that the process keeps: its size stayed at 1.6 GB with 0.85 GB in use, and
-    every later phase's arrays (fresh mappings) came on top of that, up to 2.9 GB at 100k
-    documents. Trimming after each phase that lets go of much hands those pages back."""
+    Why: a run's signatures arrive as many separate buffers of a few kilobytes, which malloc
+    carves from its heap; freed, they leave holes that the process keeps, and every later
+    phase's arrays come on top of them. Trimming after each phase that lets go of much hands
+    those pages back (figures: docs/tuning.md)."""
     libc = _libc()
     if libc is None:
         return False
@@ -48,9 +47,9 @@ def map_large_blocks_apart(threshold: int) -> bool:
     Why: glibc raises that threshold by itself each time a mapped block is freed, up to 32 MB,
     so after the first large arrays go, the grouping's many temporaries of a few megabytes
     (a slice of pairs, a story's gathered rows) come from the heap instead, and their holes stay
-    in the process. Fixed at 1 MB, the 100k group stage's peak was 1,800 and 1,923 MB in two
-    runs, against 2,035 and 1,952 MB beside them, in the same time and with the same
-    assignments. Process-wide, so it is the pipeline's group stage that sets it."""
+    in the process. A fixed threshold lowers the group stage's peak with the same assignments
+    (docs/tuning.md, large_block_bytes). Process-wide, so it is the pipeline's group stage that
+    sets it."""
     libc = _libc()
     if libc is None or threshold <= 0:
         return False

@@ -72,9 +72,8 @@ _FMIX32_M2 = 0xC2B2AE35
 _SHINGLE_SEP = "\x00"
 _TOKEN_SEP = " "
 
-# Shingles hashed together in one chunk (of several documents, or a piece of a huge one):
-# measured faster than smaller chunks, as numpy's per-call overhead fades, while the hashing's
-# scratch arrays stay around 20 MB for 5-word shingles (8 bytes per text byte).
+# Shingles hashed together in one chunk (of several documents, or a piece of a huge one): large
+# enough that numpy's per-call overhead fades, small enough to bound scratch memory (docs/tuning.md).
 _CHUNK_SHINGLES = 1 << 16
 # Scratch arrays larger than this are not kept between calls.
 _WORKSPACE_MAX_BYTES = 64 << 20
@@ -454,10 +453,9 @@ class MinHasher:
 
         One compiled pass (`_fold_minima`): each hash is pre-mixed, permuted and compared with
         its row's minima while it is in a register. The numpy version wrote the ``num_perm x
-        window`` matrix of permuted values, then read it back for ``minimum.reduceat``; that
-        memory traffic was two thirds of signing's permutation time (0.018 against 0.0066 ms a
-        3 KB article here). Rows are folded into, not overwritten, so a huge document can be fed
-        in pieces.
+        window`` matrix of permuted values, then read it back for ``minimum.reduceat``, and that
+        memory traffic was most of signing's permutation time. Rows are folded into, not
+        overwritten, so a huge document can be fed in pieces.
         """
         if hashes.size == 0:
             return

@@ -4,10 +4,9 @@ Why threads, not processes: grouping runs in one process after the cleaning work
 finished, so a core idles while it makes its passes over tens of millions of candidate pairs.
 numpy releases the GIL inside its loops, so threads share those passes without copying the
 arrays into other processes; each part writes its own slice of the output, so the result does
-not depend on how many threads ran. It pays where each call does much work: sketch agreement
-over 5 M pairs took 1.2 s on one thread and 0.7 s on two here. Pair scoring in numpy (a few
-small calls per story) ran no faster on two threads; its compiled loop (`newsclean.dedup.kernels`) does,
-0.29 s on one thread and 0.16 s on two for the 462k pairs of 10k perf documents.
+not depend on how many threads ran. It pays where each call does much work (sketch agreement,
+the compiled pair scoring of `newsclean.dedup.kernels`), not for many small numpy calls.
+Timings: docs/tuning.md, threads.
 """
 
 from __future__ import annotations

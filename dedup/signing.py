@@ -123,7 +123,7 @@ class Signer:
         joined = [" ".join(t) for t in tokens]  # for the exact-copy key and the word shingles
         bags = [event_terms(text, title) for text, title in zip(texts, titles, strict=True)]
         # The shingle hashes are kept: grouping's copy checks compare shingle sets, and making
-        # them again from the texts cost 11 s at 100k documents.
+        # them again from the texts is slow.
         near, shingles = self.near_hasher.signatures_and_hashes(tokens, s.near_shingle_words, joined)
         salient = self.event_hasher.signatures([salient_terms(bag, s.event_terms_per_doc) for bag in bags])
         out: list[DocSignature] = []
@@ -151,8 +151,8 @@ def shingle_set(hashes: U32Array) -> U32Array:
     """Distinct shingle hashes, sorted: what copy checks intersect.
 
     Two different shingles share a hash with probability 2**-32, so a Jaccard from these is
-    exact but for an error far below its fourth decimal, at 4 bytes a shingle (string sets of
-    the documents in copy checks took 700 MB at 10k documents)."""
+    exact but for an error far below its fourth decimal, at 4 bytes a shingle (string sets took
+    far more memory)."""
     return sorted_unique(hashes)
 
 
@@ -161,14 +161,14 @@ class ShingleSets:
 
     Why: grouping needs the sets after the rest of the signatures (copy checks, and each
     member's relation to its canonical). Taken from the signatures, each set's array kept all of
-    its signature's bytes alive: 5.8 KB a document, 580 MB at 100k. Flat, they cost their
-    distinct hashes' 4 bytes each and one offset.
+    its signature's bytes alive; flat, they cost their distinct hashes' 4 bytes each and one
+    offset.
 
     `spill_dir`: write the flat array to a temporary file there (deleted at once) and map it
     read-only, instead of holding it. The candidate search runs between building the sets and
     reading them, and is the grouping's memory peak; mapped, the sets' pages are the kernel's
-    page cache, dropped under pressure and read back when a copy check touches them (220 MB of
-    the 100k perf run's peak). The same values either way."""
+    page cache, dropped under pressure and read back when a copy check touches them. The same
+    values either way."""
 
     _CHUNK = 4096  # sets written to the spill file at a time
 

@@ -34,7 +34,7 @@ class Assignment:
 
     def as_dict(self) -> dict[str, str | float | None]:
         """The fields by name, as `dataclasses.asdict` gives them without its recursive deep
-        copy, which took 3 s for the 100k assignments a run writes."""
+        copy, which is slow over a run's many assignments."""
         return {
             "cluster_id": self.cluster_id,
             "canonical_id": self.canonical_id,

@@ -2,9 +2,9 @@
 
 Every threshold, size and switch lives here, grouped by pipeline stage, so that a user (or a
 scheduled deployment) can see and override the whole behaviour in one place. This module is the
-bottom layer of the package: `newsclean.cleaners`, `newsclean.dedup` and the stages (decode,
-sources, corpus, pipeline, flows) import it, and it imports nothing of newsclean. Cleaners and
-dedup take only their own section. How each default was chosen, with its figures, is in
+bottom layer of the package: the cleaners (`newsclean.cleaners`), dedup (`newsclean.dedup`) and
+the pipeline's stages import it, and it imports nothing of newsclean. Cleaners and dedup take
+only their own section. How each default was chosen, with its figures, is in
 docs/tuning.md.
 """
 
@@ -148,8 +148,8 @@ class RunSettings(_Section):
 
     # The most files in one batch of the cleaning workers.
     batch_size: int = Field(default=500, ge=1)
-    # Fewer files than this per batch are not worth a worker process of their own
-    # (newsclean.pipeline.batch_count). See docs/tuning.md.
+    # Fewer files than this per batch are not worth a worker process of their own (the run's
+    # batch_count). See docs/tuning.md.
     min_batch_files: int = Field(default=50, ge=1)
     # Batches per worker once there are enough files: several, so uneven batches balance, but few,
     # since each batch is a Prefect task with its own overhead. See docs/tuning.md.

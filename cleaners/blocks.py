@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 
 from newsclean.cleaners.rules import dateline_shape
 
@@ -212,34 +212,6 @@ def short_line_keys(text: str, *, max_words: int = 20) -> Iterator[tuple[int, st
             key = line_key(line)  # spacing never changes a key: it is made of the words alone
             if key:
                 yield i, key
-
-
-def document_line_keys(text: str, *, max_words: int = 20) -> set[str]:
-    """The keys of a document's short lines, for per-outlet statistics (one count per document).
-
-    A caller adds these sets up over an outlet's documents to build the `line_stats` mapping
-    that `repeated_lines` takes (the pipeline counts hashes of the same keys:
-    `newsclean.corpus.LineKeys`).
-    """
-    return {key for _, key in short_line_keys(text, max_words=max_words)}
-
-
-def repeated_lines(
-    lines: Sequence[str], line_stats: Mapping[str, int], *, min_docs: int = 5, max_words: int = 20
-) -> list[int]:
-    """Short lines that recur in at least `min_docs` documents of the same outlet.
-
-    This is how C4, Gopher and datatrove learn boilerplate from a corpus: a site's navigation,
-    sign-up prompt or standard disclaimer repeats on every page, an article's sentences do not.
-    `line_stats` maps `line_key(line)` to the number of the outlet's documents containing it.
-    """
-    dropped: list[int] = []
-    for i, line in enumerate(lines):
-        if len(line.split()) > max_words:
-            continue
-        if line_stats.get(line_key(line), 0) >= min_docs:
-            dropped.append(i)
-    return dropped
 
 
 # The header of one reader comment: "Jane Roe on May 2, 2019 at 4:47 pm said:", "2 days ago at

@@ -10,7 +10,6 @@ extractors keep captions, share lines and bylines.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 
 import lxml.html
 from lxml import etree
@@ -20,8 +19,8 @@ from newsclean.cleaners.blocks import is_prose, length_units
 from newsclean.cleaners.dates import normalise_date
 from newsclean.cleaners.markup import fragment_to_text
 from newsclean.cleaners.pipeline import clean_text
+from newsclean.cleaners.repair import fix_text
 from newsclean.cleaners.types import CleanedText, Metadata, Removal
-from newsclean.decode import fix_text
 from newsclean.settings import CleaningOptions, DecodeOptions
 
 _CHROME = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
@@ -166,26 +165,23 @@ def clean_html(
     options: CleaningOptions | None = None,
     url: str | None = None,
     known: Metadata = Metadata(),
-    line_stats: Mapping[str, int] | None = None,
     decode_options: DecodeOptions | None = None,
 ) -> CleanedText:
-    """Extract a page's article, then clean it as text; page metadata fills what `known` lacks.
-
-    `line_stats`: the outlet's line statistics, as for `clean_text`. The extracted text and
-    metadata are repaired (mojibake, invisible damage) with `decode_options`' ftfy settings,
-    because `decode_bytes` leaves whole pages unrepaired (see `DecodeOptions.repair_html_pages`);
-    `known` metadata is taken as its source gave it.
+    """Extract a whole page's article, then clean it as text; page metadata fills what `known`
+    lacks. The extracted text and metadata are repaired (mojibake, invisible damage) with
+    `decode_options` (the run's `settings.decode`), since the reader leaves whole pages
+    unrepaired (`newsclean.decode.repair_for_kind`); `known` metadata is taken as its source gave it.
     """
     opts = options or CleaningOptions()
     text, page_meta, extractor = extract_page(html, opts, url)
     text, page_meta, repairs = _repair(text, page_meta, opts, decode_options)
-    result = clean_text(text, opts, known.merged(page_meta), line_stats)
+    result = clean_text(text, opts, known.merged(page_meta))
     if extractor != "beautifulsoup" and _prose_words(result.text) < opts.html_min_prose_words:
         # The extractor kept too little (a reprint notice, a teaser): render the page without its
         # chrome and let the text cleaner find the body; keep whichever holds more prose.
         soup_text, soup_meta = _soup_text(html)
         soup_text, soup_meta, soup_repairs = _repair(soup_text, soup_meta, opts, decode_options)
-        fallback = clean_text(soup_text, opts, known.merged(page_meta).merged(soup_meta), line_stats)
+        fallback = clean_text(soup_text, opts, known.merged(page_meta).merged(soup_meta))
         if _prose_words(fallback.text) > 2 * _prose_words(result.text):
             result, extractor, repairs = fallback, "beautifulsoup", soup_repairs
     removals = (Removal("page_chrome", extractor, "non-article page content"), *repairs, *result.removals)
@@ -195,7 +191,7 @@ def clean_html(
 def _repair(
     text: str, meta: Metadata, options: CleaningOptions, decode_options: DecodeOptions | None
 ) -> tuple[str, Metadata, tuple[Removal, ...]]:
-    """The extracted text and metadata through ftfy (`newsclean.decode.fix_text`), and a
+    """The extracted text and metadata through ftfy (`newsclean.cleaners.repair.fix_text`), and a
     "mojibake" removal showing the first damaged line when the text changed beyond line endings
     (what `DecodedText.repaired` reports for a file repaired whole)."""
     if not options.html_fix_text:

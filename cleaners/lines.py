@@ -9,7 +9,6 @@ removed lines (title, date, author, site) is returned so nothing the page stated
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from newsclean.cleaners.blocks import (
@@ -18,7 +17,6 @@ from newsclean.cleaners.blocks import (
     duplicate_lines,
     is_prose,
     length_units,
-    repeated_lines,
     tail_cut,
 )
 from newsclean.cleaners.dates import parse_date
@@ -181,7 +179,6 @@ def clean_lines(
     text: str,
     options: CleaningOptions,
     known: Metadata = Metadata(),
-    line_stats: Mapping[str, int] | None = None,
 ) -> tuple[str, list[Removal], Metadata]:
     """Remove boilerplate lines; return the text, what was removed, and metadata found on the way."""
     state = _LineState(rejoin_split_parentheses(text.split("\n")))
@@ -274,7 +271,7 @@ def clean_lines(
     if options.photo_blocks:
         _drop_photo_captions(state)
 
-    _drop_blocks(state, options, line_stats)
+    _drop_blocks(state, options)
 
     if options.boilerplate_lines:
         for i in reversed(state.kept()):
@@ -313,18 +310,9 @@ def _drop_photo_captions(state: _LineState) -> None:
             i -= 1
 
 
-def _drop_blocks(state: _LineState, options: CleaningOptions, line_stats: Mapping[str, int] | None) -> None:
-    """Block-level steps (see `newsclean.cleaners.blocks`), on the lines the line rules left."""
-    if line_stats and options.repeated_lines:
-        kept = state.kept()
-        found = repeated_lines(
-            [state.squashed[i] for i in kept],
-            line_stats,
-            min_docs=options.repeated_line_min_docs,
-            max_words=options.repeated_line_max_words,
-        )
-        for j in found:
-            state.drop(kept[j], "repeated_line", "outlet-repeated-line")
+def _drop_blocks(state: _LineState, options: CleaningOptions) -> None:
+    """Block-level steps (see `newsclean.cleaners.blocks`), on the lines the line rules left.
+    Lines an outlet repeats across stories need the corpus: `newsclean.corpus.RepeatedLines`."""
     if options.duplicate_lines:
         kept = state.kept()
         for j in duplicate_lines([state.squashed[i] for i in kept]):

@@ -7,8 +7,6 @@ whitespace last so earlier steps still see the layout they reason about.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from newsclean.cleaners.lines import clean_lines
 from newsclean.cleaners.markup import strip_markup
 from newsclean.cleaners.types import CleanedText, Metadata, Removal
@@ -20,19 +18,16 @@ def clean_text(
     text: str,
     options: CleaningOptions | None = None,
     known: Metadata = Metadata(),
-    line_stats: Mapping[str, int] | None = None,
 ) -> CleanedText:
-    """Clean article text (no page around it); `known` metadata (e.g. a feed's title) helps.
-
-    `line_stats` is the document's outlet's line statistics (`newsclean.cleaners.blocks.line_key` -> number
-    of that outlet's documents containing the line); with it, lines the outlet repeats go too.
-    """
+    """Clean article text or an HTML fragment (no page around it): the text, the metadata found
+    in it merged over `known` (e.g. a feed's title, which helps find a repeated title), and every
+    removed span with its kind and rule. Pure: the same input always gives the same result."""
     opts = options or CleaningOptions()
     removals: list[Removal] = []
     if opts.html_comments or opts.markup:
         text, found = strip_markup(text)
         removals.extend(found)
-    text, found, meta = clean_lines(text, opts, known, line_stats)
+    text, found, meta = clean_lines(text, opts, known)
     removals.extend(found)
     if opts.whitespace:
         text = normalise_whitespace(text)

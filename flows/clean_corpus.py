@@ -1,111 +1,27 @@
-"""The cleaning flow: the pipeline's stages as Prefect tasks, one task per batch of files.
+"""The cleaning flow: the run's stages as Prefect tasks, one task per batch of files.
 
-Orchestration only. Every stage is a library function from `newsclean.pipeline`; this module
-decides how they run under Prefect (named tasks, retries on file I/O, a process pool under the
-batch tasks so cleaning uses every core) and what the UI shows (logs, progress, artifacts).
+Orchestration only. The run is `newsclean.run.run_pipeline` with options from
+`newsclean.run.build_options` (the command line's builder, so the flow takes the same options
+and means the same by them); this module picks the Prefect executor and decides what the UI
+shows (logs, progress, artifacts).
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
-from uuid import UUID
+from typing import Any
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import (
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
-from prefect.utilities.annotations import quote
 
-from newsclean.pipeline import BatchResult, BatchSpec, RunOptions, run_pipeline
-from newsclean.settings import Settings
+from newsclean.flows.executors.prefect import PrefectExecutor
+from newsclean.run import build_options, run_pipeline
 from newsclean.sources import discover
 
-T = TypeVar("T")
-# File stages can meet a busy disk or a network mount hiccup: retry them, with backoff.
-FILE_RETRIES = 2
-FILE_RETRY_DELAYS: list[float] = [2.0, 10.0]
 MAX_TABLE_ROWS = 500
-
-
-def _as_is(value: T) -> T:
-    """`value` for a task argument that Prefect passes on without walking it (`quote`).
-
-    Why: Prefect visits every argument looking for futures to resolve: every path of a batch,
-    every field of the settings, every batch's result. None of them holds a future, and the walk
-    cost about a second of a 10k run. Typed as `value` itself: the task receives it unwrapped."""
-    return cast(T, quote(value))
-
-
-class PrefectExecutor:
-    """Runs each stage as a task; batch tasks hand their work to a shared process pool."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-
-    def map_batches(
-        self,
-        fn: Callable[[BatchSpec, Settings], BatchResult],
-        specs: Sequence[BatchSpec],
-        settings: Settings,
-    ) -> list[BatchResult]:
-        logger = get_run_logger()
-        # Called from a sync flow, Prefect's dual sync/async API returns the id itself.
-        progress_id = cast(
-            UUID,
-            create_progress_artifact(
-                progress=0.0, key="newsclean-progress", description="Share of batches cleaned"
-            ),
-        )
-        with ProcessPoolExecutor(max_workers=max(1, self.workers)) as pool:
-
-            def run_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
-                result = pool.submit(fn, spec, settings).result()
-                get_run_logger().info(
-                    "%s: %d files, %d documents, %d quarantined in %.2fs",
-                    spec.label, result.files, result.documents, result.quarantined, result.seconds,
-                )  # fmt: skip
-                return result
-
-            batch_task = task(
-                name="clean batch",
-                retries=FILE_RETRIES,
-                retry_delay_seconds=FILE_RETRY_DELAYS,
-                cache_policy=NO_CACHE,
-                persist_result=False,
-            )(run_batch)
-            futures = [
-                batch_task.with_options(task_run_name=spec.label).submit(_as_is(spec), _as_is(settings))
-                for spec in specs
-            ]
-            results: list[BatchResult] = []
-            for future in futures:
-                results.append(future.result())
-                if progress_id is not None:
-                    update_progress_artifact(progress_id, progress=100.0 * len(results) / len(specs))
-        logger.info("cleaned %d batches", len(results))
-        return results
-
-    def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:
-        stage = task(
-            name=name,
-            task_run_name=name,  # "group", not Prefect's default "group-3f2"
-            retries=FILE_RETRIES,
-            retry_delay_seconds=FILE_RETRY_DELAYS,
-            cache_policy=NO_CACHE,
-            persist_result=False,
-        )(fn)
-        return stage(*(_as_is(arg) for arg in args))
 
 
 def _run_name() -> str:
@@ -150,15 +66,25 @@ def clean_corpus(
     out_dir: str = "clean",
     settings_file: str | None = None,
     workers: int | None = None,
+    batch_size: int | None = None,
     wait_seconds: float = 0.0,
+    debug_removals: bool = False,
     full: bool = False,
 ) -> dict[str, Any]:
-    """Clean a raw folder into canonical documents, one per event, every source listed."""
+    """Clean a raw folder into canonical documents, one per event, every source listed; the
+    parameters are `newsclean run`'s options. Returns the run summary (`RunSummary.to_json`)."""
     logger = get_run_logger()
-    settings = Settings.from_file(Path(settings_file) if settings_file else None)
-    n_workers = workers or settings.run.workers or os.cpu_count() or 1
-    options = RunOptions(Path(raw_dir), Path(out_dir), settings, wait_seconds=wait_seconds, full=full)
-    summary = run_pipeline(options, PrefectExecutor(n_workers), logger)
+    options = build_options(
+        raw_dir,
+        out_dir,
+        settings_file=settings_file,
+        workers=workers,
+        batch_size=batch_size,
+        wait_seconds=wait_seconds,
+        debug_removals=debug_removals,
+        full=full,
+    )
+    summary = run_pipeline(options, PrefectExecutor(options.settings.run.workers), logger)
     if summary.quarantined:
         logger.warning(
             "%d input(s) quarantined: %s (see %s/quarantine.jsonl)",

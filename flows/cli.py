@@ -16,22 +16,28 @@ import signal
 import sys
 from pathlib import Path
 
+from newsclean.flows.executors.direct import DirectExecutor
+from newsclean.flows.progress import progress_for
 from newsclean.lock import OutputLocked
-from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
 from newsclean.report import RunSummary
+from newsclean.run import RunOptions, build_options, run_pipeline
 from newsclean.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_file(Path(args.settings) if args.settings else None)
-    run = settings.run.model_copy(
-        update={
-            k: v for k, v in (("workers", args.workers), ("batch_size", args.batch_size)) if v is not None
-        }
+def _options(args: argparse.Namespace) -> RunOptions:
+    """The run's options, built as the flow builds them from the same values."""
+    return build_options(
+        args.raw,
+        args.out,
+        settings_file=args.settings,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        wait_seconds=args.wait,
+        debug_removals=args.debug_removals,
+        full=args.full,
     )
-    return settings.model_copy(update={"run": run})
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -54,34 +60,37 @@ def _use_prefect(args: argparse.Namespace) -> bool:
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        settings = _settings(args)
+        options = _options(args)
     except (OSError, ValueError) as exc:
         print(f"newsclean: bad settings: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    raw, out = Path(args.raw), Path(args.out)
-    if not raw.is_dir():
-        print(f"newsclean: raw folder not found: {raw}", file=sys.stderr)
+    if not options.raw_dir.is_dir():
+        print(f"newsclean: raw folder not found: {options.raw_dir}", file=sys.stderr)
         return EXIT_USAGE
     try:
         if _use_prefect(args):
             from newsclean.flows.clean_corpus import clean_corpus  # deferred: importing Prefect costs ~2 s
 
+            # The flow builds the same options from the same values (`build_options`).
             result = clean_corpus(
-                raw_dir=str(raw),
-                out_dir=str(out),
+                raw_dir=str(options.raw_dir),
+                out_dir=str(options.out_dir),
                 settings_file=args.settings,
-                workers=settings.run.workers,
+                workers=args.workers,
+                batch_size=args.batch_size,
                 wait_seconds=args.wait,
+                debug_removals=args.debug_removals,
                 full=args.full,
             )
             summary = RunSummary(**result)
         else:
             logger = logging.getLogger("newsclean")
-            progress = None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr))
-            options = RunOptions(
-                raw, out, settings, wait_seconds=args.wait, debug_removals=args.debug_removals, full=args.full
-            )
-            summary = run_pipeline(options, DirectExecutor(settings.run.workers, progress), logger)
+            progress = progress_for(args.quiet)
+            try:
+                executor = DirectExecutor(options.settings.run.workers, progress)
+                summary = run_pipeline(options, executor, logger)
+            finally:
+                progress.close()
     except OutputLocked as exc:
         print(f"newsclean: {exc}", file=sys.stderr)
         return EXIT_LOCKED
@@ -97,8 +106,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print a file's cleaned text, then each removed span with the rule that removed it."""
-    from newsclean.pipeline import clean_source
-    from newsclean.sources import Quarantined, read_file
+    from newsclean.records import Quarantined
+    from newsclean.sources import read_file
+    from newsclean.stages.clean import clean_source
 
     path = Path(args.file)
     if not path.is_file():

@@ -15,13 +15,13 @@ import base64
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from newsclean.cleaners.blocks import short_line_keys
+from newsclean.records import CleanedDocument, Quarantined, text_sha256
 from newsclean.settings import CleaningOptions
 
 
@@ -193,17 +193,17 @@ class RepeatedLines:
     def __init__(self, options: CleaningOptions) -> None:
         self.options = options
         self._table = _KeyTable()
-        self._could_empty: list[dict[str, Any]] = []
+        self._could_empty: list[CleanedDocument] = []
         self._frequent: dict[str, set[int]] | None = None
 
-    def add(self, document: dict[str, Any], keys: LineKeys | None = None) -> None:
+    def add(self, document: CleanedDocument, keys: LineKeys | None = None) -> None:
         """Count a document's short lines; `keys` as the run state keeps them (made from the
         text when None). A document without an outlet has no outlet furniture: not kept."""
-        if not self.options.repeated_lines or not document["outlet"]:
+        if not self.options.repeated_lines or not document.outlet:
             return
-        text = document["text"]
+        text = document.text
         found = LineKeys.of(text, self.options.repeated_line_max_words) if keys is None else keys
-        self._table.add(document["id"], document["outlet"], found)
+        self._table.add(document.id, document.outlet, found)
         if len(found.positions) and _every_line_counted(text, found):
             self._could_empty.append(document)
 
@@ -211,43 +211,36 @@ class RepeatedLines:
         """Find each outlet's frequent lines (counted once per event cluster); return the ids,
         sorted, of the documents that their removal leaves with no text."""
         self._frequent = self._table.frequent(clusters, self.options.repeated_line_min_docs)
-        emptied = sorted(doc["id"] for doc in self._could_empty if self.strip(doc)[0] is None)
+        emptied = sorted(doc.id for doc in self._could_empty if isinstance(self.strip(doc), Quarantined))
         self._could_empty = []
         return emptied
 
-    def strip(self, document: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """(the document without its outlet's frequent lines, None), or (None, its quarantine
-        record) when nothing is left of it. Removals are counted under
-        `removed["repeated_line"]`; a document with nothing to remove is returned as it is."""
+    def strip(self, document: CleanedDocument) -> CleanedDocument | Quarantined:
+        """The document without its outlet's frequent lines, or its quarantine record when
+        nothing is left of it. Removals are counted under `removed["repeated_line"]`; a document
+        with nothing to remove is returned as it is."""
         if self._frequent is None:
             raise RuntimeError("RepeatedLines.strip before learn")
-        outlet_lines = self._frequent.get(document["outlet"] or "")
+        outlet_lines = self._frequent.get(document.outlet or "")
         if not outlet_lines:  # most outlets of a corpus: their documents are not read
-            return document, None
-        mine = self._table.keys(document["id"])
+            return document
+        mine = self._table.keys(document.id)
         pairs = zip(mine.positions.tolist(), mine.hashes.tolist(), strict=True)
         drop = {i for i, key in pairs if key in outlet_lines}
         if not drop:
-            return document, None
-        lines = document["text"].split("\n")
+            return document
+        lines = document.text.split("\n")
         text = "\n".join(line for i, line in enumerate(lines) if i not in drop).strip("\n")
         while "\n\n\n" in text:
             text = text.replace("\n\n\n", "\n\n")
         if not text.strip():
-            return None, {
-                "source_path": document["source_path"],
-                "record_id": document["record_id"],
-                "reason": "no article text",
-                "detail": f"only lines its outlet repeats across stories ({len(drop)})",
-            }
-        removed = Counter(document["removed"])
+            detail = f"only lines its outlet repeats across stories ({len(drop)})"
+            return Quarantined(document.source_path, document.record_id, "no article text", detail)
+        removed = Counter(document.removed)
         removed["repeated_line"] += len(drop)
-        return {
-            **document,
-            "text": text,
-            "content_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            "removed": dict(sorted(removed.items())),
-        }, None
+        return replace(
+            document, text=text, content_sha256=text_sha256(text), removed=dict(sorted(removed.items()))
+        )
 
 
 def _every_line_counted(text: str, keys: LineKeys) -> bool:
@@ -258,11 +251,11 @@ def _every_line_counted(text: str, keys: LineKeys) -> bool:
 
 
 def remove_repeated_lines(
-    documents: list[dict[str, Any]],
+    documents: list[CleanedDocument],
     clusters: Mapping[str, str],
     options: CleaningOptions,
     keys: Mapping[str, LineKeys] | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[CleanedDocument], list[Quarantined]]:
     """(documents with their outlet's repeated lines removed, records left with no text): the
     `RepeatedLines` steps over a list. `keys`: documents' `LineKeys` by id, as the run state keeps
     them (made here for any document not in it)."""
@@ -271,14 +264,14 @@ def remove_repeated_lines(
     lines = RepeatedLines(options)
     given = keys or {}
     for doc in documents:
-        lines.add(doc, given.get(doc["id"]))
+        lines.add(doc, given.get(doc.id))
     lines.learn(clusters)
-    kept: list[dict[str, Any]] = []
-    emptied: list[dict[str, Any]] = []
+    kept: list[CleanedDocument] = []
+    emptied: list[Quarantined] = []
     for doc in documents:
-        document, quarantined = lines.strip(doc)
-        if document is not None:
-            kept.append(document)
-        if quarantined is not None:
-            emptied.append(quarantined)
+        outcome = lines.strip(doc)
+        if isinstance(outcome, Quarantined):
+            emptied.append(outcome)
+        else:
+            kept.append(outcome)
     return kept, emptied

@@ -14,55 +14,24 @@ import json
 import os
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from newsclean.cleaners.dates import normalise_date
-from newsclean.decode import decode_bytes, fix_text, looks_binary
+from newsclean.cleaners.repair import fix_text
+from newsclean.decode import (
+    HTML_SUFFIXES,
+    content_kind,
+    decode_bytes,
+    detect_and_decode,
+    looks_binary,
+    repair_for_kind,
+)
+from newsclean.records import Quarantined, SourceDoc
 from newsclean.settings import DecodeOptions
 
 TEXT_SUFFIXES = (".txt", ".md", ".text", ".markdown")
-HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-
-ContentKind = Literal["text", "html"]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceDoc:
-    """One article as found in raw/: decoded text or HTML plus whatever metadata came with it."""
-
-    id: str
-    source_path: str
-    record_id: str | None
-    kind: ContentKind
-    content: str
-    encoding: str
-    folder_outlet: str | None
-    outlet: str | None = None
-    url: str | None = None
-    title: str | None = None
-    published: str | None = None
-    mojibake_fixed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Quarantined:
-    """A file or record that was not processed, and why."""
-
-    source_path: str
-    record_id: str | None
-    reason: str
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "source_path": self.source_path,
-            "record_id": self.record_id,
-            "reason": self.reason,
-            "detail": self.detail,
-        }
 
 
 ReadResult = SourceDoc | Quarantined
@@ -186,10 +155,12 @@ def _read_jsonl(
         if body is None and html is None:
             yield Quarantined(rel_path, record_id, "no content", "record has neither 'text' nor 'html'")
             continue
-        kind: ContentKind = "text" if body is not None else "html"
         content = body if body is not None else html or ""
-        # JSON strings can carry mojibake of their own: repair each record like a file.
-        fixed = fix_text(content, options)
+        # Each record is repaired like a file of its kind; its names like a file's text.
+        kind = content_kind(content, markup=body is None)
+        fixed, repaired = repair_for_kind(content, kind, options)
+        outlet = _record_field(record, "outlet") or _record_field(record, "source")
+        title = _record_field(record, "title")
         yield SourceDoc(
             id=document_id(rel_path, record_id),
             source_path=rel_path,
@@ -198,11 +169,11 @@ def _read_jsonl(
             content=fixed,
             encoding=encoding,
             folder_outlet=folder_outlet,
-            outlet=_record_field(record, "outlet") or _record_field(record, "source"),
+            outlet=None if outlet is None else fix_text(outlet, options),
             url=_record_field(record, "url"),
-            title=_record_field(record, "title"),
+            title=None if title is None else fix_text(title, options),
             published=normalise_date(_record_field(record, "published") or _record_field(record, "date")),
-            mojibake_fixed=fixed != content,
+            mojibake_fixed=repaired,
         )
     if not any_line:
         yield Quarantined(rel_path, None, "empty file", "no records")
@@ -221,7 +192,10 @@ def read_file(raw_root: Path, rel_path: str, options: DecodeOptions) -> list[Rea
         return [raw]
     if not raw.strip():
         return [Quarantined(rel_path, None, "empty file", f"{len(raw)} bytes")]
-    decoded = decode_bytes(raw, filename=name, options=options)
+    if name.endswith(JSONL_SUFFIXES):  # records are repaired one by one, each as its kind
+        decoded = detect_and_decode(raw)
+    else:
+        decoded = decode_bytes(raw, filename=name, options=options)
     if looks_binary(raw) and not decoded.encoding.startswith(("utf-16", "utf-32")):
         return [Quarantined(rel_path, None, "binary content", "NUL or control bytes")]
     folder_outlet = _folder_outlet(rel_path)
@@ -229,13 +203,12 @@ def read_file(raw_root: Path, rel_path: str, options: DecodeOptions) -> list[Rea
         return list(_read_jsonl(decoded.text, rel_path, decoded.encoding, folder_outlet, options))
     if not decoded.text.strip():
         return [Quarantined(rel_path, None, "empty file", "only whitespace after decoding")]
-    kind: ContentKind = "html" if name.endswith(HTML_SUFFIXES) else "text"
     return [
         SourceDoc(
             id=document_id(rel_path, None),
             source_path=rel_path,
             record_id=None,
-            kind=kind,
+            kind=decoded.kind,
             content=decoded.text,
             encoding=decoded.encoding,
             folder_outlet=folder_outlet,

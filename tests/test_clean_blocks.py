@@ -1,4 +1,4 @@
-"""Block steps: the body among page chrome, tail headings, nearby copies, outlet-repeated lines."""
+"""Block steps: the body among page chrome, tail headings, nearby copies (outlet lines: test_corpus)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ from newsclean.cleaners import Metadata, clean_text
 from newsclean.cleaners.blocks import (
     body_span,
     comment_thread_start,
-    document_line_keys,
     duplicate_lines,
     is_prose,
-    line_key,
-    repeated_lines,
     tail_cut,
 )
 from newsclean.cleaners.lines import rejoin_split_parentheses
 from newsclean.cleaners.rules import dateline_shape, is_menu_line
-from newsclean.settings import CleaningOptions
 
 PARAGRAPHS = [
     "The council voted on Monday to keep the library open on weekends through the summer.",
@@ -60,25 +56,6 @@ def test_nearby_copies_go_far_repeats_stay() -> None:
     assert duplicate_lines([caption, caption, *PARAGRAPHS]) == [1]
     far = ["What did you learn?", *PARAGRAPHS, "Another answer here.", "What did you learn?"]
     assert duplicate_lines(far) == []
-
-
-def test_repeated_lines_use_outlet_statistics() -> None:
-    stats = {line_key("Sign up for the Daily Bugle briefing"): 12, line_key(PARAGRAPHS[0]): 1}
-    lines = ["Sign up for the Daily Bugle briefing!", *PARAGRAPHS]
-    assert repeated_lines(lines, stats, min_docs=5) == [0]
-    assert repeated_lines(lines, stats, min_docs=20) == []
-    assert line_key("Sign up for the Daily Bugle briefing") in document_line_keys("\n".join(lines))
-
-
-def test_clean_text_takes_line_stats() -> None:
-    motto = "The Daily Bugle, serving the city since 1898"
-    text = "\n\n".join([*PARAGRAPHS, motto])
-    stats = {line_key(motto): 9}
-    result = clean_text(text, line_stats=stats)
-    assert "Daily Bugle" not in result.text and result.removed_counts().get("repeated_line") == 1
-    assert "Daily Bugle" in clean_text(text).text
-    off = clean_text(text, CleaningOptions(repeated_lines=False), line_stats=stats)
-    assert "Daily Bugle" in off.text
 
 
 def test_an_opening_paragraph_is_not_taken_for_a_title() -> None:

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from newsclean.corpus import remove_repeated_lines
+from newsclean.records import CleanedDocument, Quarantined
 from newsclean.settings import CleaningOptions
 
 FOOTER = "Sign up for the Harbour Times morning briefing"
 QUOTE = "“We will rebuild the pier before summer,” the mayor said."
 
 
-def doc(i: int, outlet: str, body: str) -> dict[str, Any]:
-    return {
-        "id": f"d{i:02d}",
-        "source_path": f"{outlet}/{i}.txt",
-        "record_id": None,
-        "outlet": outlet,
-        "text": body,
-        "content_sha256": "",
-        "removed": {"title": 1},
-    }
+def doc(i: int, outlet: str, body: str) -> CleanedDocument:
+    return CleanedDocument(
+        id=f"d{i:02d}",
+        source_path=f"{outlet}/{i}.txt",
+        record_id=None,
+        outlet=outlet,
+        url=None,
+        title=None,
+        published=None,
+        author=None,
+        text=body,
+        content_sha256="",
+        removed={"title": 1},
+    )
 
 
-def corpus() -> tuple[list[dict[str, Any]], dict[str, str]]:
+def corpus() -> tuple[list[CleanedDocument], dict[str, str]]:
     docs, clusters = [], {}
     for i in range(6):  # six different stories from one outlet, all with the same footer
         docs.append(doc(i, "harbour-times", f"Story number {i} about the harbour budget.\n\n{FOOTER}"))
@@ -38,23 +41,23 @@ def test_outlet_furniture_is_removed_and_counted() -> None:
     docs, clusters = corpus()
     kept, emptied = remove_repeated_lines(docs, clusters, CleaningOptions())
     assert emptied == []
-    harbour = [d for d in kept if d["outlet"] == "harbour-times"]
-    assert all(FOOTER not in d["text"] for d in harbour)
-    assert harbour[0]["text"] == "Story number 0 about the harbour budget."
-    assert harbour[0]["removed"] == {"repeated_line": 1, "title": 1}
-    assert len(harbour[0]["content_sha256"]) == 64
+    harbour = [d for d in kept if d.outlet == "harbour-times"]
+    assert all(FOOTER not in d.text for d in harbour)
+    assert harbour[0].text == "Story number 0 about the harbour budget."
+    assert harbour[0].removed == {"repeated_line": 1, "title": 1}
+    assert len(harbour[0].content_sha256) == 64
 
 
 def test_a_quote_repeated_within_one_event_is_text() -> None:
     docs, clusters = corpus()
     kept, _ = remove_repeated_lines(docs, clusters, CleaningOptions())
-    assert all(QUOTE in d["text"] for d in kept if d["outlet"] == "wire")
+    assert all(QUOTE in d.text for d in kept if d.outlet == "wire")
 
 
 def test_below_the_threshold_nothing_is_learned() -> None:
     docs, clusters = corpus()
     kept, _ = remove_repeated_lines(docs[:4], clusters, CleaningOptions())
-    assert all(FOOTER in d["text"] for d in kept)
+    assert all(FOOTER in d.text for d in kept)
     off, _ = remove_repeated_lines(docs, clusters, CleaningOptions(repeated_lines=False))
     assert off == docs
 
@@ -64,9 +67,9 @@ def test_a_document_of_only_furniture_is_quarantined() -> None:
     docs.append(doc(20, "harbour-times", FOOTER))
     clusters["d20"] = "c20"
     kept, emptied = remove_repeated_lines(docs, clusters, CleaningOptions())
-    assert "d20" not in {d["id"] for d in kept}
-    assert emptied[0]["source_path"] == "harbour-times/20.txt"
-    assert emptied[0]["reason"] == "no article text"
+    assert "d20" not in {d.id for d in kept}
+    assert emptied[0].source_path == "harbour-times/20.txt"
+    assert emptied[0].reason == "no article text"
 
 
 def test_line_keys_are_the_short_lines_keys_and_survive_the_state() -> None:
@@ -95,10 +98,10 @@ def test_stored_line_keys_give_what_keys_made_from_the_texts_give() -> None:
     docs.append(doc(20, "harbour-times", FOOTER))
     clusters["d20"] = "c20"
     options = CleaningOptions()
-    stored = {d["id"]: LineKeys.of(d["text"], options.repeated_line_max_words) for d in docs[1:]}
+    stored = {d.id: LineKeys.of(d.text, options.repeated_line_max_words) for d in docs[1:]}
     made_here = remove_repeated_lines(docs, clusters, options)
     assert remove_repeated_lines(docs, clusters, options, stored) == made_here
-    wrong = {d["id"]: LineKeys.of("", options.repeated_line_max_words) for d in docs}
+    wrong = {d.id: LineKeys.of("", options.repeated_line_max_words) for d in docs}
     kept, _ = remove_repeated_lines(docs, clusters, options, wrong)  # the stored keys are what counts
     assert kept == docs
 
@@ -162,16 +165,16 @@ def test_learn_names_exactly_the_documents_the_removal_empties() -> None:
                 lines.append(FOOTER)
             d = doc(i, rng.choice(["harbour-times", "harbour-times", "wire", ""]), "\n".join(lines))
             docs.append(d)
-            clusters[d["id"]] = f"c{rng.randrange(12)}"
+            clusters[d.id] = f"c{rng.randrange(12)}"
             if rng.random() < 0.1:  # stored keys are what count, even when they are not the text's
-                keys[d["id"]] = LineKeys.of(rng.choice(pool[:2]), options.repeated_line_max_words)
+                keys[d.id] = LineKeys.of(rng.choice(pool[:2]), options.repeated_line_max_words)
         repeated = RepeatedLines(options)
         for d in docs:
-            repeated.add(d, keys.get(d["id"]))
+            repeated.add(d, keys.get(d.id))
         named = repeated.learn(clusters)
-        emptied = sorted(d["id"] for d in docs if repeated.strip(d)[0] is None)
+        emptied = sorted(d.id for d in docs if isinstance(repeated.strip(d), Quarantined))
         assert named == emptied
-        records = [repeated.strip(d)[1] for d in docs if d["id"] in emptied]
+        records = [repeated.strip(d) for d in docs if d.id in emptied]
         assert remove_repeated_lines(docs, clusters, options, keys)[1] == records
         seen_emptied += len(emptied)
         seen_kept += len(docs) - len(emptied)

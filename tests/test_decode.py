@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import codecs
 
-from newsclean.decode import declared_charset, decode_bytes, detect_and_decode, fix_text
+from newsclean.cleaners.repair import fix_text
+from newsclean.decode import declared_charset, decode_bytes, detect_and_decode
 from support import INPUTS
 
 
@@ -101,7 +102,7 @@ def test_currency_sign_mojibake_that_ftfy_misses_is_repaired() -> None:
 def test_fix_text_matches_ftfy_line_by_line() -> None:
     import ftfy
 
-    from newsclean.decode import ftfy_config
+    from newsclean.cleaners.repair import ftfy_config
     from newsclean.settings import DecodeOptions
 
     config = ftfy_config(DecodeOptions())

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from newsclean import pipeline
-from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
+import newsclean.run as run_module
+from newsclean.fingerprint import settings_fingerprint
+from newsclean.flows.executors.direct import DirectExecutor
 from newsclean.report import RunSummary
+from newsclean.run import RunOptions, run_pipeline
 from newsclean.settings import CleaningOptions, DedupSettings, RunSettings, Settings
 from newsclean.state import RunState, state_path
 from support import INPUTS, SEEDS
@@ -118,7 +120,7 @@ def test_a_run_that_fails_before_writing_leaves_the_next_run_to_regroup(
     def fail(*_args: object) -> None:
         raise RuntimeError("the disk filled up")
 
-    monkeypatch.setattr(pipeline, "write_outputs", fail)
+    monkeypatch.setattr(run_module, "write_outputs", fail)
     with pytest.raises(RuntimeError):
         run(raw, out)  # the state now holds late.txt; the outputs do not
     monkeypatch.undo()
@@ -192,7 +194,7 @@ def test_a_store_of_the_old_schema_is_rebuilt_not_misread(tmp_path: Path) -> Non
     cleans everything and gives the full run's output."""
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
-    fingerprint = pipeline.settings_fingerprint(Settings(run=RunSettings(workers=1, batch_size=3)))
+    fingerprint = settings_fingerprint(Settings(run=RunSettings(workers=1, batch_size=3)))
     db = sqlite3.connect(state_path(out))
     with db:
         db.execute("DROP TABLE results")
@@ -232,7 +234,7 @@ def test_the_state_keeps_each_documents_line_keys(tmp_path: Path) -> None:
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
     settings = Settings(run=RunSettings(workers=1, batch_size=3))
-    with RunState.open(out, pipeline.settings_fingerprint(settings)) as state:
+    with RunState.open(out, settings_fingerprint(settings)) as state:
         results = [r for r in state.results(line_keys=True) if "document" in r.line]
     assert results
     assert all(r.signature is None for r in results)  # not asked for: left on disk

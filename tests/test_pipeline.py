@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from newsclean.flows.cli import EXIT_LOCKED, main
+from newsclean.flows.executors.direct import DirectExecutor
 from newsclean.lock import OutputLocked, output_lock
-from newsclean.pipeline import DirectExecutor, RunOptions, batch_count, plan_batches, run_pipeline
+from newsclean.run import RunOptions, run_pipeline
 from newsclean.settings import RunSettings, Settings
+from newsclean.stages.plan import batch_count, plan_batches
 from support import GOLD, INPUTS, SEEDS
 
 LOG = logging.getLogger("test")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from newsclean.pipeline import DirectExecutor, RunOptions, run_pipeline
+from newsclean.flows.executors.direct import DirectExecutor
+from newsclean.run import RunOptions, run_pipeline
 from newsclean.settings import Settings
 
 

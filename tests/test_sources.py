@@ -6,8 +6,9 @@ import gzip
 import shutil
 from pathlib import Path
 
+from newsclean.records import Quarantined, SourceDoc
 from newsclean.settings import DecodeOptions
-from newsclean.sources import Quarantined, SourceDoc, discover, document_id, read_file, scan
+from newsclean.sources import discover, document_id, read_file, scan
 from support import INPUTS
 
 OPTS = DecodeOptions()
@@ -19,10 +20,10 @@ def _one(raw: Path, rel: str) -> SourceDoc | Quarantined:
     return results[0]
 
 
-def test_gzip_html_page_is_read_as_html() -> None:
+def test_gzip_html_page_is_read_as_a_page() -> None:
     doc = _one(INPUTS, "article.html.gz")
     assert isinstance(doc, SourceDoc)
-    assert doc.kind == "html" and doc.encoding == "cp1252"
+    assert doc.kind == "page" and doc.encoding == "cp1252"
     assert "“We expect it to last another fifty years,”" in doc.content
 
 
@@ -35,7 +36,7 @@ def test_jsonl_records_and_bad_lines() -> None:
     assert (first.title, first.published, first.outlet, first.url) == (
         "Drought Forces Water Limits in Three Towns", "2023-08-14", "Valley Wire", "https://example.org/drought",
     )  # fmt: skip
-    assert docs[1].kind == "html"
+    assert (docs[0].kind, docs[1].kind) == ("text", "fragment")
     assert [(q.record_id, q.reason) for q in bad] == [("2", "invalid JSON"), ("no-body", "no content")]
 
 

@@ -1,0 +1,189 @@
+"""A run: the stages in order, under the output lock, executed by the caller's executor.
+
+`run_pipeline` is the one path every run takes: the command line, the Prefect flow and the
+tests call it with `RunOptions` made by `build_options`, and pick only the executor
+(`StageExecutor`: inline or in a process pool, or as Prefect tasks, in `newsclean.flows`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from newsclean.fingerprint import outputs_key, settings_fingerprint
+from newsclean.lock import output_lock
+from newsclean.report import RunSummary
+from newsclean.settings import Settings
+from newsclean.stages.clean import WORKER_PHASES, BatchResult, clean_batch, record_batches
+from newsclean.stages.group import group_batches
+from newsclean.stages.plan import BatchSpec, RunPlan, plan_batches
+from newsclean.stages.write import output_stamps, write_outputs
+from newsclean.state import RunState, state_path
+
+T = TypeVar("T")
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+class StageExecutor(Protocol):
+    """Runs stage functions. `map_batches` runs the clean stage on every batch (in any order, on
+    any number of processes) and returns their results; `run` runs one stage function, named for
+    progress and monitoring. An executor changes how a run executes, never what it produces."""
+
+    def map_batches(
+        self, fn: Callable[[BatchSpec, Settings], BatchResult], specs: Sequence[BatchSpec], settings: Settings
+    ) -> list[BatchResult]: ...
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """A run's folders and switches beyond the settings."""
+
+    raw_dir: Path
+    out_dir: Path
+    settings: Settings = field(default_factory=Settings)
+    wait_seconds: float = 0.0
+    debug_removals: bool = False
+    full: bool = False  # ignore the run state: re-clean every file
+
+
+def build_options(
+    raw_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    settings_file: str | Path | None = None,
+    workers: int | None = None,
+    batch_size: int | None = None,
+    wait_seconds: float = 0.0,
+    debug_removals: bool = False,
+    full: bool = False,
+) -> RunOptions:
+    """The options of a run from what a user gives (the command line's or the flow's
+    parameters, which are the same): the settings file, then `workers` and `batch_size` over its
+    `run` section, validated by the settings model like the file itself (a `ValueError`, e.g.
+    pydantic's `ValidationError`, names a bad value). Both the command line and the flow build
+    their options here, so a run means the same whichever starts it."""
+    settings = Settings.from_file(Path(settings_file) if settings_file else None)
+    overrides = {k: v for k, v in (("workers", workers), ("batch_size", batch_size)) if v is not None}
+    if overrides:
+        run = settings.run.model_dump() | overrides
+        settings = Settings.model_validate({**settings.model_dump(), "run": run})
+    return RunOptions(Path(raw_dir), Path(out_dir), settings, wait_seconds, debug_removals, full)
+
+
+def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> RunSummary:
+    """Clean `raw_dir` into `out_dir` (the output contract) and return the run's summary; the
+    caller decides how stages execute.
+
+    Only new and changed files are cleaned; everything is regrouped from the run state, so the
+    output equals a full rebuild's byte for byte. Raises `OutputLocked` when another run holds
+    the output folder, `FileNotFoundError` or `ValueError` for unusable folders."""
+    raw = options.raw_dir.resolve()
+    out = options.out_dir.resolve()
+    if not raw.is_dir():
+        raise FileNotFoundError(f"raw folder not found: {options.raw_dir}")
+    if out == raw or raw in out.parents:
+        raise ValueError(f"output folder {out} must not be inside the raw folder {raw}")
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    fingerprint = settings_fingerprint(options.settings)
+    key = outputs_key(fingerprint, options.settings, options.debug_removals)
+    worker_seconds = dict.fromkeys(WORKER_PHASES, 0.0)
+    with output_lock(out, options.wait_seconds):
+        with RunState.open(out, fingerprint, reset=options.full) as state:
+            known = state.stamps()
+            written = state.written_outputs()
+        state_file = str(state_path(out))
+        work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
+        try:
+            t = time.perf_counter()
+            plan = executor.run("plan", plan_batches, raw, work_dir, options.settings.run, known)
+            log.info(
+                "%d files: %d to clean in %d batches, %d unchanged, %d deleted",
+                plan.files, len(plan.stamps), len(plan.specs), plan.unchanged, len(plan.deleted),
+            )  # fmt: skip
+            seconds["plan"] = time.perf_counter() - t
+            current = (
+                not plan.specs
+                and not plan.deleted
+                and written is not None
+                and written.get("key") == key
+                and written.get("stamps") == output_stamps(out)
+            )
+            if current and written is not None:
+                # Nothing new, changed or deleted, and the outputs are as the last run left them:
+                # regrouping would rebuild them byte for byte (a scheduled run's common case).
+                log.info("nothing new, changed or deleted; the outputs in %s are current", out)
+                summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+                candidate_pairs = int(written.get("candidate_pairs", 0))
+            else:
+                summary, candidate_pairs, worker_seconds = _clean_group_write(
+                    options, executor, plan, state_file, fingerprint, work_dir, out, seconds
+                )
+                with RunState.open(out, fingerprint) as state, state.transaction():
+                    state.record_outputs(
+                        {"key": key, "stamps": output_stamps(out), "candidate_pairs": candidate_pairs}
+                    )
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    seconds["total"] = time.perf_counter() - started
+    result = RunSummary(
+        files=plan.files,
+        documents=summary["documents"],
+        quarantined=summary["quarantined"],
+        quarantine_reasons=summary["quarantine_reasons"],
+        clusters=summary["clusters"],
+        canonical_documents=summary["canonical_documents"],
+        relations=summary["relations"],
+        removed=summary["removed"],
+        candidate_pairs=candidate_pairs,
+        files_cleaned=len(plan.stamps),
+        files_unchanged=plan.unchanged,
+        files_deleted=len(plan.deleted),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+        worker_seconds=worker_seconds,
+        out_dir=str(out),
+        outputs_current=current,
+    )
+    log.info(result.one_line())
+    return result
+
+
+def _clean_group_write(
+    options: RunOptions,
+    executor: StageExecutor,
+    plan: RunPlan,
+    state_file: str,
+    fingerprint: str,
+    work_dir: Path,
+    out: Path,
+    seconds: dict[str, float],
+) -> tuple[dict[str, Any], int, dict[str, float]]:
+    """The stages after the plan: (output summary, candidate pairs, worker seconds by phase);
+    fills `seconds` per stage."""
+    t = time.perf_counter()
+    batches = executor.map_batches(clean_batch, plan.specs, options.settings)
+    work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]
+    worker_seconds = {
+        phase: round(sum(b.phases.get(phase, 0.0) for b in batches), 3) for phase in WORKER_PHASES
+    }
+    executor.run("record state", record_batches, state_file, fingerprint, plan, work_files)
+    seconds["read_clean"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    grouped = executor.run("group", group_batches, state_file, fingerprint, str(work_dir), options.settings)
+    seconds["group"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    summary = executor.run("write outputs", write_outputs, grouped, str(out), options.debug_removals)
+    seconds["write"] = time.perf_counter() - t
+    group_stats = json.loads((Path(grouped) / "groups.json").read_text(encoding="utf-8"))["stats"]
+    return summary, int(group_stats.get("candidate_pairs", 0)), worker_seconds

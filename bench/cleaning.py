@@ -38,15 +38,12 @@ import sys
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script: make `bench.textmetrics` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench import textmetrics as tm
+import textmetrics as tm
+from common import AEB_DIR, AEB_TRUTH, DATA, FTFY_CASES, heading, require_shared, table
 
 SECTIONS = ("html", "text", "harm", "encoding", "artifacts", "speed")
 TARGETS = {
@@ -64,43 +61,6 @@ NOT_AVAILABLE = "newsclean: not available ({})"
 # --------------------------------------------------------------------------------------------
 # Printing
 # --------------------------------------------------------------------------------------------
-
-
-def heading(title: str) -> None:
-    """A section title that stands out in a long terminal log."""
-    print(f"\n== {title} " + "=" * max(0, 96 - len(title)))
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Left-align the first column, right-align the rest; floats print with 4 decimals."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        if len(row) == 1:  # a spanning note does not set the column width
-            continue
-        for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(value))
-
-    def fmt(row: Sequence[str]) -> str:
-        parts = [row[0].ljust(widths[0])]
-        parts += [value.rjust(widths[i]) for i, value in enumerate(row[1:], start=1)]
-        return "  ".join(parts).rstrip()
-
-    print(fmt(headers))
-    print(fmt(["-" * w for w in widths]))
-    for row in cells:
-        if len(row) == 1:  # a note spanning the table
-            print(row[0])
-        else:
-            print(fmt(row + [""] * (len(headers) - len(row))))
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
 
 
 def mark(ok: bool) -> str:
@@ -138,8 +98,8 @@ def load_newsclean() -> NewscleanApi:
     """Import each function on its own so one half-written module does not hide the others."""
     api = NewscleanApi()
     for attr, module_name in (
-        ("clean_html", "cleaners"),
-        ("clean_text", "cleaners"),
+        ("clean_html", "newsclean.cleaners"),
+        ("clean_text", "newsclean.cleaners"),
         ("decode_bytes", "newsclean.decode"),
         ("fix_text", "newsclean.decode"),
     ):
@@ -702,7 +662,7 @@ def section_ftfy(bench: Bench) -> None:
         "\nftfy's own test cases through newsclean.decode.fix_text "
         "(reference: ftfy with newsclean's documented settings)"
     )
-    tm.require_data(tm.FTFY_DIR)
+    require_shared(FTFY_CASES)
     fixers: list[tuple[str, Callable[[str], str] | None]] = [
         ("newsclean", bench.api.fix_text),
         ("ftfy-ref", lambda s: ftfy.fix_text(s, uncurl_quotes=False, fix_character_width=False)),
@@ -712,7 +672,7 @@ def section_ftfy(bench: Bench) -> None:
         headers += [f"{name} ok", f"{name} fixed kept"] if fixer is not None else []
     rows: list[list[object]] = []
     bad: list[str] = []
-    for path in sorted(tm.FTFY_DIR.glob("*.json")):
+    for path in sorted(FTFY_CASES.glob("*.json")):
         cases = json.loads(path.read_text(encoding="utf-8"))
         expect = Counter(c.get("expect", "pass") for c in cases)
         row: list[object] = [
@@ -1018,10 +978,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen sections in a fixed order and print one report."""
     args = parse_args(argv)
-    tm.require_data(tm.AEB_DIR / "ground-truth.json", tm.AEB_DIR / "html", tm.AEB_DIR / "dirty-text")
+    require_shared(AEB_TRUTH, AEB_DIR / "html", AEB_DIR / "dirty-text")
     started = time.perf_counter()
     bench = Bench(args.limit or None)
-    print(f"newsclean cleaning benchmark: {len(bench.ids)} AEB pages, data {tm.DATA_DIR}")
+    print(f"newsclean cleaning benchmark: {len(bench.ids)} AEB pages, data {DATA}")
     print(
         "metric: word-4-gram multiset P/R per document, averaged; F1 of the averages (bench/textmetrics.py)"
     )

@@ -73,15 +73,9 @@ from typing import Any
 import groupmetrics as gm
 import make_copies as mc
 import numpy as np
+from common import AEB_TRUTH, EVENTS_PATH, REPO, SEEDS_DIR, SEEDS_GOLD, require_shared
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-SHARED = REPO.parent / "shared"
-SEEDS_DIR = SHARED / "seeds"
-SEEDS_GOLD = SHARED / "gold" / "seeds.json"
-CACHE_DIR = Path(
-    os.environ.get("NEWSCLEAN_BENCH_CACHE", Path.home() / ".cache" / "newsclean-bench")
-)
+CACHE_DIR = Path(os.environ.get("NEWSCLEAN_BENCH_CACHE", Path.home() / ".cache" / "newsclean-bench"))
 
 MINHASH_THRESHOLD = 0.45
 MINHASH_NGRAM = 2
@@ -125,15 +119,6 @@ class Corpus:
         return f"{len(self.docs):,} docs, {len(set(self.truth.values())):,} events"
 
 
-def require_shared() -> None:
-    """Exit with a clear message when ../shared is not there (users do not have it)."""
-    mc.require_shared()
-    for p in (SEEDS_DIR, SEEDS_GOLD):
-        if not p.exists():
-            sys.exit(f"bench: shared data not found ({p}); the benchmark reads ../shared next to "
-                     "the repository.")
-
-
 def _clean_title(value: object) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
 
@@ -141,10 +126,19 @@ def _clean_title(value: object) -> str | None:
 def load_events_dev() -> Corpus:
     """events-dev as DedupDocs: title, date normalised to ISO YYYY-MM-DD, source as outlet."""
     rows = mc.load_events()
-    docs = [Doc(r["id"], r["text"], _clean_title(r.get("title")), mc.normalise_date(r.get("date")),
-                _clean_title(r.get("source"))) for r in rows]
-    return Corpus("events-dev", docs, {r["id"]: r["cluster_id"] for r in rows},
-                  {r["id"]: r["dataset"] for r in rows})
+    docs = [
+        Doc(
+            r["id"],
+            r["text"],
+            _clean_title(r.get("title")),
+            mc.normalise_date(r.get("date")),
+            _clean_title(r.get("source")),
+        )
+        for r in rows
+    ]
+    return Corpus(
+        "events-dev", docs, {r["id"]: r["cluster_id"] for r in rows}, {r["id"]: r["dataset"] for r in rows}
+    )
 
 
 def load_copy_set(seed: int, n: int) -> Corpus:
@@ -154,10 +148,19 @@ def load_copy_set(seed: int, n: int) -> Corpus:
     extra = {}
     for r in recs:
         family = r["original_id"] if r["role"] != "sibling" else r["id"]
-        extra[r["id"]] = {"family": family, "role": r["role"], "kept": r["kept_fraction"],
-                          "transformations": r["transformations"]}
-    return Corpus(f"near-copy set (seed {seed}, {n} originals)", docs,
-                  {r["id"]: r["event"] for r in recs}, {r["id"]: r["role"] for r in recs}, extra)
+        extra[r["id"]] = {
+            "family": family,
+            "role": r["role"],
+            "kept": r["kept_fraction"],
+            "transformations": r["transformations"],
+        }
+    return Corpus(
+        f"near-copy set (seed {seed}, {n} originals)",
+        docs,
+        {r["id"]: r["event"] for r in recs},
+        {r["id"]: r["role"] for r in recs},
+        extra,
+    )
 
 
 def load_seeds() -> tuple[Corpus, list[set[str]]]:
@@ -170,8 +173,7 @@ def load_seeds() -> tuple[Corpus, list[set[str]]]:
     docs = []
     for path in sorted(SEEDS_DIR.glob("*.txt")):
         meta = gold["documents"].get(path.name, {})
-        docs.append(Doc(path.name, path.read_text(encoding="utf-8"), meta.get("title"),
-                        meta.get("date")))
+        docs.append(Doc(path.name, path.read_text(encoding="utf-8"), meta.get("title"), meta.get("date")))
     truth = {m: ev["event"] for ev in gold["events"] for m in ev["members"]}
     expected = [set(ev["members"]) for ev in gold["events"]]
     return Corpus("five seeds", docs, truth, dict.fromkeys(truth, "seeds")), expected
@@ -186,18 +188,16 @@ def clean_corpus(corpus: Corpus) -> Corpus:
     events-dev is already extracted article text and is never cleaned. Metadata a document came
     with wins; the cleaner's fills the gaps, as in the pipeline.
     """
-    saved = sys.path[:]
-    sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
     try:
         from newsclean.cleaners import clean_text
         from newsclean.cleaners.types import Metadata
         from newsclean.decode import fix_text
     except Exception as exc:
-        print(f"note: newsclean's cleaner not available ({type(exc).__name__}: {exc}); "
-              f"{corpus.name} is grouped raw")
+        print(
+            f"note: newsclean's cleaner not available ({type(exc).__name__}: {exc}); "
+            f"{corpus.name} is grouped raw"
+        )
         return corpus
-    finally:
-        sys.path[:] = saved
     docs = []
     for d in corpus.docs:
         known = Metadata(title=d.title, published=d.published, outlet=d.outlet)
@@ -254,18 +254,6 @@ class Newsclean(Method):
     def _load(self) -> tuple[Any, Any, Any] | None:
         if self._api is not None or self.import_error is not None:
             return self._api
-        # bench/ is first on sys.path when this file runs as a script and holds this file, which
-        # is also called dedup.py: import the package from the repository root instead.
-        saved = sys.path[:]
-        sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
-        # Likewise when this file was itself imported under the name "dedup".
-        shadow = sys.modules.get("dedup")
-        if shadow is not None and Path(getattr(shadow, "__file__", "") or "/").resolve() == (
-            Path(__file__).resolve()
-        ):
-            del sys.modules["dedup"]
-        else:
-            shadow = None
         try:
             from newsclean.dedup import DedupDoc, group_documents  # type: ignore[attr-defined]
 
@@ -276,10 +264,6 @@ class Newsclean(Method):
             self._api = (group_documents, DedupDoc, DedupSettings)
         except Exception as exc:
             self.import_error = f"{type(exc).__name__}: {exc}"
-        finally:
-            sys.path[:] = saved
-            if shadow is not None:
-                sys.modules["dedup"] = shadow
         return self._api
 
     def available(self) -> bool:
@@ -301,8 +285,10 @@ class Newsclean(Method):
         group_documents, dedup_doc, _ = api
         try:
             settings = self.settings(extra)
-            ddocs = [dedup_doc(id=d.id, text=d.text, title=d.title, published=d.published,
-                               outlet=d.outlet) for d in corpus.docs]
+            ddocs = [
+                dedup_doc(id=d.id, text=d.text, title=d.title, published=d.published, outlet=d.outlet)
+                for d in corpus.docs
+            ]
             t0 = time.perf_counter()
             grouping = group_documents(ddocs, settings)
             secs = time.perf_counter() - t0
@@ -382,8 +368,10 @@ class MinHashLSHBaseline(Method):
 
         grid = [round(0.05 + 0.01 * k, 2) for k in range(41)]
         self.threshold = max(grid, key=lambda t: (ari(t), t))
-        return (f"{self.name}: Jaccard threshold {self.threshold:.2f}, best overall ARI on "
-                f"events-dev over 0.05..0.45 step 0.01 (ARI {ari(self.threshold):.3f})")
+        return (
+            f"{self.name}: Jaccard threshold {self.threshold:.2f}, best overall ARI on "
+            f"events-dev over 0.05..0.45 step 0.01 (ARI {ari(self.threshold):.3f})"
+        )
 
     def run(self, corpus: Corpus) -> Result:
         from datasketch import MinHashLSH
@@ -449,14 +437,15 @@ class LinkageBaseline(Method):
         if self.threshold is not None:
             return f"{self.name}: distance threshold {self.threshold:.2f} (given, not tuned)"
         z, _, _ = self._tree(corpus)
-        best = max(self.grid, key=lambda t: (gm.score(corpus.truth, self._cut(corpus, z, t)).ari,
-                                             -t))
+        best = max(self.grid, key=lambda t: (gm.score(corpus.truth, self._cut(corpus, z, t)).ari, -t))
         self.threshold = best
         s = gm.score(corpus.truth, self._cut(corpus, z, best))
-        return (f"{self.name}: distance threshold {best:.2f} (cosine similarity "
-                f"{1 - best:.2f}), best overall ARI on events-dev over the grid "
-                f"{self.grid[0]:.2f}..{self.grid[-1]:.2f} step 0.01 (ARI {s.ari:.3f}, "
-                f"P {s.precision:.3f})")
+        return (
+            f"{self.name}: distance threshold {best:.2f} (cosine similarity "
+            f"{1 - best:.2f}), best overall ARI on events-dev over the grid "
+            f"{self.grid[0]:.2f}..{self.grid[-1]:.2f} step 0.01 (ARI {s.ari:.3f}, "
+            f"P {s.precision:.3f})"
+        )
 
     def run(self, corpus: Corpus) -> Result:
         if len(corpus.docs) < 2:
@@ -507,8 +496,9 @@ class MiniLMBaseline(LinkageBaseline):
     def vectors(self, corpus: Corpus) -> tuple[np.ndarray, float, str]:
         texts = [d.full_text() for d in corpus.docs]
         keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-        cache = _EmbeddingCache(CACHE_DIR / f"minilm-l6-v2-{_minilm_version()}.npz") \
-            if self.use_cache else None
+        cache = (
+            _EmbeddingCache(CACHE_DIR / f"minilm-l6-v2-{_minilm_version()}.npz") if self.use_cache else None
+        )
         known = self._memo
         if cache and not known:
             known.update(cache.load())
@@ -518,9 +508,13 @@ class MiniLMBaseline(LinkageBaseline):
             t0 = time.perf_counter()
             model = self._model or _load_minilm()
             self._model = model
-            emb = model.encode([texts[i] for i in missing], batch_size=32,
-                               normalize_embeddings=True, convert_to_numpy=True,
-                               show_progress_bar=False)
+            emb = model.encode(
+                [texts[i] for i in missing],
+                batch_size=32,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             per_doc = (time.perf_counter() - t0) / len(missing)
             for i, v in zip(missing, emb, strict=True):
                 known[keys[i]] = (v.astype(np.float32), per_doc)
@@ -529,8 +523,11 @@ class MiniLMBaseline(LinkageBaseline):
         x = np.stack([known[k][0] for k in keys])
         encode_secs = sum(known[k][1] for k in keys)
         from_file = sum(k in self._from_file for k in keys)
-        note = (f"encoding {encode_secs:.0f} s of it; {from_file} of {len(keys)} embeddings "
-                f"from {CACHE_DIR}" if from_file else f"encoding {encode_secs:.0f} s of it")
+        note = (
+            f"encoding {encode_secs:.0f} s of it; {from_file} of {len(keys)} embeddings from {CACHE_DIR}"
+            if from_file
+            else f"encoding {encode_secs:.0f} s of it"
+        )
         return x, encode_secs, note
 
 
@@ -568,8 +565,10 @@ class _EmbeddingCache:
             return {}
         try:
             with np.load(self.path, allow_pickle=False) as f:
-                return {k: (v, float(s)) for k, v, s in
-                        zip(f["keys"].tolist(), f["vectors"], f["seconds"], strict=True)}
+                return {
+                    k: (v, float(s))
+                    for k, v, s in zip(f["keys"].tolist(), f["vectors"], f["seconds"], strict=True)
+                }
         except Exception:
             return {}  # a broken cache is rebuilt, not trusted
 
@@ -577,8 +576,12 @@ class _EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = sorted(data)
         tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=np.array(keys), vectors=np.stack([data[k][0] for k in keys]),
-                 seconds=np.array([data[k][1] for k in keys]))
+        np.savez(
+            tmp,
+            keys=np.array(keys),
+            vectors=np.stack([data[k][0] for k in keys]),
+            seconds=np.array([data[k][1] for k in keys]),
+        )
         tmp.replace(self.path)
 
 
@@ -629,20 +632,36 @@ def score_copies(corpus: Corpus, res: Result) -> CopyScores:
     inexpressible = missed = 0
     if res.relations is not None:
         verb = [i for i, e in ex.items() if e["transformations"] == ["verbatim"]]
-        exact = (sum(res.relations.get(i) == "exact_duplicate" or
-                     (res.relations.get(i) == "canonical" and found(i)) for i in verb), len(verb))
+        exact = (
+            sum(
+                res.relations.get(i) == "exact_duplicate"
+                or (res.relations.get(i) == "canonical" and found(i))
+                for i in verb
+            ),
+            len(verb),
+        )
         canonical_of = {res.labels[i]: i for i, r in res.relations.items() if r == "canonical"}
         for i, e in ex.items():
             if e["role"] != "copy" or e["kept"] < 0.5 or found(i):
                 continue
             missed += 1
             canon = canonical_of.get(res.labels[i])
-            if (canon is not None and family[canon] != family[i]
-                    and res.labels.get(family[i]) == res.labels[i]):
+            if (
+                canon is not None
+                and family[canon] != family[i]
+                and res.labels.get(family[i]) == res.labels[i]
+            ):
                 inexpressible += 1
-    return CopyScores(pairs, len(teasers), attached, mis,
-                      {t: (v[0], v[1]) for t, v in sorted(by_t.items())}, exact,
-                      inexpressible, missed)
+    return CopyScores(
+        pairs,
+        len(teasers),
+        attached,
+        mis,
+        {t: (v[0], v[1]) for t, v in sorted(by_t.items())},
+        exact,
+        inexpressible,
+        missed,
+    )
 
 
 def seeds_partition(corpus: Corpus, res: Result) -> list[list[str]]:
@@ -677,6 +696,7 @@ def wrong_pair_breakdown(corpus: Corpus, labels: dict[str, str]) -> dict[str, in
 
     Counted per predicted group from member counts, never by listing pairs.
     """
+
     def pairs(n: int) -> int:
         return n * (n - 1) // 2
 
@@ -687,7 +707,8 @@ def wrong_pair_breakdown(corpus: Corpus, labels: dict[str, str]) -> dict[str, in
         by_topic = Counter(t for m in members if (t := ecb_topic(corpus.truth[m])))
         wrong_in_ds = sum(pairs(c) for c in by_ds.values()) - sum(pairs(c) for c in by_ev.values())
         topic = sum(pairs(c) for c in by_topic.values()) - sum(
-            pairs(c) for e, c in by_ev.items() if ecb_topic(e))
+            pairs(c) for e, c in by_ev.items() if ecb_topic(e)
+        )
         out["cross-dataset"] += pairs(len(members)) - sum(pairs(c) for c in by_ds.values())
         out["ECB+ same topic"] += topic
         out["same dataset"] += wrong_in_ds - topic
@@ -697,8 +718,10 @@ def wrong_pair_breakdown(corpus: Corpus, labels: dict[str, str]) -> dict[str, in
 def print_events_table(corpus: Corpus, results: dict[str, Result]) -> None:
     parts = sorted(set(corpus.part.values()))
     print(f"\n== events-dev ({corpus.describe()}) ==")
-    print(f"{'method':<14} {'scope':<26} {'docs':>5} {'ARI':>6} {'P':>6} {'R':>6} {'F1':>6} "
-          f"{'pred.pairs':>10} {'cand.pairs':>11} {'secs':>7}")
+    print(
+        f"{'method':<14} {'scope':<26} {'docs':>5} {'ARI':>6} {'P':>6} {'R':>6} {'F1':>6} "
+        f"{'pred.pairs':>10} {'cand.pairs':>11} {'secs':>7}"
+    )
     for name, res in results.items():
         if res.error:
             print(f"{name:<14} {res.error}")
@@ -706,24 +729,38 @@ def print_events_table(corpus: Corpus, results: dict[str, Result]) -> None:
         for scope in ["all", *parts]:
             ids = None if scope == "all" else [i for i, p in corpus.part.items() if p == scope]
             s = gm.score(corpus.truth, res.labels, ids)
-            tail = (f"{fint(res.candidate_pairs):>11} {fsec(res.seconds):>7}"
-                    + (f"  ({res.note})" if res.note else "") if scope == "all" else "")
+            tail = (
+                f"{fint(res.candidate_pairs):>11} {fsec(res.seconds):>7}"
+                + (f"  ({res.note})" if res.note else "")
+                if scope == "all"
+                else ""
+            )
             label = name if scope == "all" else ""
-            print(f"{label:<14} {scope:<26} {s.n_docs:>5} {f3(s.ari)} {f3(s.precision)} "
-                  f"{f3(s.recall)} {f3(s.f1)} {s.pred_pairs:>10,} {tail}")
+            print(
+                f"{label:<14} {scope:<26} {s.n_docs:>5} {f3(s.ari)} {f3(s.precision)} "
+                f"{f3(s.recall)} {f3(s.f1)} {s.pred_pairs:>10,} {tail}"
+            )
         wrong = wrong_pair_breakdown(corpus, res.labels)
-        print(f"{'':<14} false pairs: {sum(wrong.values()):,} = "
-              + ", ".join(f"{v:,} {k}" for k, v in wrong.items()))
+        print(
+            f"{'':<14} false pairs: {sum(wrong.values()):,} = "
+            + ", ".join(f"{v:,} {k}" for k, v in wrong.items())
+        )
 
 
 def print_copy_table(corpus: Corpus, results: dict[str, Result]) -> None:
     roles = Counter(corpus.part.values())
-    print(f"\n== {corpus.name}: {roles['original']} originals, {roles['copy']} copies, "
-          f"{roles['sibling']} same-event siblings; {len(set(corpus.truth.values()))} events ==")
-    print("same event: ARI / pairwise P R F1 on event labels.  copy relation: pairwise P / R "
-          "over docs keeping >= 50%; teasers (< 40% kept) attached to their story / to a wrong one")
-    print(f"{'method':<14} {'ev.ARI':>6} {'ev.P':>6} {'ev.R':>6} {'ev.F1':>6} | {'copy.P':>6} "
-          f"{'copy.R':>6} {'teaser':>9} {'wrong':>6} | {'cand.pairs':>11} {'secs':>7}")
+    print(
+        f"\n== {corpus.name}: {roles['original']} originals, {roles['copy']} copies, "
+        f"{roles['sibling']} same-event siblings; {len(set(corpus.truth.values()))} events =="
+    )
+    print(
+        "same event: ARI / pairwise P R F1 on event labels.  copy relation: pairwise P / R "
+        "over docs keeping >= 50%; teasers (< 40% kept) attached to their story / to a wrong one"
+    )
+    print(
+        f"{'method':<14} {'ev.ARI':>6} {'ev.P':>6} {'ev.R':>6} {'ev.F1':>6} | {'copy.P':>6} "
+        f"{'copy.R':>6} {'teaser':>9} {'wrong':>6} | {'cand.pairs':>11} {'secs':>7}"
+    )
     details = {}
     for name, res in results.items():
         if res.error:
@@ -733,30 +770,38 @@ def print_copy_table(corpus: Corpus, results: dict[str, Result]) -> None:
         c = score_copies(corpus, res)
         details[name] = c
         teaser = f"{c.attached}/{c.teasers}"
-        print(f"{name:<14} {f3(s.ari)} {f3(s.precision)} {f3(s.recall)} {f3(s.f1)} | "
-              f"{f3(c.pairs.precision)} {f3(c.pairs.recall)} {teaser:>9} {c.misattached:>6} | "
-              f"{fint(res.candidate_pairs):>11} {fsec(res.seconds):>7}")
+        print(
+            f"{name:<14} {f3(s.ari)} {f3(s.precision)} {f3(s.recall)} {f3(s.f1)} | "
+            f"{f3(c.pairs.precision)} {f3(c.pairs.recall)} {teaser:>9} {c.misattached:>6} | "
+            f"{fint(res.candidate_pairs):>11} {fsec(res.seconds):>7}"
+        )
     if not details:
         return
     transforms = sorted({t for c in details.values() for t in c.by_transform})
     print("copies (>= 50% kept) found in their story's copy group, by transformation applied:")
     print(f"{'method':<14} " + " ".join(f"{t[:9]:>9}" for t in transforms))
     for name, c in details.items():
-        cells = [f"{c.by_transform[t][0]}/{c.by_transform[t][1]}" if t in c.by_transform
-                 else "-" for t in transforms]
+        cells = [
+            f"{c.by_transform[t][0]}/{c.by_transform[t][1]}" if t in c.by_transform else "-"
+            for t in transforms
+        ]
         print(f"{name:<14} " + " ".join(f"{x:>9}" for x in cells))
     for name, res in results.items():
         if res.relations is not None and name in details:
             rel = Counter(res.relations.values())
             c = details[name]
             ex = c.exact_as_exact
-            print(f"{name} relations: {dict(sorted(rel.items()))}"
-                  + (f"; verbatim copies labelled exact_duplicate: {ex[0]}/{ex[1]}" if ex else ""))
+            print(
+                f"{name} relations: {dict(sorted(rel.items()))}"
+                + (f"; verbatim copies labelled exact_duplicate: {ex[0]}/{ex[1]}" if ex else "")
+            )
             if c.missed:
-                print(f"{name} missed {c.missed} copies (>= 50% kept); {c.inexpressible} of them "
-                      "sit in their story's cluster under a canonical that is another article of "
-                      "the event, where relation-to-canonical cannot name the copied article "
-                      "(an Assignment.duplicate_of would be read)")
+                print(
+                    f"{name} missed {c.missed} copies (>= 50% kept); {c.inexpressible} of them "
+                    "sit in their story's cluster under a canonical that is another article of "
+                    "the event, where relation-to-canonical cannot name the copied article "
+                    "(an Assignment.duplicate_of would be read)"
+                )
 
 
 def print_seeds(corpus: Corpus, expected: list[set[str]], results: dict[str, Result]) -> None:
@@ -790,8 +835,10 @@ def print_errors(corpus: Corpus, res: Result, name: str, n: int) -> None:
                 print(f"      ... {len(ms) - 4} more")
     print(f"\n== {name} on {corpus.name}: {n} costliest split events ==")
     for s in gm.split_errors(corpus.truth, res.labels)[:n]:
-        print(f"-- event {s.truth_label} ({s.size} docs, in {len(s.by_pred)} groups, "
-              f"{s.missed_pairs} missed pairs)")
+        print(
+            f"-- event {s.truth_label} ({s.size} docs, in {len(s.by_pred)} groups, "
+            f"{s.missed_pairs} missed pairs)"
+        )
         for g, ms in list(s.by_pred.items())[:6]:
             print(f"   group {g} ({len(ms)}):")
             for m in ms[:3]:
@@ -819,15 +866,23 @@ def check_settings(nc: Newsclean, extra: dict[str, str] | None = None) -> Any:
     try:
         return nc.settings(extra)
     except Exception as exc:
-        sys.exit(f"bench: invalid newsclean settings {({**nc.overrides, **(extra or {})})}: {exc}")
+        sys.exit(f"bench: invalid newsclean settings { ({**nc.overrides, **(extra or {})}) }: {exc}")
 
 
 def git_state() -> str:
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "dedup"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "dedup"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return head + (" (dedup/ has uncommitted changes)" if dirty else "")
     except Exception:
         return "unknown"
@@ -842,55 +897,79 @@ def sweep(args: argparse.Namespace, events: Corpus, copies: Corpus) -> int:
         sys.exit(f"bench: newsclean not available ({nc.import_error})")
     for v in values.split(","):
         check_settings(nc, {key: v.strip()})
-    print(f"sweep of {key} (other settings: {nc.overrides or 'defaults'}), newsclean at "
-          f"{git_state()}")
-    print(f"{key:>22} {'ARI':>6} {'P':>6} {'R':>6} {'F1':>6} {'worst dataset ARI':>36} | "
-          f"{'ev.ARI':>6} {'copy.P':>6} {'copy.R':>6} {'teaser':>7} | {'secs':>6}")
+    print(f"sweep of {key} (other settings: {nc.overrides or 'defaults'}), newsclean at {git_state()}")
+    print(
+        f"{key:>22} {'ARI':>6} {'P':>6} {'R':>6} {'F1':>6} {'worst dataset ARI':>36} | "
+        f"{'ev.ARI':>6} {'copy.P':>6} {'copy.R':>6} {'teaser':>7} | {'secs':>6}"
+    )
     for v in values.split(","):
         res = nc.run(events, {key: v.strip()})
         if res.error:
             print(f"{v:>22} {res.error}")
             continue
         s = gm.score(events.truth, res.labels)
-        worst = min((gm.score(events.truth, res.labels,
-                              [i for i, p in events.part.items() if p == ds]).ari, ds)
-                    for ds in sorted(set(events.part.values())))
+        worst = min(
+            (gm.score(events.truth, res.labels, [i for i, p in events.part.items() if p == ds]).ari, ds)
+            for ds in sorted(set(events.part.values()))
+        )
         cres = nc.run(copies, {key: v.strip()})
         cs = score_copies(copies, cres) if not cres.error else None
         ce = gm.score(copies.truth, cres.labels) if not cres.error else None
-        print(f"{v:>22} {f3(s.ari)} {f3(s.precision)} {f3(s.recall)} {f3(s.f1)} "
-              f"{worst[1][:28]:>29} {f3(worst[0])} | {f3(ce.ari if ce else None)} "
-              f"{f3(cs.pairs.precision if cs else None)} {f3(cs.pairs.recall if cs else None)} "
-              f"{(f'{cs.attached}/{cs.teasers}' if cs else '-'):>7} | {res.seconds:6.1f}")
+        print(
+            f"{v:>22} {f3(s.ari)} {f3(s.precision)} {f3(s.recall)} {f3(s.f1)} "
+            f"{worst[1][:28]:>29} {f3(worst[0])} | {f3(ce.ari if ce else None)} "
+            f"{f3(cs.pairs.precision if cs else None)} {f3(cs.pairs.recall if cs else None)} "
+            f"{(f'{cs.attached}/{cs.teasers}' if cs else '-'):>7} | {res.seconds:6.1f}"
+        )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("Examples:")[1])
-    ap.add_argument("--methods", default=",".join(ALL_METHODS),
-                    help=f"comma-separated subset of {','.join(ALL_METHODS)}")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="DedupSettings override for newsclean (repeatable)")
-    ap.add_argument("--sweep", metavar="KEY=V1,V2,...",
-                    help="run only newsclean for each value of one setting and print its scores")
-    ap.add_argument("--errors", type=int, default=0, metavar="N",
-                    help="print the N costliest wrong merges and split events on events-dev")
-    ap.add_argument("--errors-method", default="newsclean",
-                    help="method whose errors --errors prints (default newsclean)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Examples:")[1],
+    )
+    ap.add_argument(
+        "--methods", default=",".join(ALL_METHODS), help=f"comma-separated subset of {','.join(ALL_METHODS)}"
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="DedupSettings override for newsclean (repeatable)",
+    )
+    ap.add_argument(
+        "--sweep",
+        metavar="KEY=V1,V2,...",
+        help="run only newsclean for each value of one setting and print its scores",
+    )
+    ap.add_argument(
+        "--errors",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N costliest wrong merges and split events on events-dev",
+    )
+    ap.add_argument(
+        "--errors-method", default="newsclean", help="method whose errors --errors prints (default newsclean)"
+    )
     ap.add_argument("--copies-seed", type=int, default=7)
     ap.add_argument("--copies-n", type=int, default=200, help="originals in the near-copy set")
     ap.add_argument("--tfidf-threshold", type=float, help="use this distance instead of tuning")
     ap.add_argument("--minilm-threshold", type=float, help="use this distance instead of tuning")
     ap.add_argument("--no-cache", action="store_true", help="do not read or write embeddings")
-    ap.add_argument("--raw", action="store_true",
-                    help="group the near-copy set and the seeds as generated / as shipped, "
-                         "without newsclean's mojibake fix and text cleaner (default: cleaned "
-                         "first, as the pipeline does; events-dev is never cleaned)")
+    ap.add_argument(
+        "--raw",
+        action="store_true",
+        help="group the near-copy set and the seeds as generated / as shipped, "
+        "without newsclean's mojibake fix and text cleaner (default: cleaned "
+        "first, as the pipeline does; events-dev is never cleaned)",
+    )
     args = ap.parse_args(argv)
 
-    require_shared()
+    require_shared(EVENTS_PATH, AEB_TRUTH, SEEDS_DIR, SEEDS_GOLD)
     t_start = time.perf_counter()
     events = load_events_dev()
     copies = load_copy_set(args.copies_seed, args.copies_n)
@@ -909,8 +988,7 @@ def main(argv: list[str] | None = None) -> int:
         "minhash": lambda: MinHashLSHBaseline(verify=True),
         "minhash-raw": lambda: MinHashLSHBaseline(verify=False),
         "minhash-tuned": lambda: MinHashLSHBaseline(tuned=True),
-        "tfidf": lambda: TfidfBaseline(args.tfidf_threshold,
-                                       [d.full_text() for d in events.docs]),
+        "tfidf": lambda: TfidfBaseline(args.tfidf_threshold, [d.full_text() for d in events.docs]),
         "minilm": lambda: MiniLMBaseline(args.minilm_threshold, use_cache=not args.no_cache),
     }
     methods = [factories[m]() for m in wanted]
@@ -936,8 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.errors:
         res = out["events"].get(args.errors_method)
         if res is None or res.error:
-            print(f"\n--errors: {args.errors_method} has no result "
-                  f"({res.error if res else 'not run'})")
+            print(f"\n--errors: {args.errors_method} has no result ({res.error if res else 'not run'})")
         else:
             print_errors(events, res, args.errors_method, args.errors)
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s")

@@ -1,6 +1,6 @@
 """Scores for a grouping of documents against labelled groups.
 
-Kept apart from `newsclean.dedup.py` so that the arithmetic (which decides whether a change to newsclean
+Kept apart from `dedup.py` so that the arithmetic (which decides whether a change to newsclean
 is an improvement) is small enough to read and check by hand, and so other benchmarks can reuse
 it. Everything works from pair counts of a contingency table, so no pair is ever enumerated and
 the cost stays linear in the number of documents even for a baseline that puts everything in
@@ -137,9 +137,7 @@ class SplitError:
         return _pairs(sum(sizes)) - sum(_pairs(s) for s in sizes)
 
 
-def merge_errors(
-    truth: Mapping[str, Hashable], pred: Mapping[str, Hashable]
-) -> list[MergeError]:
+def merge_errors(truth: Mapping[str, Hashable], pred: Mapping[str, Hashable]) -> list[MergeError]:
     """Wrongly merged predicted groups, costliest (most wrong pairs) first."""
     out = []
     for label, members in groups_of(pred).items():
@@ -154,9 +152,7 @@ def merge_errors(
     return out
 
 
-def split_errors(
-    truth: Mapping[str, Hashable], pred: Mapping[str, Hashable]
-) -> list[SplitError]:
+def split_errors(truth: Mapping[str, Hashable], pred: Mapping[str, Hashable]) -> list[SplitError]:
     """Labelled groups that were split, costliest (most missed pairs) first."""
     out = []
     for label, members in groups_of(truth).items():

@@ -47,29 +47,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-EVENTS_PATH = SHARED / "data" / "events-dev" / "articles.jsonl"
-AEB_PATH = SHARED / "data" / "aeb" / "ground-truth.json"
+from common import AEB_TRUTH, EVENTS_PATH, require_shared
 
 MIN_ORIGINAL_WORDS = 80  # a teaser of a 40-word story is a sentence, not a teaser
 AEB_SHARE = 0.25  # share of originals taken from the aeb truths (each its own event)
 
 _WORD = re.compile(r"\S+")
 _SENT_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+(?=[A-Z“\"'(])")
-
-
-def require_shared() -> Path:
-    """The shared data folder, or exit with a message saying what is missing and why."""
-    missing = [p for p in (EVENTS_PATH, AEB_PATH) if not p.exists()]
-    if missing:
-        sys.exit(
-            "bench: shared data not found ("
-            + ", ".join(str(p) for p in missing)
-            + "). The benchmarks read ../shared next to the repository; it is not shipped "
-            "with newsclean."
-        )
-    return SHARED
 
 
 def normalise_date(value: object) -> str | None:
@@ -94,7 +78,7 @@ def load_events(path: Path = EVENTS_PATH) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def load_aeb(path: Path = AEB_PATH) -> dict[str, dict[str, str]]:
+def load_aeb(path: Path = AEB_TRUTH) -> dict[str, dict[str, str]]:
     """aeb truths: {id: {"articleBody", "url"}}."""
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -103,13 +87,34 @@ def load_aeb(path: Path = AEB_PATH) -> dict[str, dict[str, str]]:
 # Text pieces
 
 OUTLETS = [
-    "The Daily Courier", "Metro Herald", "Northern Ledger", "Valley Post-Tribune",
-    "Coastal Observer", "The Evening Sentinel", "City Wire", "Global Newsline",
-    "Riverside Gazette", "The Morning Chronicle", "Capital Dispatch", "Lakeside Times",
+    "The Daily Courier",
+    "Metro Herald",
+    "Northern Ledger",
+    "Valley Post-Tribune",
+    "Coastal Observer",
+    "The Evening Sentinel",
+    "City Wire",
+    "Global Newsline",
+    "Riverside Gazette",
+    "The Morning Chronicle",
+    "Capital Dispatch",
+    "Lakeside Times",
 ]
 CITIES = [
-    "WASHINGTON", "NEW YORK", "LONDON", "LOS ANGELES", "CHICAGO", "PARIS", "TOKYO",
-    "BERLIN", "SYDNEY", "TORONTO", "MUMBAI", "NAIROBI", "BRUSSELS", "HOUSTON",
+    "WASHINGTON",
+    "NEW YORK",
+    "LONDON",
+    "LOS ANGELES",
+    "CHICAGO",
+    "PARIS",
+    "TOKYO",
+    "BERLIN",
+    "SYDNEY",
+    "TORONTO",
+    "MUMBAI",
+    "NAIROBI",
+    "BRUSSELS",
+    "HOUSTON",
 ]
 HEADERS = [
     ["Skip to main content", "Home | News | World | Politics | Business | Sport", "Advertisement"],
@@ -120,14 +125,16 @@ HEADERS = [
 FOOTERS = [
     ["Sign up for our daily newsletter.", "© {year} {outlet}. All rights reserved."],
     ["Share this:", "Facebook", "Twitter", "Email", "Related Stories", "Most Read"],
-    ["Copyright {year} {outlet}. This material may not be published, broadcast, rewritten or "
-     "redistributed.", "Advertisement"],
+    [
+        "Copyright {year} {outlet}. This material may not be published, broadcast, rewritten or "
+        "redistributed.",
+        "Advertisement",
+    ],
     ["Follow {outlet} on Twitter and Facebook.", "Comments are closed.", "Back to top"],
 ]
 NOTES = [
     "Editor's note: This story has been updated with additional reporting.",
-    "Editor's note: This article was first published by {outlet} and is republished here "
-    "with permission.",
+    "Editor's note: This article was first published by {outlet} and is republished here with permission.",
     "Correction: An earlier version of this article misstated the day of the announcement. "
     "It was made on Thursday, not Wednesday.",
     "Correction: A previous version of this story gave an incorrect title for one of the "
@@ -136,22 +143,64 @@ NOTES = [
     "by the company.",
 ]
 TEASER_TAILS = ["… Read more", "[…] Continue reading at {outlet}", "... Full story", "Read more »"]
-HEADLINE_SUFFIX = [": what we know", " — report", ", officials say", " (UPDATE 2)",
-                   ": live updates", " amid growing concern", ""]
-LEDE_OPENERS = ["According to reports, ", "In a development on {day}, ", "Officials said that ",
-                "It emerged on {day} that ", "Reports say "]
+HEADLINE_SUFFIX = [
+    ": what we know",
+    " — report",
+    ", officials say",
+    " (UPDATE 2)",
+    ": live updates",
+    " amid growing concern",
+    "",
+]
+LEDE_OPENERS = [
+    "According to reports, ",
+    "In a development on {day}, ",
+    "Officials said that ",
+    "It emerged on {day} that ",
+    "Reports say ",
+]
 SYNONYMS = {
-    "said": "stated", "says": "states", "told": "informed", "announced": "revealed",
-    "about": "around", "after": "following", "before": "ahead of", "people": "individuals",
-    "police": "authorities", "killed": "left dead", "new": "fresh", "big": "major",
-    "help": "assist", "show": "indicate", "shows": "indicates", "also": "additionally",
-    "more": "further", "many": "numerous", "start": "begin", "started": "began",
+    "said": "stated",
+    "says": "states",
+    "told": "informed",
+    "announced": "revealed",
+    "about": "around",
+    "after": "following",
+    "before": "ahead of",
+    "people": "individuals",
+    "police": "authorities",
+    "killed": "left dead",
+    "new": "fresh",
+    "big": "major",
+    "help": "assist",
+    "show": "indicate",
+    "shows": "indicates",
+    "also": "additionally",
+    "more": "further",
+    "many": "numerous",
+    "start": "begin",
+    "started": "began",
 }
-_LOWER_AFTER_OPENER = {"the", "a", "an", "in", "on", "at", "after", "before", "two", "three",
-                       "police", "officials", "authorities", "more", "some", "several"}
+_LOWER_AFTER_OPENER = {
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "after",
+    "before",
+    "two",
+    "three",
+    "police",
+    "officials",
+    "authorities",
+    "more",
+    "some",
+    "several",
+}
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-MONTHS = ["Jan", "Feb", "March", "April", "May", "June", "July", "Aug", "Sept", "Oct", "Nov",
-          "Dec"]
+MONTHS = ["Jan", "Feb", "March", "April", "May", "June", "July", "Aug", "Sept", "Oct", "Nov", "Dec"]
 
 
 def _words(text: str) -> int:
@@ -340,31 +389,46 @@ def t_verbatim(d: Draft, rng: random.Random, ctx: Context) -> None:
 
 
 TRANSFORMS: dict[str, Callable[[Draft, random.Random, Context], None]] = {
-    "verbatim": t_verbatim, "cut": t_cut, "truncate": t_truncate, "add": t_add,
-    "lede": t_lede, "teaser": t_teaser, "headline": t_headline, "note": t_note,
-    "boilerplate": t_boilerplate, "html": t_html, "mojibake": t_mojibake,
+    "verbatim": t_verbatim,
+    "cut": t_cut,
+    "truncate": t_truncate,
+    "add": t_add,
+    "lede": t_lede,
+    "teaser": t_teaser,
+    "headline": t_headline,
+    "note": t_note,
+    "boilerplate": t_boilerplate,
+    "html": t_html,
+    "mojibake": t_mojibake,
 }
 # Content edits first, then framing, then surface noise: the order a syndicated copy goes through.
-ORDER = ["verbatim", "cut", "truncate", "add", "lede", "teaser", "headline", "note", "boilerplate",
-         "html", "mojibake"]
+ORDER = [
+    "verbatim",
+    "cut",
+    "truncate",
+    "add",
+    "lede",
+    "teaser",
+    "headline",
+    "note",
+    "boilerplate",
+    "html",
+    "mojibake",
+]
 
 
 def choose_transforms(rng: random.Random) -> list[str]:
     """One copy's recipe, drawn from the kinds of copies seen in the wild."""
-    kind = rng.choices(["exact", "syndicated", "noisy", "print", "teaser"],
-                       weights=[10, 40, 20, 12, 18])[0]
+    kind = rng.choices(["exact", "syndicated", "noisy", "print", "teaser"], weights=[10, 40, 20, 12, 18])[0]
     if kind == "exact":
         chosen = {"verbatim"}
     elif kind == "syndicated":
-        chosen = {"headline", *rng.sample(["cut", "add", "lede", "note", "boilerplate"],
-                                          rng.randint(1, 3))}
+        chosen = {"headline", *rng.sample(["cut", "add", "lede", "note", "boilerplate"], rng.randint(1, 3))}
     elif kind == "noisy":
         chosen = {rng.choice(["html", "mojibake"])}
-        chosen |= set(rng.sample(["headline", "cut", "note", "boilerplate", "lede"],
-                                 rng.randint(0, 2)))
+        chosen |= set(rng.sample(["headline", "cut", "note", "boilerplate", "lede"], rng.randint(0, 2)))
     elif kind == "print":
-        chosen = {"truncate", "headline", *rng.sample(["note", "boilerplate", "lede"],
-                                                      rng.randint(0, 1))}
+        chosen = {"truncate", "headline", *rng.sample(["note", "boilerplate", "lede"], rng.randint(0, 1))}
     else:
         chosen = {"teaser", *rng.sample(["headline", "boilerplate", "html"], rng.randint(0, 2))}
     return [t for t in ORDER if t in chosen]
@@ -421,8 +485,9 @@ class Original:
     outlet: str | None
 
 
-def _originals(rng: random.Random, n: int, events: list[dict[str, Any]],
-               aeb: dict[str, dict[str, str]]) -> tuple[list[Original], dict[str, list[dict]]]:
+def _originals(
+    rng: random.Random, n: int, events: list[dict[str, Any]], aeb: dict[str, dict[str, str]]
+) -> tuple[list[Original], dict[str, list[dict]]]:
     by_event: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in events:
         by_event[row["cluster_id"]].append(row)
@@ -434,51 +499,79 @@ def _originals(rng: random.Random, n: int, events: list[dict[str, Any]],
     for ev in event_ids:
         if len(out) >= n_ev:
             break
-        cands = sorted((r for r in by_event[ev] if _words(r["text"]) >= MIN_ORIGINAL_WORDS),
-                       key=lambda r: r["id"])
+        cands = sorted(
+            (r for r in by_event[ev] if _words(r["text"]) >= MIN_ORIGINAL_WORDS), key=lambda r: r["id"]
+        )
         if not cands:
             continue
         r = rng.choice(cands)
-        out.append(Original(r["id"], ev, r["dataset"], r.get("title") or None, r["text"],
-                            normalise_date(r.get("date")), r.get("source") or None))
+        out.append(
+            Original(
+                r["id"],
+                ev,
+                r["dataset"],
+                r.get("title") or None,
+                r["text"],
+                normalise_date(r.get("date")),
+                r.get("source") or None,
+            )
+        )
     aeb_ids = sorted(k for k, v in aeb.items() if _words(v["articleBody"]) >= MIN_ORIGINAL_WORDS)
     for k in rng.sample(aeb_ids, min(n_aeb, len(aeb_ids))):
-        out.append(Original(f"aeb_{k[:16]}", f"aeb:{k[:16]}", "aeb", None, aeb[k]["articleBody"],
-                            None, None))
+        out.append(Original(f"aeb_{k[:16]}", f"aeb:{k[:16]}", "aeb", None, aeb[k]["articleBody"], None, None))
     return out, by_event
 
 
-def make_copies(seed: int = 7, n: int = 200, copies_per_original: tuple[int, int] = (1, 3),
-                sibling_share: float = 0.5) -> list[dict[str, Any]]:
+def make_copies(
+    seed: int = 7, n: int = 200, copies_per_original: tuple[int, int] = (1, 3), sibling_share: float = 0.5
+) -> list[dict[str, Any]]:
     """The near-copy set: `n` originals, their copies, and same-event siblings of some of them.
 
     Returns records in a stable order (originals, siblings and copies of one original together).
     Needs the shared data (exits with a message if it is absent).
     """
-    require_shared()
+    require_shared(EVENTS_PATH, AEB_TRUTH)
     rng = random.Random(seed)
     events = load_events()
     aeb = load_aeb()
     originals, by_event = _originals(rng, n, events, aeb)
     chosen_events = {o.event for o in originals}
     donors = sorted(
-        p for r in events if r["cluster_id"] not in chosen_events
-        for p in split_paragraphs(r["text"]) if 25 <= _words(p) <= 90
+        p
+        for r in events
+        if r["cluster_id"] not in chosen_events
+        for p in split_paragraphs(r["text"])
+        if 25 <= _words(p) <= 90
     )
     records: list[dict[str, Any]] = []
     for orig in originals:
-        records.append(_record(orig.id, "original", orig, orig.title, orig.text, orig.date,
-                               orig.outlet, [], 1.0))
+        records.append(
+            _record(orig.id, "original", orig, orig.title, orig.text, orig.date, orig.outlet, [], 1.0)
+        )
         if orig.source_dataset != "aeb" and rng.random() < sibling_share:
-            others = [r for r in sorted(by_event[orig.event], key=lambda r: r["id"])
-                      if r["id"] != orig.id and containment(r["text"], orig.text) < 0.2]
+            others = [
+                r
+                for r in sorted(by_event[orig.event], key=lambda r: r["id"])
+                if r["id"] != orig.id and containment(r["text"], orig.text) < 0.2
+            ]
             picked = rng.sample(others, min(len(others), rng.randint(1, 2)))
             if len(picked) == 2 and containment(picked[0]["text"], picked[1]["text"]) >= 0.2:
                 picked = picked[:1]  # two siblings that copy each other would be a copy pair
             for r in picked:
-                records.append(_record(r["id"], "sibling", orig, r.get("title") or None,
-                                       r["text"], normalise_date(r.get("date")),
-                                       r.get("source") or None, [], None, original_id=None))
+                records.append(
+                    _record(
+                        r["id"],
+                        "sibling",
+                        orig,
+                        r.get("title") or None,
+                        r["text"],
+                        normalise_date(r.get("date")),
+                        r.get("source") or None,
+                        [],
+                        None,
+                        original_id=None,
+                    )
+                )
         paragraphs = split_paragraphs(orig.text)
         total = sum(_words(p) for p in paragraphs)
         for k in range(rng.randint(*copies_per_original)):
@@ -496,14 +589,34 @@ def make_copies(seed: int = 7, n: int = 200, copies_per_original: tuple[int, int
             if "verbatim" in recipe and rng.random() < 0.5:
                 text = text.replace("\n\n", "\n") + "\n"
             kept = sum(p.kept for p in draft.paras) / total if total else 0.0
-            records.append(_record(f"{orig.id}__copy{k}", "copy", orig, draft.title, text,
-                                   draft.date, outlet, draft.applied, round(kept, 3)))
+            records.append(
+                _record(
+                    f"{orig.id}__copy{k}",
+                    "copy",
+                    orig,
+                    draft.title,
+                    text,
+                    draft.date,
+                    outlet,
+                    draft.applied,
+                    round(kept, 3),
+                )
+            )
     return records
 
 
-def _record(doc_id: str, role: str, orig: Original, title: str | None, text: str,
-            when: str | None, outlet: str | None, transformations: list[str],
-            kept: float | None, original_id: str | None = "") -> dict[str, Any]:
+def _record(
+    doc_id: str,
+    role: str,
+    orig: Original,
+    title: str | None,
+    text: str,
+    when: str | None,
+    outlet: str | None,
+    transformations: list[str],
+    kept: float | None,
+    original_id: str | None = "",
+) -> dict[str, Any]:
     return {
         "id": doc_id,
         "role": role,
@@ -520,8 +633,9 @@ def _record(doc_id: str, role: str, orig: Original, title: str | None, text: str
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--n", type=int, default=200, help="number of originals (default 200)")
     ap.add_argument("--out", type=Path, help="JSONL file to write (default: standard output)")

@@ -8,7 +8,8 @@ The speed-up is taken on process CPU time: on a shared machine wall time also co
 time other processes hold the CPU, which is noise here (wall time is printed as well).
 
 Run from the repo root:  .venv/bin/python bench/minhash.py [--runs 5] [--all]
-Data: ../shared/data/events-dev/articles.jsonl (relative to the repo root), read in place.
+Data: ../shared/data/events-dev/articles.jsonl (relative to the repo root), read in place;
+without it the script exits with a message.
 """
 
 from __future__ import annotations
@@ -17,22 +18,18 @@ import argparse
 import json
 import random
 import statistics
-import sys
-import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import combinations
-from pathlib import Path
+from typing import Any
 
 import numpy as np
+from common import EVENTS_PATH, require_shared, timed_rounds
 from datasketch import MinHash
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from newsclean.dedup.minhash import MinHasher, sha1_hashes, shingle_hash32
 
-from newsclean.dedup.minhash import MinHasher, sha1_hashes, shingle_hash32  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "events-dev" / "articles.jsonl"
 NGRAM = 5
 BASELINE = "datasketch MinHash.update_batch (sha1)"
 
@@ -61,20 +58,6 @@ def datasketch_signatures(sets: list[set[str]], num_perm: int) -> np.ndarray:
     return out
 
 
-def timed_rounds(
-    methods: dict[str, Callable[[], object]], runs: int
-) -> dict[str, tuple[list[float], list[float]]]:
-    """(CPU seconds, wall seconds) per call of each method over `runs` interleaved rounds."""
-    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in methods}
-    for _ in range(runs):
-        for name, fn in methods.items():
-            c0, w0 = time.process_time(), time.perf_counter()
-            fn()
-            times[name][0].append(time.process_time() - c0)
-            times[name][1].append(time.perf_counter() - w0)
-    return times
-
-
 def estimates(sigs: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
     """MinHash Jaccard estimates (share of equal hash values) for index pairs."""
     a = np.array([p[0] for p in pairs])
@@ -94,19 +77,83 @@ def edited(tokens: list[str], rng: random.Random) -> list[str]:
     return out
 
 
+def load_articles(all_sizes: bool = False) -> list[dict[str, Any]]:
+    """events-dev's articles; unless `all_sizes`, only the issue's workload: ~3 KB (2-4 KB UTF-8)."""
+    rows = [json.loads(line) for line in EVENTS_PATH.open(encoding="utf-8")]
+    if all_sizes:
+        return rows
+    return [r for r in rows if 2000 <= len(r["text"].encode("utf-8")) <= 4000]
+
+
+@dataclass
+class Agreement:
+    """MinHash Jaccard estimates of both sides on the same pairs, against the true Jaccard."""
+
+    pairs: list[tuple[int, int]]
+    exact: np.ndarray
+    est_ds: np.ndarray
+    est_ours: np.ndarray
+    num_perm: int
+
+    def rows(self) -> list[tuple[str, float, float, float]]:
+        """(side, mean(est-J), mean|est-J|, z spread) for datasketch and newsclean; the z spread
+        is the std of (estimate - J) / sqrt(J(1-J)/num_perm), ~1 for an unbiased MinHash."""
+        exact = self.exact
+        inner = (exact > 0) & (exact < 1)
+        sd = np.sqrt(exact[inner] * (1 - exact[inner]) / self.num_perm)
+        out = []
+        for name, est in (("datasketch", self.est_ds), ("newsclean", self.est_ours)):
+            z = (est[inner] - exact[inner]) / sd
+            out.append(
+                (name, float(np.mean(est - exact)), float(np.mean(np.abs(est - exact))), float(np.std(z)))
+            )
+        return out
+
+    @property
+    def gap(self) -> float:
+        """mean |newsclean estimate - datasketch estimate|."""
+        return float(np.mean(np.abs(self.est_ours - self.est_ds)))
+
+    @property
+    def sampling_sd(self) -> float:
+        """mean sd(J) of a MinHash estimate at this num_perm."""
+        return float(np.mean(np.sqrt(self.exact * (1 - self.exact) / self.num_perm)))
+
+
+def jaccard_agreement(
+    sets: list[set[str]],
+    token_lists: list[list[str]],
+    hasher: MinHasher,
+    rng: random.Random,
+    other_pairs: Sequence[tuple[int, int]] = (),
+    ds: np.ndarray | None = None,
+    ours: np.ndarray | None = None,
+) -> Agreement:
+    """Both sides' estimates on `other_pairs` plus each article with an `edited` copy of itself
+    (made with `rng`; spread-out true Jaccard). `ds` / `ours`: the articles' signatures, if made."""
+    k = hasher.num_perm
+    n = len(sets)
+    copy_sets = [shingles_of(edited(t, rng)) for t in token_lists]
+    all_sets = sets + copy_sets
+    ds = datasketch_signatures(sets, k) if ds is None else ds
+    ours = hasher.signatures(sets) if ours is None else ours
+    ds_all = np.vstack([ds, datasketch_signatures(copy_sets, k)])
+    ours_all = np.vstack([ours, hasher.signatures(copy_sets)])
+    pairs = [*other_pairs, *((i, n + i) for i in range(n))]
+    exact = np.array(
+        [len(all_sets[a] & all_sets[b]) / max(1, len(all_sets[a] | all_sets[b])) for a, b in pairs]
+    )
+    return Agreement(pairs, exact, estimates(ds_all, pairs), estimates(ours_all, pairs), k)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="timed rounds (median reported)")
     parser.add_argument("--num-perm", type=int, default=128)
     parser.add_argument("--all", action="store_true", help="all articles, not just ~3 KB ones")
     args = parser.parse_args()
-    if not DATA.exists():
-        print(f"SKIP: {DATA} not found (the shared events-dev data set is needed).")
-        return 0
-
-    rows = [json.loads(line) for line in DATA.open(encoding="utf-8")]
-    if not args.all:  # the issue's workload: ~3 KB articles
-        rows = [r for r in rows if 2000 <= len(r["text"].encode("utf-8")) <= 4000]
+    require_shared(EVENTS_PATH)
+    rows = load_articles(args.all)
     token_lists = [tokens_of(r["text"]) for r in rows]
     sets = [shingles_of(t) for t in token_lists]
     n_docs = len(sets)
@@ -174,33 +221,20 @@ def main() -> int:
     real_pairs = [p for ids in by_cluster.values() for p in combinations(ids, 2)]
     rng = random.Random(0)
     real_pairs = rng.sample(real_pairs, min(3000, len(real_pairs)))
-    copies = [edited(token_lists[i], rng) for i in range(n_docs)]
-    copy_sets = [shingles_of(t) for t in copies]
-    all_sets = sets + copy_sets
-    ds_all = np.vstack([ds, datasketch_signatures(copy_sets, k)])
-    ours_all = np.vstack([ours, hasher.signatures(copy_sets)])
-    pairs = real_pairs + [(i, n_docs + i) for i in range(n_docs)]
-    exact = np.array(
-        [len(all_sets[a] & all_sets[b]) / max(1, len(all_sets[a] | all_sets[b])) for a, b in pairs]
-    )
-    est_ds, est_ours = estimates(ds_all, pairs), estimates(ours_all, pairs)
-    inner = (exact > 0) & (exact < 1)
-    sd = np.sqrt(exact[inner] * (1 - exact[inner]) / k)
+    agreement = jaccard_agreement(sets, token_lists, hasher, rng, real_pairs, ds, ours)
+    exact = agreement.exact
     print(
-        f"\nJaccard agreement on {len(pairs)} pairs ({len(real_pairs)} same-event, "
+        f"\nJaccard agreement on {len(agreement.pairs)} pairs ({len(real_pairs)} same-event, "
         f"{n_docs} edited copies; exact J mean {exact.mean():.3f}, "
         f"{(exact > 0.2).sum()} pairs with J > 0.2):"
     )
     print(f"{'':28s} {'mean(est-J)':>12s} {'mean|est-J|':>12s} {'z spread':>9s}")
-    for name, est in (("datasketch", est_ds), ("newsclean", est_ours)):
-        z = (est[inner] - exact[inner]) / sd
-        print(
-            f"{name:28s} {np.mean(est - exact):12.4f} {np.mean(np.abs(est - exact)):12.4f} {np.std(z):9.2f}"
-        )
+    for name, bias, err, spread in agreement.rows():
+        print(f"{name:28s} {bias:12.4f} {err:12.4f} {spread:9.2f}")
     print(
-        f"mean |newsclean - datasketch| = {np.mean(np.abs(est_ours - est_ds)):.4f}   "
+        f"mean |newsclean - datasketch| = {agreement.gap:.4f}   "
         f"(expected ~ sqrt(2) x sampling error; "
-        f"mean sd(J) = {np.mean(np.sqrt(exact * (1 - exact) / k)):.4f})"
+        f"mean sd(J) = {agreement.sampling_sd:.4f})"
     )
     print("z spread = std of (estimate - J) / sqrt(J(1-J)/num_perm): ~1 for an unbiased MinHash")
     return 0

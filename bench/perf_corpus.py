@@ -40,22 +40,13 @@ import html
 import json
 import random
 import re
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script or imported from bench/: make `bench.*` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench import make_copies as mc
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-EVENTS_PATH = SHARED / "data" / "events-dev" / "articles.jsonl"
-AEB_TRUTH = SHARED / "data" / "aeb" / "ground-truth.json"
-AEB_HTML = SHARED / "data" / "aeb" / "html"
+import make_copies as mc
+from common import AEB_HTML, AEB_TRUTH, EVENTS_PATH, require_shared
 
 SHARE_NEAR = 0.20
 SHARE_EXACT = 0.10
@@ -71,18 +62,6 @@ _TAG_RE = re.compile(r"<[^>]+>")
 _TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.S | re.I)
 _H1_RE = re.compile(r"(<h1\b[^>]*>)(.*?)(</h1>)", re.S | re.I)
 _CHARSET_RE = re.compile(r"""(charset\s*=\s*["']?)[A-Za-z0-9_.:-]+""", re.I)
-
-
-def require_shared() -> None:
-    """Exit with a clear message when ../shared is missing: users of newsclean do not have it."""
-    missing = [p for p in (EVENTS_PATH, AEB_TRUTH, AEB_HTML) if not p.exists()]
-    if missing:
-        sys.exit(
-            "bench: shared data not found ("
-            + ", ".join(str(p) for p in missing)
-            + "). bench/perf.py reads ../shared next to the repository; it is not shipped with "
-            "newsclean."
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +114,7 @@ def load_sources() -> Sources:
     global _SOURCES
     if _SOURCES is not None:
         return _SOURCES
-    require_shared()
+    require_shared(EVENTS_PATH, AEB_TRUTH, AEB_HTML)
     articles: list[Article] = []
     for row in mc.load_events(EVENTS_PATH):
         title = (row.get("title") or "").strip() or None

@@ -25,15 +25,12 @@ import cProfile
 import json
 import pstats
 import sqlite3
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import groupmetrics as gm
 
-from bench import groupmetrics as gm
 from newsclean.dedup.grouping import event_graph
 from newsclean.dedup.signing import DocSignature
 from newsclean.pipeline import grouping_input

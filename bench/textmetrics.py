@@ -1,4 +1,4 @@
-"""Shared helpers for the cleaning benchmarks: data location, the article-text metric, line diffs
+"""Shared helpers for the cleaning benchmarks: the AEB loaders, the article-text metric, line diffs
 and artifact detectors.
 
 Why a module of its own: the metric has to be *the* published one (scrapinghub's
@@ -29,50 +29,30 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+
+from common import AEB_DIR, AEB_TRUTH
 
 # --------------------------------------------------------------------------------------------
-# Data location
+# The AEB data (its location and the "not found" exit: common.py)
 # --------------------------------------------------------------------------------------------
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
-DATA_DIR = SHARED_DIR / "data"
-AEB_DIR = DATA_DIR / "aeb"
-FTFY_DIR = DATA_DIR / "ftfy-cases"
 DIRTY_INPUTS = ("resiliparse", "readability", "html-text")
-
-
-def require_data(*paths: Path) -> None:
-    """Exit with a clear message when the shared benchmark data is missing.
-
-    A user of newsclean does not have `../shared`; the benchmark is a maintainer tool and must
-    say so rather than fail with a traceback deep inside a loader.
-    """
-    missing = [p for p in (DATA_DIR, *paths) if not p.exists()]
-    if missing:
-        sys.exit(
-            "bench: shared benchmark data not found: "
-            + ", ".join(str(p) for p in missing)
-            + f"\n       (expected next to the repository at {SHARED_DIR}; see the project README)"
-        )
 
 
 def load_truth() -> dict[str, str]:
     """The true article body of each AEB page, by page id."""
-    raw = json.loads((AEB_DIR / "ground-truth.json").read_text(encoding="utf-8"))
+    raw = json.loads(AEB_TRUTH.read_text(encoding="utf-8"))
     return {key: (value.get("articleBody") or "") for key, value in raw.items()}
 
 
 def load_urls() -> dict[str, str]:
     """The URL of each AEB page (extractors may use it to pick site rules)."""
-    raw = json.loads((AEB_DIR / "ground-truth.json").read_text(encoding="utf-8"))
+    raw = json.loads(AEB_TRUTH.read_text(encoding="utf-8"))
     return {key: (value.get("url") or "") for key, value in raw.items()}
 
 

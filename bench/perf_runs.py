@@ -32,7 +32,7 @@ import perf_corpus as pc
 from common import median_or_none as med
 
 from newsclean.flows.server import stop_process
-from newsclean.pipeline import WORKER_PHASES
+from newsclean.stages.clean import WORKER_PHASES
 
 NEWSCLEAN = common.REPO / ".venv" / "bin" / "newsclean"
 STAGES = ("plan", "read_clean", "group", "write")

@@ -33,14 +33,15 @@ import groupmetrics as gm
 
 from newsclean.dedup.grouping import event_graph
 from newsclean.dedup.signing import DocSignature
-from newsclean.pipeline import grouping_input
+from newsclean.records import CleanedDocument
 from newsclean.settings import Settings
+from newsclean.stages.group import grouping_input
 from newsclean.state import state_path
 
 
-def load_state(out: Path) -> tuple[list[dict[str, Any]], dict[str, DocSignature]]:
+def load_state(out: Path) -> tuple[list[CleanedDocument], dict[str, DocSignature]]:
     """The stored documents (sorted by id, as the pipeline groups them) and their signatures."""
-    documents: list[dict[str, Any]] = []
+    documents: list[CleanedDocument] = []
     signatures: dict[str, DocSignature] = {}
     # Read as SQL, not through RunState.open: that needs the run's fingerprint, and a mismatch
     # would empty the store this is meant to read.
@@ -48,9 +49,10 @@ def load_state(out: Path) -> tuple[list[dict[str, Any]], dict[str, DocSignature]
         for payload, signature in db.execute("SELECT payload, signature FROM results"):
             line = json.loads(payload)
             if "document" in line:
-                documents.append(line["document"])
-                signatures[line["document"]["id"]] = DocSignature.from_bytes(signature)
-    documents.sort(key=lambda d: d["id"])
+                document = CleanedDocument.from_json(line["document"])
+                documents.append(document)
+                signatures[document.id] = DocSignature.from_bytes(signature)
+    documents.sort(key=lambda d: d.id)
     return documents, signatures
 
 
@@ -80,7 +82,7 @@ def main() -> int:
         t = time.perf_counter()
         if profiler:
             profiler.enable()
-        signed = ((grouping_input(d), signatures[d["id"]]) for d in documents)
+        signed = ((grouping_input(d), signatures[d.id]) for d in documents)
         grouping = event_graph(signed, settings.dedup).grouping()
         if profiler:
             profiler.disable()
@@ -91,7 +93,7 @@ def main() -> int:
             f"{int(s['event_candidate_pairs']):,} scored, {int(s['clusters']):,} clusters"
         )
         if event:
-            truth = {d["id"]: event[d["source_path"]] for d in documents if d["source_path"] in event}
+            truth = {d.id: event[d.source_path] for d in documents if d.source_path in event}
             pred = {i: grouping.assignments[i].cluster_id for i in truth}
             sc = gm.score(truth, pred)
             line += f"; event ARI {sc.ari:.4f}, P {sc.precision:.4f}, R {sc.recall:.4f}"

@@ -75,3 +75,33 @@ def test_flow_run_matches_direct_run_and_publishes_artifacts(
     assert artifacts.get("newsclean-clusters") == "table"
     table_source = json.loads((tmp_path / "flow" / "summary.json").read_text())
     assert table_source["clusters"] == 3
+
+
+def test_cli_options_reach_the_flow_run(prefect_server: None, seeds_raw: Path, tmp_path: Path) -> None:
+    """`newsclean run --prefect` with non-default options gives the direct path's bytes: the flow
+    builds its options with the command line's builder, so none is dropped on the way."""
+    from prefect.client.orchestration import get_client
+
+    from newsclean.flows.cli import main
+
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"dedup": {"linkage_threshold": 0.2}}), encoding="utf-8")
+    common = ["--raw", str(seeds_raw), "--settings", str(settings), "--debug-removals", "--batch-size", "2"]
+    common += ["--workers", "2", "--quiet"]
+    assert main(["run", "--prefect", "--out", str(tmp_path / "flow"), *common]) == 0
+    assert main(["run", "--no-prefect", "--out", str(tmp_path / "direct"), *common]) == 0
+    assert digest(tmp_path / "flow") == digest(tmp_path / "direct")
+    records = [json.loads(line) for line in (tmp_path / "flow" / "documents.jsonl").open(encoding="utf-8")]
+    assert records and all("removals" in r for r in records)  # --debug-removals reached the flow
+
+    async def batch_tasks() -> list[str]:
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+            newest = max(runs, key=lambda r: r.created or 0)
+            tasks = await client.read_task_runs()
+            return sorted(
+                t.name for t in tasks if t.flow_run_id == newest.id and t.name.startswith("clean batch")
+            )
+
+    # 5 files at --batch-size 2: three batches, so three batch tasks in the flow run.
+    assert asyncio.run(batch_tasks()) == ["clean batch 1/3", "clean batch 2/3", "clean batch 3/3"]

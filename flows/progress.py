@@ -14,7 +14,6 @@ from typing import Protocol, TextIO
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     ProgressColumn,
     SpinnerColumn,
     Task,
@@ -89,6 +88,15 @@ class LineProgress:
         pass
 
 
+class _Files(ProgressColumn):
+    """`done/total files` on the clean stage's bar; nothing on a stage without files."""
+
+    def render(self, task: Task) -> Text:
+        if "documents" not in task.fields:
+            return Text("")
+        return Text(f"{task.completed:,.0f}/{task.total or 0:,.0f} files", style="progress.download")
+
+
 class _DocumentRate(ProgressColumn):
     """Documents cleaned per second so far (the task's `documents` field)."""
 
@@ -97,6 +105,15 @@ class _DocumentRate(ProgressColumn):
         if documents is None or not task.elapsed:
             return Text("")
         return Text(f"{documents / task.elapsed:,.0f} docs/s", style="progress.data.speed")
+
+
+class _TimeLeft(TimeRemainingColumn):
+    """`eta 0:01:23` while files are being cleaned; nothing on other stages or once done."""
+
+    def render(self, task: Task) -> Text:
+        if "documents" not in task.fields or task.finished:
+            return Text("")
+        return Text.assemble("eta ", super().render(task))
 
 
 class BarProgress:
@@ -108,11 +125,9 @@ class BarProgress:
             SpinnerColumn(finished_text="[green]✓"),
             TextColumn("{task.description:<14}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files"),
+            _Files(),
             _DocumentRate(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            _TimeLeft(),
             TimeElapsedColumn(),
             console=console,
             transient=False,

@@ -870,20 +870,13 @@ def check_settings(nc: Newsclean, extra: dict[str, str] | None = None) -> Any:
 
 
 def git_state() -> str:
+    def git(*args: str) -> str:
+        command = ["git", "-C", str(REPO), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=10).stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "dedup"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return head + (" (dedup/ has uncommitted changes)" if dirty else "")
+        dirty = git("status", "--porcelain", "dedup")
+        return git("rev-parse", "--short", "HEAD") + (" (dedup/ has uncommitted changes)" if dirty else "")
     except Exception:
         return "unknown"
 

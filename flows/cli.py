@@ -15,29 +15,31 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from newsclean.flows.executors.direct import DirectExecutor
 from newsclean.flows.progress import progress_for
 from newsclean.lock import OutputLocked
 from newsclean.report import RunSummary
-from newsclean.run import RunOptions, build_options, run_pipeline
+from newsclean.run import build_options, run_pipeline
 from newsclean.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
-def _options(args: argparse.Namespace) -> RunOptions:
-    """The run's options, built as the flow builds them from the same values."""
-    return build_options(
-        args.raw,
-        args.out,
-        settings_file=args.settings,
-        workers=args.workers,
-        batch_size=args.batch_size,
-        wait_seconds=args.wait,
-        debug_removals=args.debug_removals,
-        full=args.full,
-    )
+def _run_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """`newsclean run`'s options as the flow's parameters, which are `build_options`' arguments:
+    the direct path builds its options from them, the flow run from the same values."""
+    return {
+        "raw_dir": args.raw,
+        "out_dir": args.out,
+        "settings_file": args.settings,
+        "workers": args.workers,
+        "batch_size": args.batch_size,
+        "wait_seconds": args.wait,
+        "debug_removals": args.debug_removals,
+        "full": args.full,
+    }
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -59,8 +61,9 @@ def _use_prefect(args: argparse.Namespace) -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    parameters = _run_parameters(args)
     try:
-        options = _options(args)
+        options = build_options(**parameters)
     except (OSError, ValueError) as exc:
         print(f"newsclean: bad settings: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -71,17 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if _use_prefect(args):
             from newsclean.flows.clean_corpus import clean_corpus  # deferred: importing Prefect costs ~2 s
 
-            # The flow builds the same options from the same values (`build_options`).
-            result = clean_corpus(
-                raw_dir=str(options.raw_dir),
-                out_dir=str(options.out_dir),
-                settings_file=args.settings,
-                workers=args.workers,
-                batch_size=args.batch_size,
-                wait_seconds=args.wait,
-                debug_removals=args.debug_removals,
-                full=args.full,
-            )
+            result = clean_corpus(**parameters)  # which calls build_options(**parameters)
             summary = RunSummary(**result)
         else:
             logger = logging.getLogger("newsclean")

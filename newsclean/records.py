@@ -13,7 +13,7 @@ order `documents.jsonl` shows them, and `from_json(to_json(x)) == x`.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 # A whole HTML page, an HTML fragment, or plain text (`newsclean.decode.content_kind`).
@@ -49,16 +49,16 @@ class Quarantined:
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "source_path": self.source_path,
-            "record_id": self.record_id,
-            "reason": self.reason,
-            "detail": self.detail,
-        }
+        return _fields_of(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Quarantined:
         return cls(data["source_path"], data["record_id"], data["reason"], data.get("detail", ""))
+
+
+def _fields_of(record: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, in declaration order (values shared, not copied)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def text_sha256(text: str) -> str:
@@ -87,20 +87,8 @@ class CleanedDocument:
     removals: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "source_path": self.source_path,
-            "record_id": self.record_id,
-            "outlet": self.outlet,
-            "url": self.url,
-            "title": self.title,
-            "published": self.published,
-            "author": self.author,
-            "text": self.text,
-            "content_sha256": self.content_sha256,
-            "removed": self.removed,
-            "removals": self.removals,
-        }
+        """The fields in declaration order: `documents.jsonl`'s order."""
+        return _fields_of(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CleanedDocument:

@@ -33,13 +33,8 @@ def _trafilatura(html: str, url: str | None, options: CleaningOptions) -> tuple[
 
     Layered like trafilatura's own core: its fast extractor first; only when that finds less
     prose than `options.html_fallback_below_words` does the extraction run again with
-    trafilatura's fallbacks (readability, jusText, compared against its own). On the AEB pages
-    the fallbacks changed 6 of 181 results, mostly pages where the fast pass kept a few dozen
-    words, and cost a fifth of the page time when run on every page. The bar (bench/cleaning.py,
-    cleaned text's F1): never 0.9682; below 50 words 0.9707 (8 pages extracted again); below
-    100 words 0.9763 (15 pages); below 150 or 200 words 0.9741 (22 and 31 pages). A fallback
-    pass costs about three fast ones (71 against 25 ms a page here), so 100 is both the best
-    text and, on the perf corpus's pages, 10% of pages extracted twice instead of 26%.
+    trafilatura's fallbacks (readability, jusText, compared against its own): a fallback pass
+    costs about three fast ones, and changes few pages (docs/tuning.md, html_fallback_below_words).
 
     The page is parsed once here: trafilatura extracts from a copy of the tree (copying costs a
     fifth of parsing), and the metadata is read from the tree afterwards (`_page_metadata`).
@@ -130,10 +125,8 @@ def _soup_text(html: str) -> tuple[str, Metadata]:
     """The page without its chrome, rendered as text (`fragment_to_text`), and its title.
 
     lxml finds and removes the chrome, and only the part kept (article, main or body) is handed
-    to BeautifulSoup for rendering: BeautifulSoup building the tree of a whole 160 KB page cost
-    ~70 ms against lxml's ~20 for the whole step, and on pages the extractor fails this step
-    runs after it. The text is BeautifulSoup's rendering of the same tree: on 334 perf pages
-    only blank lines' spacing differed, which the text cleaner removes."""
+    to BeautifulSoup for rendering: BeautifulSoup's tree of a whole page costs several times
+    lxml's (docs/tuning.md, "Measured implementation choices")."""
     try:
         tree = lxml.html.document_fromstring(html)
     except ValueError:  # a str with an XML encoding declaration: lxml wants bytes for it

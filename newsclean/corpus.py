@@ -77,10 +77,9 @@ def _key_hash(key: str) -> int:
 class _KeyTable:
     """Every document's line keys in a few flat arrays, with its outlet, by document.
 
-    Why flat: the group stage holds the keys of every document while the event graph lives
-    (the graph is its memory peak), and 100k small `LineKeys` objects, each with two arrays,
-    held 185 MB there for 7 MB of keys (probed at 100k perf documents); kept in chunks of
-    `_CHUNK` documents they cost their bytes."""
+    Flat, in chunks of `_CHUNK` documents, because the group stage holds every document's keys
+    while the event graph (its memory peak) lives: an object per document cost 25 times the keys'
+    bytes (docs/tuning.md, "Measured implementation choices")."""
 
     _CHUNK = 4096
 
@@ -128,9 +127,7 @@ class _KeyTable:
         """Per outlet, the line hashes its documents carry in at least `min_clusters` clusters.
 
         Counted on arrays: one row per line occurrence (outlet, line hash, cluster), distinct rows
-        by one sort, then clusters per (outlet, line). A set of clusters per distinct line per
-        outlet, as Python objects, added 160 MB at 100k documents (a probe of the group stage),
-        for the few lines that turn out to be frequent."""
+        by one sort, then clusters per (outlet, line); not a Python set per distinct line."""
         self._flush()
         if not self._hashes or not len(self._hashes[0]):
             return {}
@@ -179,14 +176,11 @@ def frequent_outlet_lines(
 class RepeatedLines:
     """An outlet's repeated lines, learned from a stream of documents, then removed from them.
 
-    Why in steps, not one call over a list of documents: the group stage learns while it streams
-    the run state into the event graph, where each text is seen once and let go, and removes
-    only after the graph is gone, reading the texts again. Holding every cleaned text while the
-    graph was alive cost the group stage 1.7 GB after the graph at 100k documents. Which
-    documents the removal empties must still be known while the graph lives (they leave the
-    clustering), so a document that could be emptied, one whose every non-blank line is a
-    counted short line (1% of the perf corpus's documents), is kept whole and put through the
-    same removal once the lines are known.
+    In steps, so that no cleaned text is held while the event graph lives: the group stage learns
+    while it streams the run state into the graph, and removes after the graph is gone, reading
+    the texts again. Which documents the removal empties must be known while the graph lives
+    (they leave the clustering), so a document that could be emptied (every non-blank line a
+    counted short line) is kept whole and put through the same removal once the lines are known.
 
     Use: `add` every document, `learn` once, then `strip` each document."""
 

@@ -37,7 +37,7 @@ def ftfy_config(options: DecodeOptions) -> ftfy.TextFixerConfig:
         uncurl_quotes=options.uncurl_quotes,
         fix_character_width=options.fix_character_width,
         fix_latin_ligatures=options.fix_latin_ligatures,
-        normalization=options.normalization,  # type: ignore[arg-type]
+        normalization=options.normalization,
         explain=False,
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,7 +33,8 @@ class DecodeOptions(_Section):
     uncurl_quotes: bool = False
     fix_character_width: bool = False
     fix_latin_ligatures: bool = True
-    normalization: str | None = "NFC"
+    # Unicode normalization form of repaired text (None: none).
+    normalization: Literal["NFC", "NFD", "NFKC", "NFKD"] | None = "NFC"
     # A file larger than this (after gzip decompression) is quarantined as "too large" (a safety limit).
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     # ftfy over a whole HTML page when it is decoded (newsclean.decode). Off: only the text extracted
@@ -55,10 +57,11 @@ class CleaningOptions(_Section):
     max_rule_line_words: int = Field(default=100, ge=1)
     # How far from the top (in non-empty lines) a title / dateline / site header is looked for.
     header_zone_lines: int = Field(default=8, ge=1)
-    # Whole-page HTML extraction: trafilatura first, BeautifulSoup text as the fallback.
-    html_extractor: str = "trafilatura"
+    # Whole-page HTML extraction: trafilatura first, BeautifulSoup text as the fallback
+    # ("beautifulsoup": BeautifulSoup text only).
+    html_extractor: Literal["trafilatura", "beautifulsoup"] = "trafilatura"
     # "precision" | "recall" | "balanced": trafilatura's switch. See docs/tuning.md.
-    html_favor: str = "precision"
+    html_favor: Literal["precision", "recall", "balanced"] = "precision"
     # trafilatura's fallback extractors run only when its fast pass finds fewer prose words than
     # this (0: never; a large number: always). See docs/tuning.md.
     html_fallback_below_words: int = Field(default=100, ge=0)

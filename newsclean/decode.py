@@ -165,6 +165,24 @@ def _implausibility(text: str) -> int:
     return cost
 
 
+def stream_encoding(head: bytes) -> str:
+    """The codec of a stream too large to decode whole, from its first bytes: a byte-order mark,
+    UTF-16 without one (NULs in every other byte), else UTF-8 (JSON's own encoding; a line that
+    is not UTF-8 is decoded alone, by `detect_and_decode`)."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    sample = head[:2000]
+    half = len(sample) // 2
+    if half >= 2:
+        even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+        if odd_nuls > 0.3 * half and even_nuls == 0:
+            return "utf-16-le"
+        if even_nuls > 0.3 * half and odd_nuls == 0:
+            return "utf-16-be"
+    return "utf-8"
+
+
 def detect_and_decode(data: bytes, *, is_html: bool = False) -> DecodedText:
     """Decode bytes of unknown encoding; never raises (the last resort replaces bad bytes)."""
     for bom, encoding in _BOMS:

@@ -37,6 +37,10 @@ class DecodeOptions(_Section):
     normalization: Literal["NFC", "NFD", "NFKC", "NFKD"] | None = "NFC"
     # A file larger than this (after gzip decompression) is quarantined as "too large" (a safety limit).
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_jsonl_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    """A JSON Lines file over this (after gzip decompression) is quarantined whole as "too large"."""
+    max_record_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    """A JSON Lines record (one line) over this is quarantined alone as "record too large", by line."""
     # ftfy over a whole HTML page when it is decoded (newsclean.decode). Off: only the text extracted
     # from it is repaired (CleaningOptions.html_fix_text), which is cheaper; see docs/tuning.md.
     repair_html_pages: bool = False

@@ -25,17 +25,22 @@ from typing import Any
 
 from newsclean.output import pack, unpack
 
-SCHEMA_VERSION = "2"  # 2: signatures and line keys in BLOB columns of their own
+SCHEMA_VERSION = "3"  # 2: signatures and line keys in BLOB columns of their own; 3: files.ctime_ns
 STATE_DIR = ".newsclean"
 STATE_FILE = "state.sqlite"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+# A statement of its own: a store of another schema has its files table dropped and made again.
+_FILES_TABLE = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL
-);
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL
+)
+"""
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+{_FILES_TABLE};
 CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # Its own statement: a store of another schema has its results table dropped and made again.
@@ -70,10 +75,13 @@ class StoredResult:
 
 @dataclass(frozen=True, slots=True)
 class FileStamp:
-    """What says a file is unchanged without reading it: its size and modification time."""
+    """What says a file is unchanged without reading it: its size, modification time and status
+    change time (a chmod changes only the last: a file quarantined as unreadable is read again
+    once it is readable)."""
 
     size: int
     mtime_ns: int
+    ctime_ns: int
 
 
 def state_path(out_dir: Path) -> Path:
@@ -101,7 +109,8 @@ class RunState:
         expected = {"schema": SCHEMA_VERSION, "fingerprint": fingerprint}
         if reset or stored != expected:
             with state.transaction():
-                db.execute("DELETE FROM files")
+                db.execute("DROP TABLE files")  # it may have another schema's columns
+                db.execute(_FILES_TABLE)
                 db.execute("DROP TABLE results")  # it may have another schema's columns
                 db.execute(_RESULTS_TABLE)
                 db.execute("DELETE FROM outputs")
@@ -120,8 +129,8 @@ class RunState:
 
     def stamps(self) -> dict[str, FileStamp]:
         return {
-            path: FileStamp(size, mtime)
-            for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM files")
+            path: FileStamp(*stamp)
+            for path, *stamp in self.db.execute("SELECT path, size, mtime_ns, ctime_ns FROM files")
         }
 
     def replace_file(self, path: str, stamp: FileStamp, results: Iterable[StoredResult]) -> None:
@@ -132,8 +141,8 @@ class RunState:
             [(path, seq, pack(r.line), r.signature, r.line_keys) for seq, r in enumerate(results)],
         )
         self.db.execute(
-            "INSERT OR REPLACE INTO files (path, size, mtime_ns) VALUES (?, ?, ?)",
-            (path, stamp.size, stamp.mtime_ns),
+            "INSERT OR REPLACE INTO files (path, size, mtime_ns, ctime_ns) VALUES (?, ?, ?, ?)",
+            (path, stamp.size, stamp.mtime_ns, stamp.ctime_ns),
         )
 
     def forget(self, paths: Iterable[str]) -> None:

@@ -75,13 +75,15 @@ def test_scan_lists_files_with_their_stats_and_does_not_enter_linked_folders(tmp
     (raw / "b" / "deep" / "z.txt").write_text("deep")
     (raw / "a.txt").write_text("top level")
     (elsewhere / "x.txt").write_text("outside")
-    (raw / "linked.txt").symlink_to(elsewhere / "x.txt")  # a linked file is input
+    (raw / "linked.txt").symlink_to(raw / "b" / "deep" / "z.txt")  # a linked file inside raw/ is input
+    (raw / "outside.txt").symlink_to(elsewhere / "x.txt")  # one outside raw/ is reported, not read
     (raw / "loop").symlink_to(raw, target_is_directory=True)  # a linked folder is not entered
     found = scan(raw)
-    assert [rel for rel, _ in found] == ["a.txt", "b/deep/z.txt", "linked.txt"]
-    sizes = [stat.st_size if stat else None for _, stat in found]
-    assert sizes == [len("top level"), len("deep"), len("outside")]
-    assert discover(raw) == [rel for rel, _ in found]
+    assert [rel for rel, _, _ in found] == ["a.txt", "b/deep/z.txt", "linked.txt", "outside.txt"]
+    sizes = [stat.st_size if stat else None for _, stat, _ in found]
+    assert sizes == [len("top level"), len("deep"), len("deep"), None]
+    assert [problem for _, _, problem in found] == [None, None, None, "link outside raw/"]
+    assert discover(raw) == [rel for rel, _, _ in found]
 
 
 def test_ids_are_stable_and_distinguish_records() -> None:

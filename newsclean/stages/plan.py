@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsclean.settings import RunSettings
-from newsclean.sources import display_path, scan
+from newsclean.sources import UNLISTABLE_FOLDER, display_path, scan
 from newsclean.state import FileStamp
+
+log = logging.getLogger("newsclean.plan")
+
+# The stamp of an entry that cannot be examined (or used): it is planned on every run.
+_UNKNOWN = FileStamp(-1, -1, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +35,16 @@ class BatchSpec:
 @dataclass(frozen=True, slots=True)
 class RunPlan:
     """What this run must clean (new or changed files, in batches), and what it can reuse.
-    `stamps` holds the new or changed files' stamps by reported path (`display_path`)."""
+    `stamps` holds the new or changed files' stamps by reported path (`display_path`). `kept`
+    lists the files known from earlier runs inside folders this run could not list: neither
+    read nor deleted, their results stay (counted unchanged)."""
 
     specs: list[BatchSpec]
     stamps: dict[str, FileStamp]
     deleted: list[str]
     unchanged: int
     files: int
+    kept: list[str] = field(default_factory=list)
 
 
 def batch_count(files: int, run: RunSettings) -> int:
@@ -54,16 +63,22 @@ def batch_count(files: int, run: RunSettings) -> int:
 
 def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[str, FileStamp]) -> RunPlan:
     """Compare the raw folder with the state's stamps (`known`); batch the new or changed files,
-    list the deleted ones. Every file found is either planned or counted unchanged."""
+    list the deleted ones. Every entry found is either planned or counted unchanged; an entry
+    the walk cannot use (`scan`: a folder it cannot list, a dangling link, ...) is planned on
+    every run, and reading it gives its quarantine record. A folder that cannot be listed does
+    not delete what earlier runs found in it (a full run, with no earlier state, has none)."""
     found = scan(raw_root)
     stamps: dict[str, FileStamp] = {}  # by the path as reported (display_path)
     todo: list[str] = []  # the paths as opened
-    for rel, stat in found:
-        stamp = FileStamp(stat.st_size, stat.st_mtime_ns) if stat else FileStamp(-1, -1)
+    unlisted: list[str] = []
+    for rel, stat, problem in found:
+        stamp = FileStamp(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) if stat else _UNKNOWN
         shown = display_path(rel)
         if known.get(shown) != stamp or stat is None:
             stamps[shown] = stamp
             todo.append(rel)
+        if problem == UNLISTABLE_FOLDER:
+            unlisted.append(shown + "/")
     # Interleaved, not contiguous: files of one kind sit together in path order (a scraper's
     # folder of whole pages), and contiguous batches would leave those on one core at the end.
     count = batch_count(len(todo), run)
@@ -72,6 +87,13 @@ def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[s
         BatchSpec(n, len(chunks), str(raw_root), chunk, str(work_dir / f"batch-{n:05d}.jsonl"))
         for n, chunk in enumerate(chunks, start=1)
     ]
-    present = {display_path(rel) for rel, _ in found}
-    deleted = sorted(p for p in known if p not in present)
-    return RunPlan(specs, stamps, deleted, len(found) - len(todo), len(found))
+    present = {display_path(entry.rel) for entry in found}
+    gone = sorted(p for p in known if p not in present)
+    prefixes = tuple(unlisted)
+    kept = [p for p in gone if p.startswith(prefixes)] if prefixes else []
+    deleted = [p for p in gone if not p.startswith(prefixes)] if prefixes else gone
+    for folder in unlisted:
+        inside = sum(1 for p in kept if p.startswith(folder))
+        log.warning("cannot list %s: its %d file(s) from earlier runs are kept as they were", folder, inside)
+    unchanged = len(found) - len(todo) + len(kept)
+    return RunPlan(specs, stamps, deleted, unchanged, len(found) + len(kept), kept)

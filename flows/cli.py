@@ -21,10 +21,45 @@ from newsclean.flows.executors.direct import DirectExecutor
 from newsclean.flows.progress import progress_for
 from newsclean.lock import OutputLocked
 from newsclean.report import RunSummary
-from newsclean.run import build_options, run_pipeline
+from newsclean.run import RunOptions, build_options, check_folders, run_pipeline
 from newsclean.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+# Stopped by a signal: 128 + its number, as a shell reports it (SIGTERM 143, SIGINT 130).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# The command line's name for a settings field it sets.
+_OPTION_OF = {("run", "workers"): "--workers", ("run", "batch_size"): "--batch-size"}
+
+
+class Stopped(BaseException):
+    """A stop signal arrived (`STOP_SIGNALS`). Not an `Exception`: nothing on the way out may
+    take it for a failure to handle; every `finally` (worker pool, work folder, lock) runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+    raise Stopped(signum)
+
+
+def _invalid(exc: Exception, given: dict[str, Any]) -> str:
+    """One line naming each bad value: the option's name when the command line gave it, else
+    the settings field's path."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    parts = []
+    for error in errors():
+        loc = tuple(str(p) for p in error.get("loc", ()))
+        option = _OPTION_OF.get(loc) if loc[:1] == ("run",) and loc in _OPTION_OF else None
+        name = option if option and given.get(option) is not None else ".".join(loc) or "settings"
+        shown = error.get("input")
+        value = "" if isinstance(shown, dict) or shown is None else f" (got {shown!r})"
+        parts.append(f"{name}: {error.get('msg', 'invalid')}{value}")
+    return "; ".join(parts)
 
 
 def _run_parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -51,6 +86,8 @@ def _print_summary(summary: RunSummary) -> None:
     print(f"  stages: {stages}")
     if summary.outputs_current:
         print("  nothing new, changed or deleted: the outputs were already current")
+    for warning in summary.warnings:
+        print(f"  warning: {warning}")
     print(f"  output: {summary.out_dir}")
 
 
@@ -65,11 +102,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         options = build_options(**parameters)
     except (OSError, ValueError) as exc:
-        print(f"newsclean: bad settings: {exc}", file=sys.stderr)
+        given = {"--workers": args.workers, "--batch-size": args.batch_size}
+        print(f"newsclean: bad settings: {_invalid(exc, given)}", file=sys.stderr)
         return EXIT_USAGE
     if not options.raw_dir.is_dir():
         print(f"newsclean: raw folder not found: {options.raw_dir}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        check_folders(options.raw_dir, options.out_dir)
+    except ValueError as exc:
+        print(f"newsclean: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.quiet:
+        for note in options.notes:
+            print(f"newsclean: {note}", file=sys.stderr)
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+    try:
+        return _run(args, parameters, options)
+    except Stopped as exc:
+        name = signal.Signals(exc.signum).name
+        print(
+            f"newsclean: stopped by {name}; the output folder holds the last complete set of "
+            "outputs, and the next run finishes the work",
+            file=sys.stderr,
+        )
+        return 128 + exc.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(args: argparse.Namespace, parameters: dict[str, Any], options: RunOptions) -> int:
     try:
         if _use_prefect(args):
             from newsclean.flows.clean_corpus import clean_corpus  # deferred: importing Prefect costs ~2 s

@@ -31,8 +31,10 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def write_atomic(path: Path, content: str, *, durable: bool = True) -> None:
-    """Replace `path` with `content` in one rename; skip the write when nothing changed.
+def write_atomic(path: Path, content: str, *, durable: bool = True, same_as: Path | None = None) -> None:
+    """Replace `path` with `content` in one rename; skip the write when nothing changed. With
+    `same_as` (the file of the previous output generation), equal content is hard-linked from
+    it instead of written (the same inode and modification time: "not rewritten").
 
     The rename makes the switch atomic for readers and against a crashed process; `durable` also
     flushes the data to disk first, so a power cut cannot leave an empty file behind the rename.
@@ -41,16 +43,21 @@ def write_atomic(path: Path, content: str, *, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8")
     try:
-        if path.read_bytes() == data:
+        if (same_as or path).read_bytes() == data and (same_as is None or _link_over(same_as, path)):
             return
     except OSError:
         pass
     _write_streamed(path, [data], durable, compare=False)  # just compared
 
 
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]], encode: Callable[[Any], str] = dumps) -> int:
+def write_jsonl(
+    path: Path,
+    records: Iterable[dict[str, Any]],
+    encode: Callable[[Any], str] = dumps,
+    same_as: Path | None = None,
+) -> int:
     """Write records as JSON Lines atomically; returns how many were written. `encode` is `dumps`
-    for the output contract, `pack` for newsclean's own files.
+    for the output contract, `pack` for newsclean's own files; `same_as` as for `write_atomic`.
 
     The lines stream to the temporary file a slice at a time: building the whole file in
     memory first (the lines, their join, its UTF-8 bytes and the old file's bytes to compare)
@@ -71,7 +78,7 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]], encode: Callable[
             count += len(batch)
             yield ("\n".join(batch) + "\n").encode("utf-8")
 
-    _write_streamed(path, slices())
+    _write_streamed(path, slices(), same_as=same_as)
     return count
 
 
@@ -92,9 +99,30 @@ def _same_bytes(a: Path, b: Path, block: int = 1 << 20) -> bool:
         return False
 
 
-def _write_streamed(path: Path, chunks: Iterable[bytes], durable: bool = True, compare: bool = True) -> None:
+def _link_over(source: Path, path: Path) -> bool:
+    """Make `path` a hard link of `source` (atomically, through a temporary name); False where
+    the file system refuses hard links (the caller then writes)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.link.tmp")
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(source, tmp)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _write_streamed(
+    path: Path,
+    chunks: Iterable[bytes],
+    durable: bool = True,
+    compare: bool = True,
+    same_as: Path | None = None,
+) -> None:
     """`write_atomic` for content made a chunk at a time: written to the temporary file as it
-    comes, compared with the old file afterwards (it is kept, untouched, when equal)."""
+    comes, compared with the old file afterwards (it is kept, untouched, when equal; with
+    `same_as`, that file is linked in its place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -103,7 +131,8 @@ def _write_streamed(path: Path, chunks: Iterable[bytes], durable: bool = True, c
             for chunk in chunks:
                 handle.write(chunk)
             handle.flush()
-            if compare and _same_bytes(Path(tmp), path):
+            equal = compare and _same_bytes(Path(tmp), same_as or path)
+            if equal and (same_as is None or _link_over(same_as, path)):
                 Path(tmp).unlink()
                 return
             if durable:

@@ -29,6 +29,9 @@ class RunSummary:
     # Nothing was new, changed or deleted and the outputs were as the last run left them: the
     # run stopped after its plan.
     outputs_current: bool = False
+    # What the run recovered from and the user should know (a corrupt run state set aside, a
+    # lock taken over from a run that is gone).
+    warnings: list[str] = field(default_factory=list)
 
     def one_line(self) -> str:
         return (
@@ -60,6 +63,9 @@ class RunSummary:
             f"| seconds | {self.seconds.get('total', 0.0):.2f} |",
             "",
         ]
+        lines += [f"**Warning:** {warning}" for warning in self.warnings]
+        if self.warnings:
+            lines.append("")
         if self.quarantine_reasons:
             lines += [
                 "**Warning: some input was quarantined** (see `quarantine.jsonl`).",

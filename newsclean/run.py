@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -24,7 +25,7 @@ from newsclean.settings import Settings
 from newsclean.stages.clean import WORKER_PHASES, BatchResult, clean_batch, record_batches
 from newsclean.stages.group import group_batches
 from newsclean.stages.plan import BatchSpec, RunPlan, plan_batches
-from newsclean.stages.write import output_stamps, write_outputs
+from newsclean.stages.write import output_stamps, remove_leftovers, write_outputs
 from newsclean.state import RunState, state_path
 
 T = TypeVar("T")
@@ -53,6 +54,27 @@ class RunOptions:
     wait_seconds: float = 0.0
     debug_removals: bool = False
     full: bool = False  # ignore the run state: re-clean every file
+    # What `build_options` changed of what was asked (e.g. workers capped at the cores), to log.
+    notes: tuple[str, ...] = ()
+
+
+WORK_PREFIX = ".work-"
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def check_folders(raw_dir: Path, out_dir: Path) -> None:
+    """Refuse (`ValueError`, one line) an output folder that is the raw folder or inside it: the
+    run would read its own output as input."""
+    raw, out = raw_dir.resolve(), out_dir.resolve()
+    if out == raw or raw in out.parents:
+        raise ValueError(f"the output folder {out_dir} must not be the raw folder {raw_dir} or inside it")
 
 
 def build_options(
@@ -76,7 +98,16 @@ def build_options(
     if overrides:
         run = settings.run.model_dump() | overrides
         settings = Settings.model_validate({**settings.model_dump(), "run": run})
-    return RunOptions(Path(raw_dir), Path(out_dir), settings, wait_seconds, debug_removals, full)
+    notes: list[str] = []
+    cores = available_cores()
+    if settings.run.workers > cores:
+        # More processes than cores only add start-up time and memory (and the batch count
+        # follows the workers: 1,000,000 asked for once made 20 processes for 1,000 files).
+        notes.append(f"workers capped at {cores} (the cores available), not {settings.run.workers}")
+        settings = settings.model_copy(update={"run": settings.run.model_copy(update={"workers": cores})})
+    return RunOptions(
+        Path(raw_dir), Path(out_dir), settings, wait_seconds, debug_removals, full, tuple(notes)
+    )
 
 
 def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> RunSummary:
@@ -90,19 +121,31 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
     out = options.out_dir.resolve()
     if not raw.is_dir():
         raise FileNotFoundError(f"raw folder not found: {options.raw_dir}")
-    if out == raw or raw in out.parents:
-        raise ValueError(f"output folder {out} must not be inside the raw folder {raw}")
+    check_folders(raw, out)
+    for note in options.notes:
+        log.info(note)
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        log.warning(message)
+        warnings.append(message)
+
     started = time.perf_counter()
     seconds: dict[str, float] = {}
     fingerprint = settings_fingerprint(options.settings)
     key = outputs_key(fingerprint, options.settings, options.debug_removals)
     worker_seconds = dict.fromkeys(WORKER_PHASES, 0.0)
-    with output_lock(out, options.wait_seconds):
-        with RunState.open(out, fingerprint, reset=options.full) as state:
+    with output_lock(out, options.wait_seconds, warn):
+        leftovers = _remove_leftovers(out)
+        if leftovers:
+            log.info("removed what an interrupted run left: %s", ", ".join(leftovers))
+        with RunState.open(out, fingerprint, reset=options.full, check=True) as state:
+            if state.recovered:
+                warn(state.recovered)
             known = state.stamps()
             written = state.written_outputs()
         state_file = str(state_path(out))
-        work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=out))
+        work_dir = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out))
         try:
             t = time.perf_counter()
             plan = executor.run("plan", plan_batches, raw, work_dir, options.settings.run, known)
@@ -152,9 +195,20 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         worker_seconds=worker_seconds,
         out_dir=str(out),
         outputs_current=current,
+        warnings=warnings,
     )
     log.info(result.one_line())
     return result
+
+
+def _remove_leftovers(out: Path) -> list[str]:
+    """The work folders and unpublished outputs of runs that were killed (only ever called under
+    the output lock: no live run owns them)."""
+    removed = []
+    for folder in sorted(out.glob(f"{WORK_PREFIX}*")):
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder.name)
+    return removed + remove_leftovers(out)
 
 
 def _clean_group_write(

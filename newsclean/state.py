@@ -17,9 +17,11 @@ kept, and a mismatch empties the store (the next run is then a full one).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +95,18 @@ class RunState:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.db = connection
+        # Set when `open(check=True)` found the store unreadable and set it aside: the message.
+        self.recovered: str | None = None
 
     @classmethod
-    def open(cls, out_dir: Path, fingerprint: str, *, reset: bool = False) -> RunState:
-        """Open (creating) the store; reset it when asked or when the fingerprint differs."""
+    def open(cls, out_dir: Path, fingerprint: str, *, reset: bool = False, check: bool = False) -> RunState:
+        """Open (creating) the store; reset it when asked or when the fingerprint differs. With
+        `check` (a run's first open), a store that SQLite cannot read or that fails its
+        `quick_check` is moved aside (`set_aside_if_corrupt`) and a new one started: the run is
+        then a full one, and `recovered` says so."""
         path = state_path(out_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
+        recovered = set_aside_if_corrupt(path) if check else None
         db = sqlite3.connect(path, isolation_level=None)  # explicit transactions below
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -116,6 +124,7 @@ class RunState:
                 db.execute("DELETE FROM outputs")
                 db.execute("DELETE FROM meta")
                 db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(expected.items()))
+        state.recovered = recovered
         return state
 
     def __enter__(self) -> RunState:
@@ -176,6 +185,47 @@ class RunState:
         )
         for payload, signature, keys in self.db.execute(f"SELECT {columns} FROM results ORDER BY path, seq"):
             yield StoredResult(unpack(payload), signature, keys)
+
+
+def _problem(path: Path) -> str | None:
+    """Why SQLite cannot use the store at `path` (None when it can): an error opening or reading
+    it, or the first complaint of `PRAGMA quick_check` (every page and index, without the costly
+    cross-checks of `integrity_check`)."""
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+    except sqlite3.Error as exc:
+        return str(exc)
+    try:
+        rows = db.execute("PRAGMA quick_check").fetchall()
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        db.close()
+    found = [str(row[0]) for row in rows]
+    return None if found == ["ok"] else "; ".join(found[:3])
+
+
+def set_aside_if_corrupt(path: Path) -> str | None:
+    """Move an unusable store (with its WAL and shared-memory files) aside as
+    `<name>.corrupt-<UTC time>` so a run can start a new one; returns what happened, or None
+    when the store is fine (or absent). The moved file is kept for inspection."""
+    if not path.exists():
+        return None
+    problem = _problem(path)
+    if problem is None:
+        return None
+    when = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.corrupt-{when}")
+    os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            os.replace(extra, aside.with_name(aside.name + suffix))
+    return (
+        f"the run state {path} could not be read ({problem}); it was moved to {aside.name} "
+        "and this run re-cleans every file"
+    )
 
 
 class _Transaction:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from newsclean.flows.executors.pool import worker_pool
 from newsclean.flows.progress import Progress, QuietProgress
 from newsclean.settings import Settings
 from newsclean.stages.clean import BatchResult
@@ -15,8 +15,9 @@ T = TypeVar("T")
 
 
 class DirectExecutor:
-    """Batches in a process pool of at most `workers` processes when there is more than one
-    batch, else inline; each stage reported to `progress` as it starts and each batch as it ends."""
+    """Batches in a process pool (`worker_pool`: workers die with the run) of at most `workers`
+    processes when there is more than one batch, else inline; each stage reported to `progress`
+    as it starts and each batch as it ends."""
 
     def __init__(self, workers: int, progress: Progress | None = None) -> None:
         self.workers = workers
@@ -35,7 +36,7 @@ class DirectExecutor:
                 results.append(fn(spec, settings))
                 self.progress.batch_done(spec, results[-1])
             return results
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:
             futures = [pool.submit(fn, spec, settings) for spec in specs]
             for spec, future in zip(specs, futures, strict=True):
                 results.append(future.result())

@@ -5,7 +5,6 @@ Imports Prefect: use it only inside a flow run."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from newsclean.flows.executors.pool import worker_pool
 from newsclean.settings import Settings
 from newsclean.stages.clean import BatchResult
 from newsclean.stages.plan import BatchSpec
@@ -53,7 +53,8 @@ class PrefectExecutor:
                 progress=0.0, key="newsclean-progress", description="Share of batches cleaned"
             ),
         )
-        with ProcessPoolExecutor(max_workers=max(1, self.workers)) as pool:
+        # Started here, in the flow's thread (see worker_pool), not by the first batch task's thread.
+        with worker_pool(min(self.workers, len(specs))) as pool:
 
             def run_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
                 result = pool.submit(fn, spec, settings).result()

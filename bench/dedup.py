@@ -909,8 +909,9 @@ LODO_GRID: dict[str, tuple[float, ...]] = {
     "linkage_threshold": (0.13, 0.14, 0.15, 0.16, 0.17, 0.18, 0.19, 0.20, 0.21),
     "event_close_bonus": (0.25, 0.5, 1.0),
     "lone_story_fit": (0.6, 0.72, 0.85),
+    "event_span_days": (14, 30, 60),
 }
-CLUSTER_ONLY = {"linkage_threshold", "lone_story_fit"}  # read by EventGraph.grouping only
+CLUSTER_ONLY = {"linkage_threshold", "lone_story_fit", "event_span_days"}  # read by EventGraph.grouping only
 LODO_MIN_P = 0.95
 # What a cached signed corpus is a function of (besides its input): the signing code and
 # settings and, for a cleaned corpus, the cleaning code (newsclean.fingerprint's lists also

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from newsclean.dedup.features import rarity_prior
-from newsclean.dedup.kernels import rank_edges_by_item, reduce_pair_runs
+from newsclean.dedup.kernels import cover_pair_runs, rank_edges_by_item, reduce_pair_runs
 from newsclean.dedup.lsh import sorted_unique
 from newsclean.dedup.parallel import map_ranges
 from newsclean.dedup.stopwords import ENGLISH_STOP_WORDS
@@ -134,13 +134,14 @@ class EventSpace:
     def __init__(
         self,
         features: Sequence[tuple[U64Array, U32Array]],
-        events: Sequence[tuple[U32Array, F64Array]],
+        events: Sequence[tuple[U32Array, F64Array] | tuple[U32Array, F64Array, U32Array]],
         *,
         overlap_offset: float,
         overlap_reference: float,
         threads: int = 1,
     ) -> None:
-        """`features[i]` is item i's `term_arrays`; `events[i]` its `event_features`;
+        """`features[i]` is item i's `term_arrays`; `events[i]` its `event_features`, and
+        optionally where its principal specifics sit in its features (`DocSignature.principal_at`);
         `threads` share the pair scoring (`newsclean.dedup.parallel`)."""
         self.offset = overlap_offset
         self.reference = overlap_reference
@@ -155,6 +156,8 @@ class EventSpace:
         if n == 0 or sizes.sum() == 0:
             self.term_matrix: sparse.csr_matrix = sparse.csr_matrix((n, 1))
             self.totals: npt.NDArray[np.float64] = np.zeros(n, dtype=np.float64)
+            self.principal_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
+            self.principal_totals: npt.NDArray[np.float64] = np.zeros(n, dtype=np.float64)
             return
         event_ids = np.concatenate([ids[i][e[0]] for i, e in enumerate(events)])
         frequencies = np.concatenate([counts[i][e[0]] for i, e in enumerate(events)]).astype(np.float64)
@@ -171,6 +174,10 @@ class EventSpace:
         )
         self.term_matrix.sort_indices()
         self.totals = np.asarray(self.term_matrix.sum(axis=1), dtype=np.float64).ravel()
+        # Principal specifics: entries of `matrix` (whose rows hold each story's features in
+        # term_ids order), weighted by IDF (`features.idf`, which vanishes for a term every story has).
+        self.principal_matrix = _principal_matrix(self.matrix, [e[2] if len(e) > 2 else None for e in events])
+        self.principal_totals = np.asarray(self.principal_matrix.sum(axis=1), dtype=np.float64).ravel()
 
     @classmethod
     def from_texts(
@@ -215,6 +222,30 @@ class EventSpace:
         left = np.fromiter((a for a, _ in pairs), dtype=np.int64, count=len(pairs))
         right = np.fromiter((b for _, b in pairs), dtype=np.int64, count=len(pairs))
         return [float(x) for x in self.pair_scores(left, right)]
+
+    def conflicts(self, pairs: Sequence[tuple[int, int]]) -> list[float]:
+        """`pair_conflicts` for a list of pairs."""
+        left = np.fromiter((a for a, _ in pairs), dtype=np.int64, count=len(pairs))
+        right = np.fromiter((b for _, b in pairs), dtype=np.int64, count=len(pairs))
+        return [float(x) for x in self.pair_conflicts(left, right)]
+
+    def pair_conflicts(
+        self, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        """Per pair, how far the two stories' principal specifics disagree, 0 to 1: the smaller,
+        over the two sides, of the IDF-weighted share of one side's principal specifics
+        (`features.principal_terms`) that the other story does not contain at all. Both must
+        name something the other never mentions: a short story whose few specifics a longer
+        one repeats agrees with it. A side with no principal specifics disagrees with nothing."""
+        if len(left) == 0:
+            return np.zeros(0, dtype=np.float64)
+        missing = np.ones(len(left), dtype=np.float64)
+        for mine, theirs in ((left, right), (right, left)):
+            covered = _pair_cover(self.matrix, self.principal_matrix, theirs, mine, threads=self.threads)
+            total = self.principal_totals[mine]
+            share = np.divide(total - covered, total, out=np.zeros_like(total), where=total > 0)
+            np.minimum(missing, np.clip(share, 0.0, 1.0), out=missing)
+        return missing
 
     def pair_scores(
         self, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
@@ -275,6 +306,68 @@ def _pair_reduce(
         )
 
     map_ranges(reduce_runs, run_bounds, threads)
+    out[order] = result
+    return out
+
+
+def _principal_matrix(matrix: sparse.csr_matrix, principal: Sequence[U32Array | None]) -> sparse.csr_matrix:
+    """Rows of `matrix`'s shape holding each story's principal specifics (positions in its row,
+    `DocSignature.principal_at`) at their IDF: log((n + 1) / (df + 0.5)), 0 for a term in every
+    story, so a specific every story shares weighs nothing."""
+    n = matrix.shape[0]
+    indptr, indices = matrix.indptr, matrix.indices
+    if n == 0 or len(indices) == 0:
+        return sparse.csr_matrix(matrix.shape)
+    doc_freq = np.bincount(indices, minlength=matrix.shape[1]).astype(np.float64)
+    sizes = np.fromiter((0 if p is None else len(p) for p in principal), dtype=np.int64, count=n)
+    at = np.concatenate(
+        [np.empty(0, dtype=np.int64)] + [np.asarray(p, dtype=np.int64) for p in principal if p is not None]
+    )
+    entries = np.repeat(indptr[:-1].astype(np.int64), sizes) + at
+    cols = indices[entries]
+    values = np.log((n + 1) / (doc_freq[cols] + 0.5))
+    out = sparse.csr_matrix(
+        (values, cols, np.concatenate(([0], np.cumsum(sizes)))), shape=matrix.shape, dtype=np.float64
+    )
+    out.sort_indices()
+    return out
+
+
+def _pair_cover(
+    scattered: sparse.csr_matrix,
+    read: sparse.csr_matrix,
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    threads: int = 1,
+) -> np.ndarray:
+    """Per pair (left[k], right[k]): the sum of `read`'s row right[k] over the columns that
+    `scattered`'s row left[k] holds. Pairs are grouped by their left row, marked once in a dense
+    buffer; each right row (short: principal specifics) is read against it
+    (`newsclean.dedup.kernels.cover_pair_runs`). Threads as `_pair_reduce`."""
+    out = np.zeros(len(left), dtype=np.float64)
+    if len(left) == 0:
+        return out
+    order = np.argsort(left, kind="stable")
+    lefts, rights = left[order], right[order]
+    bounds = np.flatnonzero(np.diff(lefts)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [len(lefts)]))
+    result = np.zeros(len(lefts), dtype=np.float64)
+    run_bounds = [0, len(starts)]
+    if threads > 1 and len(starts) > 1:
+        parts = min(4 * threads, len(starts))
+        cuts = np.linspace(0, len(starts), parts + 1).astype(np.int64)
+        run_bounds = sorted(set(cuts.tolist()))
+
+    def cover_runs(first: int, last: int) -> None:
+        dense = np.zeros(scattered.shape[1], dtype=np.float64)
+        cover_pair_runs(
+            scattered.indptr, scattered.indices, read.indptr, read.indices, read.data,
+            lefts, rights, starts[first:last], ends[first:last], dense, result,
+        )  # fmt: skip
+
+    map_ranges(cover_runs, run_bounds, threads)
     out[order] = result
     return out
 

@@ -118,6 +118,20 @@ def _date_penalties(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings
     return out
 
 
+def date_gaps(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings) -> np.ndarray:
+    """Score factor per pair: min(1, event_gap_days / gap) when both dates are known, else 1.
+    Coverage of one happening comes out within days; weeks apart, the same wording is another
+    occurrence (a recurring notice, the next quarter's results) unless the stories agree far
+    more than usual. A missing date is no evidence; event_gap_days 0 switches it off."""
+    a, b = days[pairs[:, 0]], days[pairs[:, 1]]
+    gap = np.abs(a - b).astype(np.float64)
+    window = float(settings.event_gap_days)
+    apart = (a >= 0) & (b >= 0) & (gap > window) & (window > 0)
+    out = np.ones(len(pairs), dtype=np.float64)
+    out[apart] = window / gap[apart]
+    return out
+
+
 def date_closeness(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings) -> np.ndarray:
     """Score factor per pair: 1 + `event_close_bonus` when both dates are known and at most
     `event_close_days` apart, else 1. Breaking coverage of one event comes out within a day;
@@ -293,7 +307,7 @@ def event_graph(
     rep_sigs = [sig_of[r] for r in rep_ids]
     space = EventSpace(
         [(rep.term_ids, rep.term_counts) for rep in rep_sigs],
-        [(rep.event_at, rep.event_priors) for rep in rep_sigs],
+        [(rep.event_at, rep.event_priors, rep.principal_at) for rep in rep_sigs],
         overlap_offset=s.event_overlap_offset,
         overlap_reference=s.event_overlap_reference,
         threads=threads,
@@ -380,9 +394,14 @@ def event_graph(
     unit_pair_array = _unit_pairs(event_pairs, unit_of_rep, len(units))
     del event_pairs, unit_of_rep
     rep_of_unit = np.asarray(unit_rep, dtype=np.int64)
-    scores = space.pair_scores(rep_of_unit[unit_pair_array[:, 0]], rep_of_unit[unit_pair_array[:, 1]])
+    left_reps, right_reps = rep_of_unit[unit_pair_array[:, 0]], rep_of_unit[unit_pair_array[:, 1]]
+    agreement = 1.0 - space.pair_conflicts(left_reps, right_reps)
+    scores = space.pair_scores(left_reps, right_reps) * agreement
+    del left_reps, right_reps
     days = np.array([d.toordinal() if d is not None else -1 for d in unit_day], dtype=np.int64)
-    weights = crowd_scaled(len(units), unit_pair_array, scores, s) * date_closeness(days, unit_pair_array, s)
+    weights = crowd_scaled(len(units), unit_pair_array, scores, s)
+    weights *= 1.0 + (date_closeness(days, unit_pair_array, s) - 1.0) * agreement
+    weights *= date_gaps(days, unit_pair_array, s)
     weights -= _date_penalties(days, unit_pair_array, s)
     kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
     edges = Edges(unit_pair_array[kept], weights[kept])
@@ -403,7 +422,7 @@ def event_graph(
     }
     members = {u: [doc_id for rep in near_groups[u] for doc_id in reps[rep]] for u in units}
     return EventGraph(
-        s, by_id, exact_keys, lengths, units, members, unit_rep, space, edges, shingles_of, stats
+        s, by_id, exact_keys, lengths, units, members, unit_rep, space, edges, shingles_of, stats, days
     )
 
 
@@ -429,6 +448,7 @@ class EventGraph:
     edges: Edges  # unit index pairs and their same-event weights
     shingles_of: ShingleSets  # a document's shingle set
     stats: dict[str, float]
+    days: npt.NDArray[np.int64]  # per unit, its earliest day's ordinal (-1: undated)
     # Each unit's label from the last clustering of every unit (`grouping()` with none left out).
     labels_of_all: list[int] = field(default_factory=list, compare=False, repr=False)
 
@@ -447,7 +467,7 @@ class EventGraph:
         live = [bool(members[u]) for u in self.units]
         edges = self.edges
         if all(live):
-            labels = self._cluster(len(self.units), edges)
+            labels = self._cluster(self.days, edges)
             self.labels_of_all[:] = labels
         else:
             live_mask = np.asarray(live, dtype=bool)
@@ -473,11 +493,14 @@ class EventGraph:
         stats["seconds_total"] = round(sum(stats[k] for k in phases), 4)
         return Grouping(assignments=assignments, stats=stats)
 
-    def _cluster(self, n_items: int, edges: Edges) -> list[int]:
-        """Label per item: average linkage, then lone items join the cluster they fit."""
-        cut = self.settings.linkage_threshold
-        labels = average_linkage(n_items, edges, cut)
-        return attach_lone_items(labels, edges, cut, self.settings.lone_story_fit)
+    def _cluster(self, days: npt.NDArray[np.int64], edges: Edges) -> list[int]:
+        """Label per item (one per entry of `days`, its day ordinal or -1): average linkage,
+        then lone items join the cluster they fit, neither making a cluster span more than
+        event_span_days."""
+        n_items = len(days)
+        cut, span = self.settings.linkage_threshold, self.settings.event_span_days
+        labels = average_linkage(n_items, edges, cut, days, span)
+        return attach_lone_items(labels, edges, cut, self.settings.lone_story_fit, days, span)
 
     def _recluster_around(self, dead: npt.NDArray[np.bool_], live_edges: Edges) -> list[int]:
         """`_cluster` of every unit over `live_edges` (the edges between live units), clustering
@@ -491,7 +514,7 @@ class EventGraph:
         emptied a document of pay for a second clustering."""
         n_units = len(self.units)
         if len(self.labels_of_all) != n_units:  # no clustering of every unit to start from
-            return self._cluster(n_units, live_edges)
+            return self._cluster(self.days, live_edges)
         part = connected_parts(n_units, self.edges.pairs)
         redo = np.isin(part, part[dead]) & ~dead
         items = np.flatnonzero(redo)
@@ -499,7 +522,7 @@ class EventGraph:
         local[items] = np.arange(len(items))
         inside = redo[live_edges.pairs[:, 0]] & redo[live_edges.pairs[:, 1]]
         part_edges = live_edges.where(inside)
-        sub_labels = self._cluster(len(items), Edges(local[part_edges.pairs], part_edges.weights))
+        sub_labels = self._cluster(self.days[items], Edges(local[part_edges.pairs], part_edges.weights))
         labels = list(self.labels_of_all)
         for item, sub_label in zip(items.tolist(), sub_labels, strict=True):
             labels[item] = int(items[sub_label])

@@ -64,6 +64,43 @@ def reduce_pair_runs(
 
 
 @njit(cache=True, nogil=True)
+def cover_pair_runs(
+    scatter_indptr: IndexArray,
+    scatter_indices: IndexArray,
+    indptr: IndexArray,
+    indices: IndexArray,
+    data: F64Array,
+    lefts: IndexArray,
+    rights: IndexArray,
+    starts: IndexArray,
+    ends: IndexArray,
+    dense: F64Array,
+    result: F64Array,
+) -> None:  # pragma: no cover - compiled; tested through dedup.event_space
+    """For each run r (pairs starts[r]:ends[r], which share the row lefts[starts[r]] of the
+    scattered matrix): per pair, the sum of the right row's values (of the second matrix) over
+    the columns the left row holds, into `result` at the pair's position.
+
+    The two-matrix, one-way variant of `reduce_pair_runs`: the left row's columns are marked in
+    `dense` (all zeros, left all zeros again), and each pair reads only its right row, which is
+    short (a story's principal specifics), so a pair costs a few reads."""
+    for run in range(len(starts)):
+        lo = starts[run]
+        hi = ends[run]
+        a = lefts[lo]
+        for k in range(scatter_indptr[a], scatter_indptr[a + 1]):
+            dense[scatter_indices[k]] = 1.0
+        for p in range(lo, hi):
+            b = rights[p]
+            total = 0.0
+            for k in range(indptr[b], indptr[b + 1]):
+                total += dense[indices[k]] * data[k]
+            result[p] = total
+        for k in range(scatter_indptr[a], scatter_indptr[a + 1]):
+            dense[scatter_indices[k]] = 0.0
+
+
+@njit(cache=True, nogil=True)
 def count_levels(
     codes: IndexArray, n_items: int, level: IndexArray, n_levels: int, histogram: IndexArray
 ) -> None:  # pragma: no cover - compiled; tested through dedup.grouping.top_candidates
@@ -139,7 +176,13 @@ def intersection_sizes(
 
 @njit(cache=True)
 def greedy_average_linkage(
-    n_items: int, firsts: IndexArray, seconds: IndexArray, weights: F64Array, threshold: float
+    n_items: int,
+    firsts: IndexArray,
+    seconds: IndexArray,
+    weights: F64Array,
+    threshold: float,
+    days: IndexArray,
+    max_span: int,
 ) -> IndexArray:  # pragma: no cover - compiled; tested against a Python definition
     """Per item, its cluster's root: merge the two clusters of highest average similarity
     (summed edge weights over the product of their sizes) while that average is at least
@@ -150,8 +193,18 @@ def greedy_average_linkage(
     so ties break on the smaller ids and the merges do not depend on the order edges arrive
     in or dictionaries iterate in. Each merge adds b's sum to a's for each neighbour once,
     so every sum takes the same additions in the same order as the Python loop this replaces
-    (tests/test_grouping.py keeps it as the definition): the labels are identical."""
+    (tests/test_grouping.py keeps it as the definition): the labels are identical.
+
+    `days`: each item's day ordinal (-1: undated). With `max_span` > 0, a merge whose cluster
+    would hold dated items more than `max_span` days apart is refused (its entry dropped; the
+    pair can come back after either side changes), so no chain of short links spans months."""
     size = np.ones(n_items, dtype=np.int64)
+    first_day = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)
+    last_day = np.full(n_items, -1, dtype=np.int64)
+    for i in range(n_items):
+        if days[i] >= 0:
+            first_day[i] = days[i]
+            last_day[i] = days[i]
     alive = np.ones(n_items, dtype=np.bool_)
     version = np.zeros(n_items, dtype=np.int64)
     sums = List()
@@ -181,6 +234,12 @@ def greedy_average_linkage(
             continue  # stale: one side has merged since this entry was pushed
         if -negative < threshold:
             break
+        dated = last_day[a] >= 0 and last_day[b] >= 0
+        span = max(last_day[a], last_day[b]) - min(first_day[a], first_day[b])
+        if max_span > 0 and dated and span > max_span:
+            continue  # refused: the merged cluster would span too many days
+        first_day[a] = min(first_day[a], first_day[b])
+        last_day[a] = max(last_day[a], last_day[b])
         parent[b] = a  # b into a
         size[a] += size[b]
         alive[b] = False

@@ -43,9 +43,17 @@ class Edges:
         return Edges(self.pairs[mask], self.weights[mask])
 
 
-def average_linkage(n_items: int, edges: Edges, threshold: float) -> list[int]:
+def average_linkage(
+    n_items: int,
+    edges: Edges,
+    threshold: float,
+    days: npt.NDArray[np.int64] | None = None,
+    max_span: int = 0,
+) -> list[int]:
     """Cluster label per item: merge the pair of clusters with the highest average similarity
     while that average is at least `threshold`. Ties break on the smaller ids (deterministic).
+    With `days` (day ordinals, -1 undated) and `max_span` > 0, no merge makes a cluster whose
+    dated items lie more than `max_span` days apart.
 
     Two clusters merge only when their average similarity reaches the threshold, so only when
     some edge between them does: every cluster lies inside one connected part of the graph of
@@ -53,7 +61,8 @@ def average_linkage(n_items: int, edges: Edges, threshold: float) -> list[int]:
     part's edges, and inside a part merges happen in the same order whatever happens elsewhere.
     Edges between parts therefore never decide anything and are dropped first, with the same
     labels (`_greedy_average_linkage` on all edges is the definition the tests compare with)."""
-    return _greedy_average_linkage(n_items, _within_strong_parts(n_items, edges, threshold), threshold)
+    strong = _within_strong_parts(n_items, edges, threshold)
+    return _greedy_average_linkage(n_items, strong, threshold, days, max_span)
 
 
 def connected_parts(n_items: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
@@ -70,16 +79,30 @@ def _within_strong_parts(n_items: int, edges: Edges, threshold: float) -> Edges:
     return edges.where(part[pairs[:, 0]] == part[pairs[:, 1]])
 
 
-def _greedy_average_linkage(n_items: int, edges: Edges, threshold: float) -> list[int]:
+def _greedy_average_linkage(
+    n_items: int,
+    edges: Edges,
+    threshold: float,
+    days: npt.NDArray[np.int64] | None = None,
+    max_span: int = 0,
+) -> list[int]:
     """`average_linkage` over every edge given: the greedy merge loop itself (compiled)."""
     pairs = edges.pairs.astype(np.int64, copy=False)
     weights = edges.weights.astype(np.float64, copy=False)
-    labels = greedy_average_linkage(n_items, pairs[:, 0], pairs[:, 1], weights, threshold)
+    day_of = np.full(n_items, -1, dtype=np.int64) if days is None else days.astype(np.int64, copy=False)
+    labels = greedy_average_linkage(n_items, pairs[:, 0], pairs[:, 1], weights, threshold, day_of, max_span)
     result: list[int] = labels.tolist()
     return result
 
 
-def attach_lone_items(labels: list[int], edges: Edges, cut: float, fit: float) -> list[int]:
+def attach_lone_items(
+    labels: list[int],
+    edges: Edges,
+    cut: float,
+    fit: float,
+    days: npt.NDArray[np.int64] | None = None,
+    max_span: int = 0,
+) -> list[int]:
     """Labels after each item that clustered alone joins the cluster its median edge into is
     highest for (edges it lacks count as 0), when that median is at least `fit` times the
     cluster's own looseness: the average edge of its least attached member to the others, or
@@ -94,7 +117,8 @@ def attach_lone_items(labels: list[int], edges: Edges, cut: float, fit: float) -
     high against everything (a page of its outlet's furniture, a round-up) must not carry a
     story into a cluster whose other members it does not resemble. Lone items join only
     clusters the linkage formed, never each other, so the order they are taken in does not
-    matter. Ties go to the smaller label."""
+    matter. Ties go to the smaller label. With `days` and `max_span` (as `average_linkage`), a
+    lone item does not join a cluster it would make span more than `max_span` days."""
     if fit <= 0 or not len(edges):
         return labels
     n_items = len(labels)
@@ -131,6 +155,15 @@ def attach_lone_items(labels: list[int], edges: Edges, cut: float, fit: float) -
         return np.where(past >= 0, ranked[start + np.maximum(past, 0)], 0.0)
 
     median = (value_at((members - 1) // 2) + value_at(members // 2)) / 2
+    if days is not None and max_span > 0:  # joins that would stretch a cluster's dates too far
+        dated = days >= 0
+        earliest = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)
+        latest = np.full(n_items, -1, dtype=np.int64)
+        np.minimum.at(earliest, label[dated], days[dated])
+        np.maximum.at(latest, label[dated], days[dated])
+        day, lo, hi = days[item], earliest[cluster], latest[cluster]
+        too_long = (day >= 0) & (hi >= 0) & ((np.maximum(hi, day) - np.minimum(lo, day)) > max_span)
+        median = np.where(too_long, -np.inf, median)
     # Best cluster per lone item: highest median, then the smaller label.
     order = np.lexsort((cluster, -median, item))
     first = np.ones(len(order), dtype=bool)

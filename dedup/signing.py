@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from newsclean.dedup.event_space import event_features, term_arrays, term_counts
-from newsclean.dedup.features import event_terms, joined_key, salient_terms, words
+from newsclean.dedup.event_space import event_features, term_arrays, term_counts, term_id
+from newsclean.dedup.features import event_terms, joined_key, principal_terms, salient_terms, words
 from newsclean.dedup.kernels import intersection_sizes
 from newsclean.dedup.lsh import sorted_unique
 from newsclean.dedup.minhash import MinHasher, hash_ngrams
@@ -49,6 +49,8 @@ class DocSignature:
     term_counts: U32Array  # ... and their counts
     event_at: U32Array  # where its event terms sit in term_ids (`event_features`) ...
     event_priors: F64Array  # ... and their rarity priors
+    # Where its principal specifics (`features.principal_terms`) sit in term_ids, sorted.
+    principal_at: U32Array
 
     def to_bytes(self) -> bytes:
         """Compact and exact: a JSON header, then the arrays' bytes (little-endian)."""
@@ -57,7 +59,17 @@ class DocSignature:
                 "k": self.exact_key,
                 "w": self.n_words,
                 "s": self.n_shingles,
-                "n": [len(a) for a in (self.near, self.shingles, self.salient, self.term_ids, self.event_at)],
+                "n": [
+                    len(a)
+                    for a in (
+                        self.near,
+                        self.shingles,
+                        self.salient,
+                        self.term_ids,
+                        self.event_at,
+                        self.principal_at,
+                    )
+                ],
             },
             sort_keys=True,
             ensure_ascii=False,
@@ -73,6 +85,7 @@ class DocSignature:
                 self.term_counts.astype("<u4").tobytes(),
                 self.event_at.astype("<u4").tobytes(),
                 self.event_priors.astype("<f8").tobytes(),
+                self.principal_at.astype("<u4").tobytes(),
             )
         )
 
@@ -80,7 +93,8 @@ class DocSignature:
     def from_bytes(cls, data: bytes) -> DocSignature:
         (size,) = _HEADER.unpack_from(data)
         header = json.loads(data[_HEADER.size : _HEADER.size + size].decode("utf-8", "surrogatepass"))
-        n_near, n_shingles, n_salient, n_terms, n_events = header["n"]
+        n_near, n_shingles, n_salient, n_terms, n_events, *rest = header["n"]
+        n_principal = rest[0] if rest else 0
         offset = _HEADER.size + size
         near = np.frombuffer(data, dtype="<u4", count=n_near, offset=offset)
         offset += 4 * n_near
@@ -95,9 +109,12 @@ class DocSignature:
         event_at = np.frombuffer(data, dtype="<u4", count=n_events, offset=offset)
         offset += 4 * n_events
         priors = np.frombuffer(data, dtype="<f8", count=n_events, offset=offset)
+        offset += 8 * n_events
+        principal = np.frombuffer(data, dtype="<u4", count=n_principal, offset=offset)
         return cls(
-            header["k"], header["w"], header["s"], near, shingles, salient, ids, counts, event_at, priors
-        )
+            header["k"], header["w"], header["s"], near, shingles, salient, ids, counts, event_at, priors,
+            principal,
+        )  # fmt: skip
 
     def to_text(self) -> str:
         """For JSON files and the run state: base64 of `to_bytes`."""
@@ -130,6 +147,7 @@ class Signer:
         for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
             ids, counts = term_arrays(term_counts(f"{title or ''}\n{text}", bags[i]))
             event_at, event_priors = event_features(ids, bags[i])
+            principal_at = _principal_positions(ids, principal_terms(text, title, bags[i]))
             out.append(
                 DocSignature(
                     exact_key=joined_key(joined[i]),
@@ -142,9 +160,23 @@ class Signer:
                     term_counts=counts,
                     event_at=event_at,
                     event_priors=event_priors,
+                    principal_at=principal_at,
                 )
             )
         return out
+
+
+def _principal_positions(ids: U64Array, terms: set[str]) -> U32Array:
+    """Where the principal specifics sit in a story's features, sorted: a number as its event
+    term, a name or rare word as its plain word (which any story that has it at all has, however
+    capitalised), so that another story's features say whether it contains the specific."""
+    wanted = np.asarray(
+        sorted({term_id("\x00" + t if t.startswith("#") else t) for t in terms}), dtype=np.uint64
+    )
+    if not len(ids) or not len(wanted):
+        return np.empty(0, dtype=np.uint32)
+    at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    return at[ids[at] == wanted].astype(np.uint32)  # a stop word is no feature: left out
 
 
 def shingle_set(hashes: U32Array) -> U32Array:

@@ -129,6 +129,12 @@ class DedupSettings(_Section):
     # Set event_close_days 0 where many events of one kind share a day; see docs/tuning.md.
     event_close_days: int = Field(default=1, ge=0)
     event_close_bonus: float = Field(default=0.5, ge=0, le=2)
+    # Both dates known and more than event_gap_days apart: the score counts event_gap_days / gap
+    # times (0: off). See docs/tuning.md.
+    event_gap_days: int = Field(default=7, ge=0)
+    # Average linkage and lone stories never make a cluster whose dated stories lie more than
+    # this many days apart (0: no limit). See docs/tuning.md.
+    event_span_days: int = Field(default=30, ge=0)
     # Crowd scaling (newsclean.dedup.grouping.crowd_scaled): score x min(1, reference / sqrt(level_a x
     # level_b)), a level being the mean of an item's best `event_crowd_neighbours` scores; 0: off.
     event_crowd_neighbours: int = Field(default=5, ge=0)

@@ -256,7 +256,6 @@ def test_linkage_without_edges_between_strong_parts_equals_linkage_over_every_ed
     assert average_linkage(3, Edges.of({}), threshold) == [0, 1, 2]
 
 
-
 def _python_average_linkage(n_items: int, edges: list[tuple[int, int, float]], threshold: float) -> list[int]:
     """The definition of the greedy merge loop, in plain Python (what `newsclean.dedup.kernels` compiles):
     dictionaries of cluster-to-cluster sums and a heap of (-average, ids, versions)."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
 from newsclean.cleaners.types import Removal
 
@@ -33,6 +33,10 @@ _TAG_NAMES = (
 _TAG = re.compile(rf"</?(?:{_TAG_NAMES})\b(?:\s[^<>]{{0,500}})?/?>", re.I)
 _BLOCK_BREAK = re.compile(r"<br\s*/?>|</?(?:p|div|li|h[1-6]|tr|blockquote|section|article)\b[^>]*>", re.I)
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});", re.I)
+# Elements rendered with a blank line before and after them (`fragment_to_text`).
+_BLOCK_ELEMENTS = frozenset(
+    ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "figcaption")
+)
 _HTML_DOCUMENT = re.compile(r"<(?:!doctype\s+html|html[\s>]|body[\s>]|head[\s>])", re.I)
 
 
@@ -75,16 +79,38 @@ def remove_code_elements(text: str) -> tuple[str, list[Removal]]:
 
 
 def fragment_to_text(text: str) -> str:
-    """Render an HTML fragment as text, with block elements as paragraph breaks."""
+    """Render an HTML fragment as text, with block elements as paragraph breaks: a line break
+    for each `<br>`, a blank line before and after each block element, and the strings that
+    BeautifulSoup's `get_text` keeps (no comments, no script, style or template bodies).
+
+    One iterative walk over the parsed tree, so the time is linear in the input, however deep the
+    nesting: inserting the breaks into the tree (`insert_after`) walked each block's whole
+    subtree, which made nested blocks quadratic (a 1.1 MB fragment of 100k nested `<div>`s took
+    over ten minutes). The text is the same as that insertion followed by `get_text`."""
     soup = BeautifulSoup(text, "lxml")
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for block in soup.find_all(
-        ["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "figcaption"]
-    ):
-        block.insert_before("\n\n")
-        block.insert_after("\n\n")
-    return soup.get_text()
+    kept = soup.interesting_string_types or Tag.MAIN_CONTENT_STRING_TYPES
+    parts: list[str] = []
+    # Each open element: its children not yet visited, and whether it closes with a break.
+    stack: list[tuple[Iterator[PageElement], bool]] = [(iter(soup.contents), False)]
+    while stack:
+        children, block = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if block:
+                parts.append("\n\n")
+        elif isinstance(child, NavigableString):
+            if type(child) in kept:  # exact types, as get_text compares them
+                parts.append(child)
+        elif isinstance(child, Tag):
+            if child.name == "br":  # replaced by a line break, with anything inside it
+                parts.append("\n")
+                continue
+            block = child.name in _BLOCK_ELEMENTS
+            if block:
+                parts.append("\n\n")
+            stack.append((iter(child.contents), block))
+    return "".join(parts)
 
 
 def remove_stray_tags(text: str) -> tuple[str, list[Removal]]:

@@ -169,6 +169,11 @@ class RunSettings(_Section):
     batches_per_worker: int = Field(default=4, ge=1)
     # Worker processes that clean and sign the batches (default: one per core).
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # Time limit in seconds of each step of a file in the clean stage: reading it, and cleaning
+    # each of its documents (a file, or a JSON Lines record). Over it, the file or record is
+    # quarantined as "timeout" and the batch goes on; 0: no limit. A safety limit, enforced with
+    # SIGALRM where batches run in a main thread (newsclean.stages.clean.StepClock).
+    file_seconds: float = Field(default=60.0, ge=0)
 
 
 class Settings(_Section):

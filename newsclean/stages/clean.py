@@ -4,17 +4,24 @@ Runs in worker processes, one batch at a time. A batch writes one JSON line per 
 quarantine record to its work file (`BatchSpec.work_file`), each document with what grouping
 needs from it alone (its signature and line keys), so grouping and later runs never recompute
 them; `record_batches` then moves every batch into the run state in one transaction.
+
+Each step of a file runs under a time limit (`run.file_seconds`, `StepClock`): reading it, and
+cleaning each of its documents. A step over it costs that file or record (quarantined as
+"timeout"), never the batch.
 """
 
 from __future__ import annotations
 
 import base64
+import signal
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from types import FrameType, TracebackType
+from typing import Any, TypeVar
 
 from newsclean.cleaners import clean_html, clean_text
 from newsclean.cleaners.types import CleanedText, Metadata
@@ -25,9 +32,98 @@ from newsclean.records import CleanedDocument, Quarantined, SourceDoc, text_sha2
 from newsclean.settings import Settings
 from newsclean.sources import display_path, read_file
 from newsclean.stages.plan import BatchSpec, RunPlan
-from newsclean.state import RunState, StoredResult
+from newsclean.state import FileStamp, RunState, StoredResult
 
 WORKER_PHASES = ("read_decode", "clean", "sign", "write")
+TIMEOUT = "timeout"  # the quarantine reason of a step over its time limit
+# The stamp a file with a timed-out step is stored under: planned again on every run, since a
+# timeout says how the run went (its limit, the machine's load), not what the file holds.
+_RETRY_STAMP = FileStamp(-1, -1, -1)
+
+T = TypeVar("T")
+
+
+class StepTimeout(BaseException):
+    """A step of a file ran past its time limit. A `BaseException`, so that no `except Exception`
+    on the way (a cleaner's, a reader's, the batch's own) takes it for an error of the file."""
+
+    def __init__(self, step: str, seconds: float) -> None:
+        super().__init__(step, seconds)
+        self.step = step
+        self.seconds = seconds
+
+    @property
+    def detail(self) -> str:
+        return f"{self.step}: over the {self.seconds:g} s limit (run.file_seconds)"
+
+
+class StepClock:
+    """Runs each step of a file under a time limit of `seconds` (0: none), as a context that
+    holds SIGALRM for its duration (the previous handler is restored on leaving).
+
+    A one-shot real-time timer (`setitimer`) is armed for each step; its handler raises
+    `StepTimeout` in the step, and only while a step runs. Python runs signal handlers between
+    bytecodes, in the main thread: a step inside one long C call is stopped when the call returns
+    (regular expressions and BeautifulSoup's lxml parsing return to Python often). A step that
+    swallows the exception (a bare `except:` in a library) runs to its end, and is then refused
+    all the same. No limit where a signal cannot be used: outside the process's main thread
+    (where the clean stage never runs: pool workers and the inline executor run batches in their
+    main thread), on systems without `setitimer`, or while another real-time timer is running."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.enabled = False
+        self._step: str | None = None
+        self._fired = False
+        self._previous: Any = None
+
+    def __enter__(self) -> StepClock:
+        usable = (
+            self.seconds > 0
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+        if usable and signal.getitimer(signal.ITIMER_REAL)[0] == 0:
+            try:
+                self._previous = signal.signal(signal.SIGALRM, self._on_alarm)
+                self.enabled = True
+            except ValueError:  # not the main thread of the main interpreter
+                self.enabled = False
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.enabled:
+            self._step = None
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+            self.enabled = False
+
+    def run(self, step: str, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)`, or `StepTimeout` once it has run `seconds`."""
+        if not self.enabled:
+            return fn(*args)
+        self._fired = False
+        self._step = step
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        try:
+            result = fn(*args)
+        finally:
+            # The timer fires once: after it, or once the step is None, no alarm raises again.
+            self._step = None
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        if self._fired:  # raised, but swallowed inside the step
+            raise StepTimeout(step, self.seconds)
+        return result
+
+    def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        step = self._step
+        if step is None:
+            return
+        self._step = None
+        self._fired = True
+        raise StepTimeout(step, self.seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,24 +196,27 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
     documents: list[CleanedDocument] = []
     quarantined = 0
     reading = cleaning = 0.0
-    for opened in spec.paths:
-        rel_path = display_path(opened)
-        t = time.perf_counter()
-        try:
-            results = read_file(raw_root, opened, settings.decode)
-        except Exception as exc:  # a reader bug must cost one file, not the run
-            results = [Quarantined(rel_path, None, "read error", f"{type(exc).__name__}: {exc}")]
-        t_read = time.perf_counter()
-        reading += t_read - t
-        for item in results:
-            outcome = item if isinstance(item, Quarantined) else clean_one(item, settings)
-            if isinstance(outcome, Quarantined):
-                lines.append({"path": rel_path, "quarantine": outcome.to_json()})
-                quarantined += 1
-            else:
-                lines.append({"path": rel_path, "document": outcome.to_json()})
-                documents.append(outcome)
-        cleaning += time.perf_counter() - t_read
+    with StepClock(settings.run.file_seconds) as clock:
+        for opened in spec.paths:
+            rel_path = display_path(opened)
+            t = time.perf_counter()
+            try:
+                results = clock.run("read", read_file, raw_root, opened, settings.decode)
+            except StepTimeout as timeout:
+                results = [Quarantined(rel_path, None, TIMEOUT, timeout.detail)]
+            except Exception as exc:  # a reader bug must cost one file, not the run
+                results = [Quarantined(rel_path, None, "read error", f"{type(exc).__name__}: {exc}")]
+            t_read = time.perf_counter()
+            reading += t_read - t
+            for item in results:
+                outcome = item if isinstance(item, Quarantined) else _clean_limited(clock, item, settings)
+                if isinstance(outcome, Quarantined):
+                    lines.append({"path": rel_path, "quarantine": outcome.to_json()})
+                    quarantined += 1
+                else:
+                    lines.append({"path": rel_path, "document": outcome.to_json()})
+                    documents.append(outcome)
+            cleaning += time.perf_counter() - t_read
     t = time.perf_counter()
     _sign(lines, documents, settings)
     t_sign = time.perf_counter()
@@ -132,6 +231,14 @@ def clean_batch(spec: BatchSpec, settings: Settings) -> BatchResult:
         round(finished - started, 4),
         dict(zip(WORKER_PHASES, (reading, cleaning, t_sign - t, finished - t_sign), strict=True)),
     )
+
+
+def _clean_limited(clock: StepClock, item: SourceDoc, settings: Settings) -> CleanedDocument | Quarantined:
+    """`clean_one` under the clock: a document over the limit is quarantined as "timeout"."""
+    try:
+        return clock.run("clean", clean_one, item, settings)
+    except StepTimeout as timeout:
+        return Quarantined(item.source_path, item.record_id, TIMEOUT, timeout.detail)
 
 
 def _sign(lines: list[dict[str, Any]], documents: list[CleanedDocument], settings: Settings) -> None:
@@ -152,7 +259,8 @@ def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files:
     """Store the cleaned batches in the run state and forget deleted files, in one transaction;
     returns the number of files recorded.
 
-    One batch file is held at a time. A raw file is read by exactly one batch, so its lines all
+    A file with a timed-out step is stored as changed (`_RETRY_STAMP`): the next run cleans it
+    again. One batch file is held at a time. A raw file is read by exactly one batch, so its lines all
     sit in one batch file; a path seen in two would lose lines, and is refused."""
     planned = [display_path(path) for spec in plan.specs for path in spec.paths]
     pending = {path: plan.stamps[path] for path in planned}
@@ -166,10 +274,18 @@ def record_batches(state_file: str, fingerprint: str, plan: RunPlan, work_files:
             for path in sorted(by_path):
                 if path not in pending:
                     raise ValueError(f"{path}: results in more than one batch, or not planned")
-                state.replace_file(path, pending.pop(path), by_path[path])
+                stamp = pending.pop(path)
+                if any(_timed_out(result) for result in by_path[path]):
+                    stamp = _RETRY_STAMP
+                state.replace_file(path, stamp, by_path[path])
         for path in sorted(pending):  # a planned file that produced no line at all
             state.replace_file(path, pending[path], [])
     return len(planned)
+
+
+def _timed_out(result: StoredResult) -> bool:
+    quarantine = result.line.get("quarantine")
+    return isinstance(quarantine, dict) and quarantine.get("reason") == TIMEOUT
 
 
 def _stored(line: dict[str, Any]) -> StoredResult:

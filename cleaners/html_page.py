@@ -10,6 +10,7 @@ extractors keep captions, share lines and bylines.
 from __future__ import annotations
 
 import contextlib
+import re
 
 import lxml.html
 from lxml import etree
@@ -121,12 +122,18 @@ def _page_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     )
 
 
+# C0 controls other than tab, newline and carriage return: not allowed in XML text.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _soup_text(html: str) -> tuple[str, Metadata]:
     """The page without its chrome, rendered as text (`fragment_to_text`), and its title.
 
     lxml finds and removes the chrome, and only the part kept (article, main or body) is handed
     to BeautifulSoup for rendering: BeautifulSoup's tree of a whole page costs several times
-    lxml's (docs/tuning.md, "Measured implementation choices")."""
+    lxml's (docs/tuning.md, "Measured implementation choices"). Control characters that XML
+    cannot hold (lxml refuses to move text holding them) are dropped first: invisible damage."""
+    html = _NOT_XML.sub("", html)
     try:
         tree = lxml.html.document_fromstring(html)
     except ValueError:  # a str with an XML encoding declaration: lxml wants bytes for it

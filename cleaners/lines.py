@@ -65,6 +65,7 @@ class _LineState:
     lines: list[str]
     squashed: list[str] = field(init=False)
     removed: dict[int, Removal] = field(default_factory=dict)
+    _blocks: list[tuple[int, int]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.squashed = [squash(line) for line in self.lines]
@@ -77,14 +78,15 @@ class _LineState:
             self.removed[index] = Removal(kind, rule, self.squashed[index])
 
     def block_of(self, index: int) -> tuple[int, int]:
-        """Bounds [start, end) of the run of non-blank lines around `index`."""
-        start = index
-        while start > 0 and self.squashed[start - 1]:
-            start -= 1
-        end = index + 1
-        while end < len(self.squashed) and self.squashed[end]:
-            end += 1
-        return start, end
+        """Bounds [start, end) of the run of non-blank lines around `index` (blank lines are
+        blank for good: the runs are found once, so a document of many runs costs linear time)."""
+        if not self._blocks:
+            start = 0
+            for i, line in enumerate([*self.squashed, ""]):
+                if not line:
+                    self._blocks.extend([(start, i)] * (i - start) + [(i, i + 1)])
+                    start = i + 1
+        return self._blocks[index]
 
 
 def _dateline(line: str) -> tuple[str | None, tuple[str, str | None] | None] | None:

@@ -240,3 +240,32 @@ def test_strip_markup_of_a_deep_fragment_keeps_its_text() -> None:
     text, removals = strip_markup(nested(5000, "p") + nested(5000, "blockquote"))
     assert text.split() == SENTENCE.split() * 2
     assert removals[-1].rule == "html-fragment"
+
+
+def _median_clean_seconds(text: str, repeats: int = 3) -> float:
+    from newsclean.cleaners import clean_text
+
+    times = []
+    for _ in range(repeats):
+        started = time.process_time()
+        clean_text(text)
+        times.append(time.process_time() - started)
+    return statistics.median(times)
+
+
+def test_photo_credits_cost_linear_time() -> None:
+    """Each photo credit looked for its block by scanning the whole run of lines around it: a
+    file of many credits in one run was quadratic (20k credits: a minute)."""
+    line = "The council voted on Tuesday to rebuild the pier before the summer season opens."
+    small = _median_clean_seconds(("Photo: AP\n" + line + "\n") * 4000)
+    large = _median_clean_seconds(("Photo: AP\n" + line + "\n") * 8000)
+    assert large < 3 * small
+
+
+def test_a_page_with_control_characters_is_rendered_not_refused() -> None:
+    """lxml refuses to move text holding a C0 control character (XML cannot hold it), which made
+    the page fallback raise; the characters are invisible damage and are dropped."""
+    from newsclean.cleaners.html_page import _soup_text
+
+    text, _ = _soup_text("<html><body><nav>menu</nav>\x01 The pier reopens in June.</body></html>")
+    assert text.strip() == "The pier reopens in June."

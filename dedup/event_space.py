@@ -263,6 +263,19 @@ class EventSpace:
         return result
 
 
+def _runs_by_left(
+    left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs sorted (stably) by their left row: (order, lefts, rights, starts, ends), where
+    pairs starts[r]:ends[r] of the sorted arrays share one left row."""
+    order = np.argsort(left, kind="stable")
+    lefts, rights = left[order], right[order]
+    bounds = np.flatnonzero(np.diff(lefts)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [len(lefts)]))
+    return order, lefts, rights, starts, ends
+
+
 def _pair_reduce(
     matrix: sparse.csr_matrix, left: np.ndarray, right: np.ndarray, *, minimum: bool, threads: int = 1
 ) -> np.ndarray:
@@ -285,11 +298,7 @@ def _pair_reduce(
     row_sizes = np.diff(indptr)
     swap = row_sizes[left] < row_sizes[right]
     left, right = np.where(swap, right, left), np.where(swap, left, right)
-    order = np.argsort(left, kind="stable")
-    lefts, rights = left[order], right[order]
-    bounds = np.flatnonzero(np.diff(lefts)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(lefts)]))
+    order, lefts, rights, starts, ends = _runs_by_left(left, right)
     result = np.zeros(len(lefts), dtype=np.float64)
     # Run boundaries that split the entries read (each pair reads its shorter row) evenly.
     run_bounds = [0, len(starts)]
@@ -348,11 +357,7 @@ def _pair_cover(
     out = np.zeros(len(left), dtype=np.float64)
     if len(left) == 0:
         return out
-    order = np.argsort(left, kind="stable")
-    lefts, rights = left[order], right[order]
-    bounds = np.flatnonzero(np.diff(lefts)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(lefts)]))
+    order, lefts, rights, starts, ends = _runs_by_left(left, right)
     result = np.zeros(len(lefts), dtype=np.float64)
     run_bounds = [0, len(starts)]
     if threads > 1 and len(starts) > 1:

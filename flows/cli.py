@@ -160,6 +160,39 @@ def _run(args: argparse.Namespace, parameters: dict[str, Any], options: RunOptio
     return EXIT_OK
 
 
+def cmd_why(args: argparse.Namespace) -> int:
+    """Print why two documents of a finished run were (or were not) grouped as one event."""
+    from newsclean.why import UnknownDocument, why_grouped
+
+    try:
+        settings = Settings.from_file(Path(args.settings) if args.settings else None)
+        parts = why_grouped(Path(args.out), args.a, args.b, settings)
+    except (OSError, ValueError, UnknownDocument) as exc:
+        print(f"newsclean why: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(parts, indent=2, sort_keys=True, ensure_ascii=False))
+        return EXIT_OK
+    a, b = parts["a"], parts["b"]
+    verdict = "same cluster" if parts["same_cluster"] else "different clusters"
+    print(f"{a} and {b}: {verdict}" + (" (copies of one text)" if parts["same_unit"] else ""))
+    print(f"  shared specifics: {', '.join(parts['shared_specifics']) or '-'}")
+    for doc_id in (a, b):
+        missing = ", ".join(parts["conflicting_specifics"][doc_id]) or "-"
+        print(f"  {doc_id}'s title specifics the other never mentions: {missing}")
+    gap = parts["date_gap_days"]
+    print(f"  date gap: {'unknown (a date missing)' if gap is None else f'{gap} days'}")
+    print(
+        f"  cosine {parts['cosine']}, overlap {parts['overlap']} -> event score {parts['event_score']}; "
+        f"agreement {parts['agreement']} (conflict {parts['conflict']}), "
+        f"same-day factor {parts['date_close_factor']}, gap factor {parts['date_gap_factor']}"
+    )
+    weight = parts["edge_weight"]
+    shown = "no edge (not a candidate, or not among either story's strongest)" if weight is None else weight
+    print(f"  edge weight {shown}; the cut is {parts['threshold']}")
+    return EXIT_OK
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print a file's cleaned text, then each removed span with the rule that removed it."""
     from newsclean.records import Quarantined
@@ -249,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("file")
     explain.add_argument("--settings")
     explain.set_defaults(func=cmd_explain)
+
+    why = sub.add_parser("why", help="show why two documents of a finished run were grouped, or not")
+    why.add_argument("a", help="a document id (documents.jsonl's id)")
+    why.add_argument("b", help="another document id")
+    why.add_argument("--out", default="clean", help="the run's output folder (default: clean)")
+    why.add_argument("--settings", help="the settings file the run used")
+    why.add_argument("--json", action="store_true", help="print the parts as JSON")
+    why.set_defaults(func=cmd_why)
 
     server = sub.add_parser("server", help="start a local Prefect server (API + UI) on 127.0.0.1")
     server.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "newsclean.report",
         "newsclean.fingerprint",
     ),
-    ("newsclean.stages",),
+    ("newsclean.stages", "newsclean.why"),
     ("newsclean.run",),
     ("newsclean.flows",),
 )

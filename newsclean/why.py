@@ -1,0 +1,59 @@
+"""Why two documents of a finished run were (or were not) grouped: `newsclean why ID_A ID_B`.
+
+Reads the output folder's run state read-only (a run's state is never changed by asking), rebuilds
+the event graph from the signatures the run stored, and returns the pair's score in parts
+(`newsclean.dedup.explain.why`): shared and conflicting specifics, date gap, similarity, the
+factors applied, the final weight and the cut.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from newsclean.dedup.explain import why
+from newsclean.dedup.signing import DocSignature
+from newsclean.dedup.types import DedupDoc
+from newsclean.output import unpack
+from newsclean.settings import Settings
+from newsclean.state import state_path
+
+
+class UnknownDocument(LookupError):
+    """An id that the output folder's run state does not hold as a document."""
+
+
+def stored_documents(out_dir: Path) -> tuple[list[DedupDoc], list[DocSignature]]:
+    """Every document the run state holds, as grouping saw it (its cleaned text, title, date and
+    outlet) with its stored signature, in id order. Opened read-only."""
+    path = state_path(out_dir)
+    if not path.is_file():
+        raise FileNotFoundError(f"no run state in {out_dir} (run newsclean there first)")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT payload, signature FROM results WHERE signature IS NOT NULL").fetchall()
+    finally:
+        db.close()
+    found: list[tuple[DedupDoc, DocSignature]] = []
+    for payload, signature in rows:
+        document = unpack(payload).get("document")
+        if document is None:
+            continue
+        doc = DedupDoc(
+            document["id"], document["text"], document["title"], document["published"], document["outlet"]
+        )
+        found.append((doc, DocSignature.from_bytes(signature)))
+    found.sort(key=lambda pair: pair[0].id)
+    return [doc for doc, _ in found], [signature for _, signature in found]
+
+
+def why_grouped(out_dir: Path, a: str, b: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The parts of the same-event score of documents `a` and `b` in the run that wrote `out_dir`
+    (grouped with `settings`, the run's; defaults when None). Raises `UnknownDocument`."""
+    docs, signatures = stored_documents(out_dir)
+    known = {doc.id for doc in docs}
+    for doc_id in (a, b):
+        if doc_id not in known:
+            raise UnknownDocument(f"{doc_id}: no such document in {out_dir}")
+    return why(docs, a, b, (settings or Settings()).dedup, signatures=signatures)

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from newsclean.dedup.features import rarity_prior
-from newsclean.dedup.kernels import cover_pair_runs, rank_edges_by_item, reduce_pair_runs
+from newsclean.dedup.kernels import rank_edges_by_item, reduce_pair_runs
 from newsclean.dedup.lsh import sorted_unique
 from newsclean.dedup.parallel import map_ranges
 from newsclean.dedup.stopwords import ENGLISH_STOP_WORDS
@@ -263,19 +263,6 @@ class EventSpace:
         return result
 
 
-def _runs_by_left(
-    left: np.ndarray, right: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The pairs sorted (stably) by their left row: (order, lefts, rights, starts, ends), where
-    pairs starts[r]:ends[r] of the sorted arrays share one left row."""
-    order = np.argsort(left, kind="stable")
-    lefts, rights = left[order], right[order]
-    bounds = np.flatnonzero(np.diff(lefts)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(lefts)]))
-    return order, lefts, rights, starts, ends
-
-
 def _pair_reduce(
     matrix: sparse.csr_matrix, left: np.ndarray, right: np.ndarray, *, minimum: bool, threads: int = 1
 ) -> np.ndarray:
@@ -283,36 +270,55 @@ def _pair_reduce(
     values, or of their minimum (`minimum=True`, for non-negative values).
 
     Pairs are grouped by their longer row, which is scattered once into a dense buffer; each
-    shorter row is read against it once (`newsclean.dedup.kernels.reduce_pair_runs`; both reductions are
-    symmetric). Work is proportional to the entries of the rows paired, never to the square of
-    the corpus, and no n x vocabulary temporary is built. `threads` share the groups, balanced
-    by the entries they read; each writes its own pairs' results, so the result does not depend
-    on how many ran."""
+    shorter row is read against it once (both reductions are symmetric). Work is proportional
+    to the entries of the rows paired, never to the square of the corpus, and no n x vocabulary
+    temporary is built."""
     csr = matrix.tocsr()
     if not csr.has_sorted_indices:
         csr = csr.sorted_indices()
-    indptr, indices, data = csr.indptr, csr.indices, csr.data
+    row_sizes = np.diff(csr.indptr)
+    swap = row_sizes[left] < row_sizes[right]
+    left, right = np.where(swap, right, left), np.where(swap, left, right)
+    return _reduce_runs(csr, csr, left, right, minimum=minimum, mark=False, threads=threads)
+
+
+def _reduce_runs(
+    scattered: sparse.csr_matrix,
+    read: sparse.csr_matrix,
+    left: np.ndarray,
+    right: np.ndarray,
+    *,
+    minimum: bool,
+    mark: bool,
+    threads: int,
+) -> np.ndarray:
+    """Per pair (left[k], right[k]): `newsclean.dedup.kernels.reduce_pair_runs` of `scattered`'s
+    row left[k] against `read`'s row right[k] (sorted indices). Pairs are grouped by their left
+    row, scattered once each. `threads` share the groups, balanced by the entries they read;
+    each writes its own pairs' results, so the result does not depend on how many ran."""
     out = np.zeros(len(left), dtype=np.float64)
     if len(left) == 0:
         return out
-    row_sizes = np.diff(indptr)
-    swap = row_sizes[left] < row_sizes[right]
-    left, right = np.where(swap, right, left), np.where(swap, left, right)
-    order, lefts, rights, starts, ends = _runs_by_left(left, right)
+    order = np.argsort(left, kind="stable")
+    lefts, rights = left[order], right[order]
+    bounds = np.flatnonzero(np.diff(lefts)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [len(lefts)]))
     result = np.zeros(len(lefts), dtype=np.float64)
-    # Run boundaries that split the entries read (each pair reads its shorter row) evenly.
+    # Run boundaries that split the entries read (each pair reads its right row) evenly.
     run_bounds = [0, len(starts)]
     if threads > 1 and len(starts) > 1:
         parts = min(4 * threads, len(starts))
-        read = np.cumsum(row_sizes[rights])[ends - 1]
-        cuts = np.searchsorted(read, read[-1] * np.arange(1, parts) / parts, side="right")
+        read_sizes = np.cumsum(np.diff(read.indptr)[rights])[ends - 1]
+        cuts = np.searchsorted(read_sizes, read_sizes[-1] * np.arange(1, parts) / parts, side="right")
         run_bounds = [0, *sorted(set(cuts.tolist()) - {0, len(starts)}), len(starts)]
 
     def reduce_runs(first: int, last: int) -> None:
-        dense = np.zeros(csr.shape[1], dtype=np.float64)
+        dense = np.zeros(scattered.shape[1], dtype=np.float64)
         reduce_pair_runs(
-            indptr, indices, data, lefts, rights, starts[first:last], ends[first:last], minimum, dense, result
-        )
+            scattered.indptr, scattered.indices, scattered.data, read.indptr, read.indices, read.data,
+            lefts, rights, starts[first:last], ends[first:last], minimum, mark, dense, result,
+        )  # fmt: skip
 
     map_ranges(reduce_runs, run_bounds, threads)
     out[order] = result
@@ -351,30 +357,8 @@ def _pair_cover(
     threads: int = 1,
 ) -> np.ndarray:
     """Per pair (left[k], right[k]): the sum of `read`'s row right[k] over the columns that
-    `scattered`'s row left[k] holds. Pairs are grouped by their left row, marked once in a dense
-    buffer; each right row (short: principal specifics) is read against it
-    (`newsclean.dedup.kernels.cover_pair_runs`). Threads as `_pair_reduce`."""
-    out = np.zeros(len(left), dtype=np.float64)
-    if len(left) == 0:
-        return out
-    order, lefts, rights, starts, ends = _runs_by_left(left, right)
-    result = np.zeros(len(lefts), dtype=np.float64)
-    run_bounds = [0, len(starts)]
-    if threads > 1 and len(starts) > 1:
-        parts = min(4 * threads, len(starts))
-        cuts = np.linspace(0, len(starts), parts + 1).astype(np.int64)
-        run_bounds = sorted(set(cuts.tolist()))
-
-    def cover_runs(first: int, last: int) -> None:
-        dense = np.zeros(scattered.shape[1], dtype=np.float64)
-        cover_pair_runs(
-            scattered.indptr, scattered.indices, read.indptr, read.indices, read.data,
-            lefts, rights, starts[first:last], ends[first:last], dense, result,
-        )  # fmt: skip
-
-    map_ranges(cover_runs, run_bounds, threads)
-    out[order] = result
-    return out
+    `scattered`'s row left[k] holds (each right row is short: principal specifics)."""
+    return _reduce_runs(scattered, read, left, right, minimum=False, mark=True, threads=threads)
 
 
 def neighbourhood_levels(

@@ -23,6 +23,9 @@ F64Array = npt.NDArray[np.float64]
 
 @njit(cache=True, nogil=True)
 def reduce_pair_runs(
+    scatter_indptr: IndexArray,
+    scatter_indices: IndexArray,
+    scatter_data: F64Array,
     indptr: IndexArray,
     indices: IndexArray,
     data: F64Array,
@@ -31,22 +34,25 @@ def reduce_pair_runs(
     starts: IndexArray,
     ends: IndexArray,
     minimum: bool,
+    mark: bool,
     dense: F64Array,
     result: F64Array,
 ) -> None:  # pragma: no cover - compiled; tested through dedup.event_space
-    """For each run r (pairs starts[r]:ends[r], which share the row lefts[starts[r]]): the
-    sum over shared columns of the two rows' products, or of their minima (`minimum`), into
-    `result` at the pair's position.
+    """For each run r (pairs starts[r]:ends[r], which share the row lefts[starts[r]] of the
+    scattered matrix): per pair, the sum over shared columns of the products of the scattered
+    row's and the read matrix's row rights[p] values, or of their minima (`minimum`), into
+    `result` at the pair's position. With `mark`, the scattered row counts 1 in each of its
+    columns: the sum of the read row over the columns the scattered row holds.
 
-    The shared row is scattered into `dense` (all zeros, one entry per column, left all zeros
-    again), so each pair costs one pass over the other row's entries, in their column order: the
-    sum is taken in one fixed order, whichever thread runs it."""
+    The scattered row goes into `dense` (all zeros, one entry per column, left all zeros again),
+    so each pair costs one pass over its read row's entries, in their column order: the sum is
+    taken in one fixed order, whichever thread runs it."""
     for run in range(len(starts)):
         lo = starts[run]
         hi = ends[run]
         a = lefts[lo]
-        for k in range(indptr[a], indptr[a + 1]):
-            dense[indices[k]] = data[k]
+        for k in range(scatter_indptr[a], scatter_indptr[a + 1]):
+            dense[scatter_indices[k]] = 1.0 if mark else scatter_data[k]
         for p in range(lo, hi):
             b = rights[p]
             total = 0.0
@@ -58,43 +64,6 @@ def reduce_pair_runs(
             else:
                 for k in range(indptr[b], indptr[b + 1]):
                     total += dense[indices[k]] * data[k]
-            result[p] = total
-        for k in range(indptr[a], indptr[a + 1]):
-            dense[indices[k]] = 0.0
-
-
-@njit(cache=True, nogil=True)
-def cover_pair_runs(
-    scatter_indptr: IndexArray,
-    scatter_indices: IndexArray,
-    indptr: IndexArray,
-    indices: IndexArray,
-    data: F64Array,
-    lefts: IndexArray,
-    rights: IndexArray,
-    starts: IndexArray,
-    ends: IndexArray,
-    dense: F64Array,
-    result: F64Array,
-) -> None:  # pragma: no cover - compiled; tested through dedup.event_space
-    """For each run r (pairs starts[r]:ends[r], which share the row lefts[starts[r]] of the
-    scattered matrix): per pair, the sum of the right row's values (of the second matrix) over
-    the columns the left row holds, into `result` at the pair's position.
-
-    The two-matrix, one-way variant of `reduce_pair_runs`: the left row's columns are marked in
-    `dense` (all zeros, left all zeros again), and each pair reads only its right row, which is
-    short (a story's principal specifics), so a pair costs a few reads."""
-    for run in range(len(starts)):
-        lo = starts[run]
-        hi = ends[run]
-        a = lefts[lo]
-        for k in range(scatter_indptr[a], scatter_indptr[a + 1]):
-            dense[scatter_indices[k]] = 1.0
-        for p in range(lo, hi):
-            b = rights[p]
-            total = 0.0
-            for k in range(indptr[b], indptr[b + 1]):
-                total += dense[indices[k]] * data[k]
             result[p] = total
         for k in range(scatter_indptr[a], scatter_indptr[a + 1]):
             dense[scatter_indices[k]] = 0.0

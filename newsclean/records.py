@@ -51,9 +51,6 @@ class Quarantined:
     def to_json(self) -> dict[str, Any]:
         return _fields_of(self)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Quarantined:
-        return cls(data["source_path"], data["record_id"], data["reason"], data.get("detail", ""))
 
 
 def _fields_of(record: Any) -> dict[str, Any]:

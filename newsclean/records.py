@@ -52,7 +52,6 @@ class Quarantined:
         return _fields_of(self)
 
 
-
 def _fields_of(record: Any) -> dict[str, Any]:
     """A dataclass's fields by name, in declaration order (values shared, not copied)."""
     return {f.name: getattr(record, f.name) for f in fields(record)}

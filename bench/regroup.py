@@ -24,7 +24,6 @@ import argparse
 import cProfile
 import json
 import pstats
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -36,22 +35,17 @@ from newsclean.dedup.signing import DocSignature
 from newsclean.records import CleanedDocument
 from newsclean.settings import Settings
 from newsclean.stages.group import grouping_input
-from newsclean.state import state_path
+from newsclean.state import read_signed_documents, state_path
 
 
 def load_state(out: Path) -> tuple[list[CleanedDocument], dict[str, DocSignature]]:
     """The stored documents (sorted by id, as the pipeline groups them) and their signatures."""
     documents: list[CleanedDocument] = []
     signatures: dict[str, DocSignature] = {}
-    # Read as SQL, not through RunState.open: that needs the run's fingerprint, and a mismatch
-    # would empty the store this is meant to read.
-    with sqlite3.connect(state_path(out)) as db:
-        for payload, signature in db.execute("SELECT payload, signature FROM results"):
-            line = json.loads(payload)
-            if "document" in line:
-                document = CleanedDocument.from_json(line["document"])
-                documents.append(document)
-                signatures[document.id] = DocSignature.from_bytes(signature)
+    for stored, signature in read_signed_documents(out):
+        document = CleanedDocument.from_json(stored)
+        documents.append(document)
+        signatures[document.id] = DocSignature.from_bytes(signature)
     documents.sort(key=lambda d: d.id)
     return documents, signatures
 

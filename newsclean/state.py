@@ -90,6 +90,22 @@ def state_path(out_dir: Path) -> Path:
     return out_dir / STATE_DIR / STATE_FILE
 
 
+def read_signed_documents(out_dir: Path) -> list[tuple[dict[str, Any], bytes]]:
+    """Every document the run state of `out_dir` holds (its stored record) with its signature,
+    read-only: for tools that inspect a finished run (`newsclean why`, bench/regroup.py).
+    `RunState.open` is not used: it needs the run's fingerprint, and a mismatch empties the store."""
+    path = state_path(out_dir)
+    if not path.is_file():
+        raise FileNotFoundError(f"no run state in {out_dir} (run newsclean there first)")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT payload, signature FROM results WHERE signature IS NOT NULL").fetchall()
+    finally:
+        db.close()
+    found = [(unpack(payload).get("document"), signature) for payload, signature in rows]
+    return [(document, signature) for document, signature in found if document is not None]
+
+
 class RunState:
     """Open with `RunState.open(out_dir, fingerprint)`; use as a context manager."""
 

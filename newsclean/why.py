@@ -8,16 +8,14 @@ factors applied, the final weight and the cut.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from newsclean.dedup.explain import why
 from newsclean.dedup.signing import DocSignature
 from newsclean.dedup.types import DedupDoc
-from newsclean.output import unpack
 from newsclean.settings import Settings
-from newsclean.state import state_path
+from newsclean.state import read_signed_documents
 
 
 class UnknownDocument(LookupError):
@@ -26,26 +24,10 @@ class UnknownDocument(LookupError):
 
 def stored_documents(out_dir: Path) -> tuple[list[DedupDoc], list[DocSignature]]:
     """Every document the run state holds, as grouping saw it (its cleaned text, title, date and
-    outlet) with its stored signature, in id order. Opened read-only."""
-    path = state_path(out_dir)
-    if not path.is_file():
-        raise FileNotFoundError(f"no run state in {out_dir} (run newsclean there first)")
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT payload, signature FROM results WHERE signature IS NOT NULL").fetchall()
-    finally:
-        db.close()
-    found: list[tuple[DedupDoc, DocSignature]] = []
-    for payload, signature in rows:
-        document = unpack(payload).get("document")
-        if document is None:
-            continue
-        doc = DedupDoc(
-            document["id"], document["text"], document["title"], document["published"], document["outlet"]
-        )
-        found.append((doc, DocSignature.from_bytes(signature)))
-    found.sort(key=lambda pair: pair[0].id)
-    return [doc for doc, _ in found], [signature for _, signature in found]
+    outlet) with its stored signature, in id order. Read-only."""
+    found = sorted(read_signed_documents(out_dir), key=lambda pair: str(pair[0]["id"]))
+    docs = [DedupDoc(d["id"], d["text"], d["title"], d["published"], d["outlet"]) for d, _ in found]
+    return docs, [DocSignature.from_bytes(signature) for _, signature in found]
 
 
 def why_grouped(out_dir: Path, a: str, b: str, settings: Settings | None = None) -> dict[str, Any]:

@@ -171,16 +171,7 @@ def _clean_title(value: object) -> str | None:
 def load_events_dev() -> Corpus:
     """events-dev as DedupDocs: title, date normalised to ISO YYYY-MM-DD, source as outlet."""
     rows = mc.load_events()
-    docs = [
-        Doc(
-            r["id"],
-            r["text"],
-            _clean_title(r.get("title")),
-            mc.normalise_date(r.get("date")),
-            _clean_title(r.get("source")),
-        )
-        for r in rows
-    ]
+    docs = _docs_of(rows, date_field="date", outlet_field="source")
     return Corpus(
         "events-dev", docs, {r["id"]: r["cluster_id"] for r in rows}, {r["id"]: r["dataset"] for r in rows}
     )
@@ -1169,13 +1160,18 @@ def section_lodo(
 def load_background() -> list[Doc]:
     with BACKGROUND_PATH.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
+    return _docs_of(rows, date_field="published", outlet_field="outlet")
+
+
+def _docs_of(rows: list[dict[str, Any]], *, date_field: str, outlet_field: str) -> list[Doc]:
+    """JSON rows as grouping input: title and outlet cleaned, the date normalised to ISO."""
     return [
         Doc(
             r["id"],
             r["text"],
             _clean_title(r.get("title")),
-            mc.normalise_date(r.get("published")),
-            _clean_title(r.get("outlet")),
+            mc.normalise_date(r.get(date_field)),
+            _clean_title(r.get(outlet_field)),
         )
         for r in rows
     ]

@@ -202,8 +202,9 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
 
 
 def _remove_leftovers(out: Path) -> list[str]:
-    """The work folders and unpublished outputs of runs that were killed (only ever called under
-    the output lock: no live run owns them)."""
+    """What runs that were killed left: their work folders (made here, by `run_pipeline`), then
+    what the write stage leaves (`stages.write.remove_leftovers`: temporary files, unpublished
+    generations). Only ever called under the output lock: no live run owns them."""
     removed = []
     for folder in sorted(out.glob(f"{WORK_PREFIX}*")):
         shutil.rmtree(folder, ignore_errors=True)

@@ -8,6 +8,9 @@ read as "better or worse than the tools people would otherwise use".
 
 Sections (all by default; pick some with --only):
   html       whole HTML page -> text: trafilatura, resiliparse, newsclean decode_bytes->clean_html
+  wceb       held-out news pages (../shared/data/wceb-dev: L3S-GN1 2008, Dragnet 2012): newsclean
+             beside trafilatura (include_comments=False) in the same run, per dataset, and the
+             pages where newsclean is worse than trafilatura by more than 0.3 F1
   text       dirty text (resiliparse / readability / whole-page output) before and after clean_text
   harm       true bodies through clean_text must keep their F1 ("do no harm")
   encoding   true bodies re-encoded (cp1252, latin-1, Shift_JIS, GBK, EUC-KR, cp1251, UTF-8 with
@@ -15,7 +18,8 @@ Sections (all by default; pick some with --only):
              right or a wrong charset, through newsclean.decode.decode_bytes; plus ftfy's own test
              cases through newsclean.decode.fix_text
   artifacts  pages where an artifact kind (captions, share lines, ...) survives, by kind
-  speed      ms per page (HTML path) and per document (text path), beside trafilatura's
+  speed      ms per page (HTML path: AEB and wceb-dev pages) and per document (text path),
+             beside trafilatura's on the same pages
 
     .venv/bin/python bench/cleaning.py                       # everything (about 2-3 minutes)
     .venv/bin/python bench/cleaning.py --only text,harm      # a subset
@@ -45,9 +49,14 @@ from typing import Any
 import textmetrics as tm
 from common import AEB_DIR, AEB_TRUTH, DATA, FTFY_CASES, heading, require_shared, table
 
-SECTIONS = ("html", "text", "harm", "encoding", "artifacts", "speed")
+SECTIONS = ("html", "wceb", "text", "harm", "encoding", "artifacts", "speed")
+WCEB_DIR = DATA / "wceb-dev"
+WCEB_SETS = ("l3s-gn1", "dragnet")
 TARGETS = {
     "html": 0.970,
+    "wceb_delta": 0.01,  # newsclean F1 - trafilatura F1, on each wceb-dev dataset
+    "wceb_worse": 0.3,  # a page this much worse (F1) than trafilatura's is a lost article
+    "wceb_worse_share": 0.01,  # at most this share of the pages
     "resiliparse": 0.950,
     "readability": 0.965,
     "html-text": 0.850,
@@ -171,6 +180,9 @@ class Bench:
         self._html: dict[str, str] | None = None
         self._dirty: dict[str, dict[str, str]] = {}
         self.results: dict[str, RunResult] = {}
+        self.limit = limit
+        self.sections: list[str] = list(SECTIONS)
+        self._wceb: dict[str, WcebSet] = {}
 
     @property
     def ids(self) -> list[str]:
@@ -231,17 +243,7 @@ class Bench:
         if clean_html is None:
             return None
         if "newsclean:pages" not in self.results:
-            decode = self.api.decode_bytes
-
-            def one(key: str, data: bytes) -> str:
-                text = (
-                    as_text(decode(data, filename=f"{key}.html"))
-                    if decode is not None
-                    else tm.bench_decode(data)
-                )
-                return as_text(clean_html(text, url=self.urls.get(key)))
-
-            self.results["newsclean:pages"] = run_each(one, self.pages)
+            self.results["newsclean:pages"] = run_each(pages_path(self.api, self.urls), self.pages)
         return self.results["newsclean:pages"]
 
     def newsclean_text(self, name: str) -> RunResult | None:
@@ -254,6 +256,80 @@ class Bench:
             inputs = self.truth if name == "truth" else self.dirty(name)
             self.results[key] = run_each(lambda _k, text: as_text(clean_text(text)), inputs)
         return self.results[key]
+
+    # -- wceb-dev: held-out news pages --------------------------------------------------------
+
+    def wceb(self, name: str) -> WcebSet:
+        """One wceb-dev dataset (its first `limit` pages with --limit), loaded on first use."""
+        if name not in self._wceb:
+            self._wceb[name] = load_wceb(name, self.limit)
+        return self._wceb[name]
+
+    def wceb_trafilatura(self, name: str) -> RunResult:
+        """trafilatura with the reference configuration over one wceb-dev dataset's pages."""
+        key = f"wceb:{name}:trafilatura"
+        if key not in self.results:
+            import trafilatura
+
+            data = self.wceb(name)
+            kwargs = TRAFILATURA_CONFIGS["nocomments"][1]
+            self.results[key] = run_each(
+                lambda k, page: (
+                    trafilatura.extract(tm.bench_decode(page), url=data.urls.get(k), **kwargs) or ""
+                ),
+                data.pages,
+            )
+        return self.results[key]
+
+    def wceb_newsclean(self, name: str) -> RunResult | None:
+        """newsclean's pages path over one wceb-dev dataset's pages."""
+        if self.api.clean_html is None:
+            return None
+        key = f"wceb:{name}:newsclean"
+        if key not in self.results:
+            data = self.wceb(name)
+            self.results[key] = run_each(pages_path(self.api, data.urls), data.pages)
+        return self.results[key]
+
+
+@dataclass(frozen=True, slots=True)
+class WcebSet:
+    """One wceb-dev dataset: true article text, URL and raw page bytes, by page id."""
+
+    name: str
+    truth: dict[str, str]
+    urls: dict[str, str]
+    pages: dict[str, bytes]
+
+
+def load_wceb(name: str, limit: int | None = None) -> WcebSet:
+    """`../shared/data/wceb-dev/<name>`: ground-truth.json (id -> text), pages.json (id -> url),
+    <id>.html.gz (the original bytes, any charset)."""
+    import gzip
+    import json
+
+    folder = WCEB_DIR / name
+    truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    if limit:
+        truth = dict(list(truth.items())[:limit])
+    pages = json.loads((folder / "pages.json").read_text(encoding="utf-8"))
+    urls = {k: (pages.get(k) or {}).get("url") or "" for k in truth}
+    raw = {k: gzip.decompress((folder / f"{k}.html.gz").read_bytes()) for k in truth}
+    return WcebSet(name, {k: v or "" for k, v in truth.items()}, urls, raw)
+
+
+def pages_path(api: NewscleanApi, urls: Mapping[str, str]) -> Callable[[str, bytes], str]:
+    """newsclean's pages path as a run reads a page file: decode_bytes (when present), then
+    clean_html with the page's URL."""
+    clean_html = api.clean_html
+    decode = api.decode_bytes
+    assert clean_html is not None
+
+    def one(key: str, data: bytes) -> str:
+        text = as_text(decode(data, filename=f"{key}.html")) if decode is not None else tm.bench_decode(data)
+        return as_text(clean_html(text, url=urls.get(key) or None))
+
+    return one
 
 
 TRAFILATURA_CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -312,6 +388,75 @@ def section_html(bench: Bench) -> None:
         if note := res_nc.error_note():
             rows.append([note])
     table(["extractor", "F1", "P", "R", "ms/page", "published / target"], rows)
+
+
+# --------------------------------------------------------------------------------------------
+# 1b. Held-out news pages (wceb-dev)
+# --------------------------------------------------------------------------------------------
+
+
+def section_wceb(bench: Bench) -> None:
+    """Why: the AEB pages are the ones the rules were written on; pages from other sites and
+    years show whether the cleaning holds, and whether it ever loses the article trafilatura
+    alone finds (a page far worse than trafilatura's is a lost article, not a leftover)."""
+    heading("1b. Held-out news pages (wceb-dev) -> text, beside trafilatura in the same run")
+    rows: list[list[object]] = []
+    pooled_nc: dict[str, str] = {}
+    pooled_tr: dict[str, str] = {}
+    pooled_truth: dict[str, str] = {}
+    worse: list[tuple[float, str, str, float, float]] = []
+    counts = Counter[str]()
+    for name in WCEB_SETS:
+        data = bench.wceb(name)
+        traf = bench.wceb_trafilatura(name)
+        tr_score = tm.evaluate(traf.outputs, data.truth)
+        rows.append(score_row(f"{name} ({len(data.truth)}): trafilatura, no comments", tr_score, "", ""))
+        res = bench.wceb_newsclean(name)
+        if res is None:
+            rows.append([f"  {bench.api.missing('clean_html')}"])
+            continue
+        nc_score = tm.evaluate(res.outputs, data.truth)
+        delta = nc_score.f1 - tr_score.f1
+        target = TARGETS["wceb_delta"]
+        rows.append(
+            score_row(
+                f"{name}: newsclean decode_bytes -> clean_html",
+                nc_score,
+                f"{delta:+.4f}",
+                f">= +{target} {mark(delta >= target)}",
+            )
+        )
+        if note := res.error_note():
+            rows.append([note])
+        for key in data.truth:
+            nc_f1 = nc_score.per_doc[key].f1
+            tr_f1 = tr_score.per_doc[key].f1
+            counts["worse 0.05"] += nc_f1 < tr_f1 - 0.05
+            counts["better 0.05"] += nc_f1 > tr_f1 + 0.05
+            if nc_f1 < tr_f1 - TARGETS["wceb_worse"]:
+                worse.append((nc_f1 - tr_f1, name, key, nc_f1, tr_f1))
+            pooled_nc[f"{name}/{key}"] = res.outputs[key]
+            pooled_tr[f"{name}/{key}"] = traf.outputs[key]
+            pooled_truth[f"{name}/{key}"] = data.truth[key]
+    if pooled_nc:
+        tr_score = tm.evaluate(pooled_tr, pooled_truth)
+        nc_score = tm.evaluate(pooled_nc, pooled_truth)
+        rows.append(score_row("pooled: trafilatura, no comments", tr_score, "", ""))
+        rows.append(score_row("pooled: newsclean", nc_score, f"{nc_score.f1 - tr_score.f1:+.4f}", ""))
+    table(["pages", "F1", "P", "R", "nc - traf", "target"], rows)
+    if not pooled_nc:
+        return
+    n = len(pooled_nc)
+    share = len(worse) / n
+    limit = TARGETS["wceb_worse_share"]
+    print(
+        f"pages where newsclean is worse than trafilatura by > {TARGETS['wceb_worse']} F1: "
+        f"{len(worse)}/{n} ({100 * share:.1f}%; target <= {100 * limit:.0f}% {mark(share <= limit)});"
+        f" by > 0.05: {counts['worse 0.05']}, better by > 0.05: {counts['better 0.05']}"
+    )
+    for diff, name, key, nc_f1, tr_f1 in sorted(worse):
+        url = bench.wceb(name).urls.get(key, "")
+        print(f"  {diff:+.3f}  {name}/{key[:12]}  newsclean {nc_f1:.3f}  trafilatura {tr_f1:.3f}  {url[:80]}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -812,33 +957,41 @@ def section_speed(bench: Bench, runs: int) -> None:
 
     heading(f"6. Speed (median of {runs} runs, one process)")
     kwargs = TRAFILATURA_CONFIGS["nocomments"][1]
-    traf_ms = _median_ms(
-        lambda k, data: trafilatura.extract(tm.bench_decode(data), url=bench.urls.get(k), **kwargs) or "",
-        bench.pages,
-        runs,
-    )
-    rows: list[list[object]] = [
-        ["HTML path: trafilatura (reference config), bytes in", f"{traf_ms:.1f}", "1.00", ""]
-    ]
     api = bench.api
-    clean_html = api.clean_html
-    if clean_html is None:
-        rows.append([f"HTML path: {api.missing('clean_html')}"])
-    else:
-        decode = api.decode_bytes
+    page_sets: list[tuple[str, dict[str, bytes], dict[str, str]]] = [("AEB", bench.pages, bench.urls)]
+    if WCEB_DIR.exists() and "wceb" in bench.sections:
+        pages: dict[str, bytes] = {}
+        urls: dict[str, str] = {}
+        for name in WCEB_SETS:
+            data = bench.wceb(name)
+            pages.update({f"{name}/{k}": v for k, v in data.pages.items()})
+            urls.update({f"{name}/{k}": v for k, v in data.urls.items()})
+        page_sets.append(("wceb-dev", pages, urls))
+    rows: list[list[object]] = []
+    reference_ms: dict[str, float] = {}
+    for label, pages, urls in page_sets:
 
-        def pages_path(key: str, data: bytes) -> str:
-            text = (
-                as_text(decode(data, filename=f"{key}.html")) if decode is not None else tm.bench_decode(data)
-            )
-            return as_text(clean_html(text, url=bench.urls.get(key)))
+        def reference(key: str, data: bytes, urls: dict[str, str] = urls) -> str:
+            return trafilatura.extract(tm.bench_decode(data), url=urls.get(key), **kwargs) or ""
 
+        traf_ms = _median_ms(reference, pages, runs)
+        rows.append(
+            [
+                f"HTML path, {label} pages: trafilatura (reference config), bytes in",
+                f"{traf_ms:.1f}",
+                "1.00",
+                "",
+            ]
+        )
+        if api.clean_html is None:
+            rows.append([f"HTML path: {api.missing('clean_html')}"])
+            continue
         try:
-            nc_ms = _median_ms(pages_path, bench.pages, runs)
+            nc_ms = _median_ms(pages_path(api, urls), pages, runs)
             ratio = nc_ms / traf_ms
             rows.append(
                 [
-                    "HTML path: newsclean decode_bytes + clean_html",
+                    f"HTML path, {label} pages: newsclean decode_bytes + clean_html",
                     f"{nc_ms:.1f}",
                     f"{ratio:.2f}",
                     f"<= {TARGETS['speed']}x {mark(ratio <= TARGETS['speed'])}",
@@ -846,6 +999,8 @@ def section_speed(bench: Bench, runs: int) -> None:
             )
         except Exception as exc:  # the warm-up call raised
             rows.append([f"HTML path: newsclean raised {type(exc).__name__}: {exc}"])
+        reference_ms[label] = traf_ms
+    traf_ms = reference_ms["AEB"]  # the text path is set beside trafilatura on the AEB pages
     clean_text = api.clean_text
     for name in tm.DIRTY_INPUTS:
         if clean_text is None:
@@ -981,6 +1136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     require_shared(AEB_TRUTH, AEB_DIR / "html", AEB_DIR / "dirty-text")
     started = time.perf_counter()
     bench = Bench(args.limit or None)
+    bench.sections = args.only
     print(f"newsclean cleaning benchmark: {len(bench.ids)} AEB pages, data {DATA}")
     print(
         "metric: word-4-gram multiset P/R per document, averaged; F1 of the averages (bench/textmetrics.py)"
@@ -990,6 +1146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {bench.api.missing(name)}")
     if "html" in args.only:
         section_html(bench)
+    if "wceb" in args.only:
+        if WCEB_DIR.exists():
+            section_wceb(bench)
+        else:
+            print(f"\n(wceb: {WCEB_DIR} not found; section skipped)")
     if "text" in args.only:
         section_text(bench)
     if "harm" in args.only:

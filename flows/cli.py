@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from newsclean.flows.executors.direct import DirectExecutor
-from newsclean.flows.progress import progress_for
+from newsclean.flows.progress import Progress, progress_for
 from newsclean.lock import OutputLocked
 from newsclean.report import RunSummary
 from newsclean.run import RunOptions, build_options, check_folders, run_pipeline
@@ -74,7 +74,15 @@ def _run_parameters(args: argparse.Namespace) -> dict[str, Any]:
         "wait_seconds": args.wait,
         "debug_removals": args.debug_removals,
         "full": args.full,
+        **_engine_parameters(args),
     }
+
+
+def _engine_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine options given (`--engine`, `--dask-address`, `--work-url`): flow parameters
+    only when given, so a flow run without them keeps the settings file's engine."""
+    given = {"engine": args.engine, "dask_address": args.dask_address, "work_url": args.work_url}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -143,8 +151,11 @@ def _run(args: argparse.Namespace, parameters: dict[str, Any], options: RunOptio
             logger = logging.getLogger("newsclean")
             progress = progress_for(args.quiet)
             try:
-                executor = DirectExecutor(options.settings.run.workers, progress)
-                summary = run_pipeline(options, executor, logger)
+                if options.settings.run.engine == "dask":
+                    summary = _run_on_dask(options, progress, logger)
+                else:
+                    executor = DirectExecutor(options.settings.run.workers, progress)
+                    summary = run_pipeline(options, executor, logger)
             finally:
                 progress.close()
     except OutputLocked as exc:
@@ -158,6 +169,26 @@ def _run(args: argparse.Namespace, parameters: dict[str, Any], options: RunOptio
     else:
         _print_summary(summary)
     return EXIT_OK
+
+
+def _run_on_dask(options: RunOptions, progress: Progress, logger: logging.Logger) -> RunSummary:
+    """The run on a Dask cluster (`--engine dask`): the address's, or a LocalCluster of
+    `workers` processes started for this run alone."""
+    try:  # deferred: only the dask engine needs Dask (the `dask` extra)
+        from newsclean.flows.executors.dask import DaskExecutor, dask_client
+    except ImportError as exc:
+        raise RuntimeError(
+            f"--engine dask needs the dask extra: pip install 'newsclean[dask]' ({exc})"
+        ) from exc
+    run = options.settings.run
+    with dask_client(run.dask_address, run.workers) as client:
+        return run_pipeline(options, DaskExecutor(client, progress, run.work_url), logger)
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=("local", "dask"), help="local (default) or dask: a Dask cluster")
+    parser.add_argument("--dask-address", help="Dask scheduler, tcp://HOST:8786 (default: a LocalCluster)")
+    parser.add_argument("--work-url", help="where dask workers leave batches: a folder or s3://... URL")
 
 
 def cmd_why(args: argparse.Namespace) -> int:
@@ -243,6 +274,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             interval=args.interval,
             settings_file=args.settings,
             name=args.name,
+            engine=_engine_parameters(args),
         )
     except ServeConfigError as exc:
         print(f"newsclean serve: {exc}", file=sys.stderr)
@@ -276,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full", action="store_true", help="ignore the run state and re-clean every file")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_engine_options(run)
     run.set_defaults(func=cmd_run)
 
     explain = sub.add_parser("explain", help="show a file's cleaned text and what was removed, by rule")
@@ -305,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     schedule = serve.add_mutually_exclusive_group(required=True)
     schedule.add_argument("--cron", help='cron schedule, e.g. "*/15 * * * *"')
     schedule.add_argument("--interval", type=int, help="seconds between runs")
+    _add_engine_options(serve)
     serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -175,11 +175,13 @@ def serve_cleaning(
     interval: int | None = None,
     settings_file: str | Path | None = None,
     name: str = DEFAULT_DEPLOYMENT_NAME,
+    engine: dict[str, Any] | None = None,
 ) -> None:
     """Serve ``newsclean.flows.clean_corpus.clean_corpus`` on a schedule until stopped (Ctrl-C/SIGTERM).
 
     ``cron`` (e.g. ``"0 * * * *"``) or ``interval`` (seconds) sets the schedule; with neither the
-    deployment only runs when triggered from the UI or ``prefect deployment run``. Raises
+    deployment only runs when triggered from the UI or ``prefect deployment run``. ``engine``:
+    the runs' engine parameters (``engine``, ``dask_address``, ``work_url``), if any. Raises
     ServeConfigError (before registering anything) when no reachable server is configured.
 
     Prefect starts each run in a ``multiprocessing`` *spawn* subprocess, which re-imports the
@@ -189,7 +191,7 @@ def serve_cleaning(
 
     serve_flow(
         clean_corpus,
-        run_parameters(raw_dir, out_dir, settings_file),
+        run_parameters(raw_dir, out_dir, settings_file) | (engine or {}),
         cron=cron,
         interval=interval,
         name=name,

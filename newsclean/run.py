@@ -87,14 +87,20 @@ def build_options(
     wait_seconds: float = 0.0,
     debug_removals: bool = False,
     full: bool = False,
+    engine: str | None = None,
+    dask_address: str | None = None,
+    work_url: str | None = None,
 ) -> RunOptions:
     """The options of a run from what a user gives (the command line's or the flow's
-    parameters, which are the same): the settings file, then `workers` and `batch_size` over its
-    `run` section, validated by the settings model like the file itself (a `ValueError`, e.g.
-    pydantic's `ValidationError`, names a bad value). Both the command line and the flow build
-    their options here, so a run means the same whichever starts it."""
+    parameters, which are the same): the settings file, then `workers`, `batch_size` and the
+    engine's options over its `run` section, validated by the settings model like the file
+    itself (a `ValueError`, e.g. pydantic's `ValidationError`, names a bad value). Both the
+    command line and the flow build their options here, so a run means the same whichever
+    starts it."""
     settings = Settings.from_file(Path(settings_file) if settings_file else None)
-    overrides = {k: v for k, v in (("workers", workers), ("batch_size", batch_size)) if v is not None}
+    given: dict[str, object] = {"workers": workers, "batch_size": batch_size, "engine": engine}
+    given |= {"dask_address": dask_address, "work_url": work_url}  # the engine's: execution only
+    overrides = {k: v for k, v in given.items() if v is not None}
     if overrides:
         run = settings.run.model_dump() | overrides
         settings = Settings.model_validate({**settings.model_dump(), "run": run})

@@ -174,6 +174,15 @@ class RunSettings(_Section):
     # quarantined as "timeout" and the batch goes on; 0: no limit. A safety limit, enforced with
     # SIGALRM where batches run in a main thread (newsclean.stages.clean.StepClock).
     file_seconds: float = Field(default=60.0, ge=0)
+    # Which engine executes the run: "local" (this machine: a process pool) or "dask" (a Dask
+    # cluster; `pip install 'newsclean[dask]'`, docs/scale-out.md). Execution only, like every
+    # setting of this section: the outputs are byte-identical, the run state stays valid.
+    engine: Literal["local", "dask"] = "local"
+    # The dask engine's scheduler (tcp://HOST:8786); none: a LocalCluster of `workers` processes.
+    dask_address: str | None = None
+    # Where the dask engine's workers leave their batches: an fsspec URL (a folder, s3://...);
+    # none: the run's work folder, which only workers on this machine can reach.
+    work_url: str | None = None
 
 
 class Settings(_Section):

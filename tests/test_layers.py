@@ -32,7 +32,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "newsclean.report",
         "newsclean.fingerprint",
     ),
-    ("newsclean.stages", "newsclean.why"),
+    # The dask engine's distributed stages stand beside the local ones they partition.
+    ("newsclean.stages", "newsclean.why", "newsclean.distributed"),
     ("newsclean.run",),
     ("newsclean.flows",),
 )

@@ -1,0 +1,130 @@
+"""`--engine dask` on a real 2-worker LocalCluster: the same output files, byte for byte, as the
+local engine; batches through an object store (moto's S3 server) too; switching the engine
+keeps the outputs current; the local engine never imports Dask."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from distributed import Client
+
+from newsclean.fingerprint import outputs_key, settings_fingerprint
+from newsclean.flows.cli import main
+from newsclean.flows.executors.dask import DaskExecutor
+from newsclean.flows.executors.direct import DirectExecutor
+from newsclean.run import RunOptions, run_pipeline
+from newsclean.settings import RunSettings, Settings
+from support import INPUTS, SEEDS
+
+OUTPUTS = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
+LOG = logging.getLogger("test")
+# Small batches, so the 15 files make several partitions over both workers.
+SETTINGS = Settings(run=RunSettings(workers=2, batch_size=3, min_batch_files=1))
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples and the reader's hostile inputs (encodings, gzip, a PDF, JSON Lines)."""
+    folder = tmp_path_factory.mktemp("engine") / "raw"
+    shutil.copytree(SEEDS, folder / "seeds")
+    shutil.copytree(INPUTS, folder / "inputs")
+    return folder
+
+
+def digests(out: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in OUTPUTS}
+
+
+@pytest.fixture(scope="module")
+def local_outputs(raw: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("local") / "out"
+    summary = run_pipeline(RunOptions(raw, out, SETTINGS), DirectExecutor(2), LOG)
+    assert summary.documents > 5 and summary.quarantined > 0  # documents and quarantine both
+    return digests(out)
+
+
+def test_the_dask_engine_writes_the_local_engines_bytes(
+    client: Client, raw: Path, local_outputs: dict[str, str], tmp_path: Path
+) -> None:
+    settings = SETTINGS.model_copy(update={"run": SETTINGS.run.model_copy(update={"engine": "dask"})})
+    summary = run_pipeline(RunOptions(raw, tmp_path / "out", settings), DaskExecutor(client), LOG)
+    assert summary.files == summary.files_cleaned == 15
+    assert digests(tmp_path / "out") == local_outputs
+    assert not list((tmp_path / "out").glob(".work-*"))  # the work folder and its partitions went
+
+
+def test_batches_through_an_object_store_give_the_same_bytes(
+    client: Client, raw: Path, local_outputs: dict[str, str], tmp_path: Path, s3_endpoint: str
+) -> None:
+    import s3fs
+
+    fs = s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True, use_listings_cache=False)
+    fs.mkdir("newsclean-work")
+    executor = DaskExecutor(client, store_url="s3://newsclean-work/runs")
+    seen: list[str] = []
+    original = executor.progress.batch_done
+
+    def watch(spec: object, result: object) -> None:  # each batch came through the store
+        seen.extend(fs.find("newsclean-work/runs"))
+        original(spec, result)  # type: ignore[arg-type]
+
+    executor.progress.batch_done = watch  # type: ignore[method-assign]
+    run_pipeline(RunOptions(raw, tmp_path / "out", SETTINGS), executor, LOG)
+    assert digests(tmp_path / "out") == local_outputs
+    assert any(path.endswith(".parquet") for path in seen)
+    assert fs.find("newsclean-work/runs") == []  # the run removed its partitions
+
+
+def test_switching_the_engine_keeps_the_outputs_current(
+    client: Client, raw: Path, local_outputs: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_pipeline(RunOptions(raw, out, SETTINGS), DirectExecutor(2), LOG)
+    dask = SETTINGS.model_copy(update={"run": SETTINGS.run.model_copy(update={"engine": "dask"})})
+    assert outputs_key(settings_fingerprint(dask), dask, False) == outputs_key(
+        settings_fingerprint(SETTINGS), SETTINGS, False
+    )
+    again = run_pipeline(RunOptions(raw, out, dask), DaskExecutor(client), LOG)
+    assert again.outputs_current and again.files_cleaned == 0  # no re-cleaning, no regroup
+    assert digests(out) == local_outputs
+
+
+def test_the_command_line_runs_on_a_given_scheduler(
+    client: Client,
+    raw: Path,
+    local_outputs: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings_file = tmp_path / "settings.json"
+    settings_file.write_text(json.dumps({"run": {"batch_size": 3, "min_batch_files": 1}}), encoding="utf-8")
+    address = client.scheduler.address
+    args = ["run", "--raw", str(raw), "--out", str(tmp_path / "out"), "--settings", str(settings_file)]
+    args += ["--no-prefect", "--quiet", "--json", "--engine", "dask", "--dask-address", address]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["files_cleaned"] == 15
+    assert digests(tmp_path / "out") == local_outputs
+
+
+PROBE = """
+import sys
+from newsclean.flows.cli import main
+code = main(["run", "--raw", sys.argv[1], "--out", sys.argv[2], "--no-prefect", "--quiet"])
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed", "prefect_dask"))
+print(code, loaded)
+"""
+
+
+def test_the_local_engine_never_imports_dask(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(SEEDS), str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1].split() == ["0", "[]"]

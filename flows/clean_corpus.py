@@ -70,9 +70,14 @@ def clean_corpus(
     wait_seconds: float = 0.0,
     debug_removals: bool = False,
     full: bool = False,
+    engine: str | None = None,
+    dask_address: str | None = None,
+    work_url: str | None = None,
 ) -> dict[str, Any]:
     """Clean a raw folder into canonical documents, one per event, every source listed; the
-    parameters are `newsclean run`'s options. Returns the run summary (`RunSummary.to_json`)."""
+    parameters are `newsclean run`'s options. Returns the run summary (`RunSummary.to_json`).
+    On the dask engine the stages run as a child flow run on a Dask cluster (see
+    `newsclean.flows.executors.prefect_dask`)."""
     logger = get_run_logger()
     options = build_options(
         raw_dir,
@@ -83,8 +88,17 @@ def clean_corpus(
         wait_seconds=wait_seconds,
         debug_removals=debug_removals,
         full=full,
+        engine=engine,
+        dask_address=dask_address,
+        work_url=work_url,
     )
-    summary = run_pipeline(options, PrefectExecutor(options.settings.run.workers), logger)
+    dashboard: str | None = None
+    if options.settings.run.engine == "dask":
+        from newsclean.flows.executors.prefect_dask import run_on_dask  # imports Dask: only here
+
+        summary, dashboard = run_on_dask(options)
+    else:
+        summary = run_pipeline(options, PrefectExecutor(options.settings.run.workers), logger)
     if summary.quarantined:
         logger.warning(
             "%d input(s) quarantined: %s (see %s/quarantine.jsonl)",
@@ -92,9 +106,12 @@ def clean_corpus(
             ", ".join(f"{k} x{v}" for k, v in summary.quarantine_reasons.items()),
             out_dir,
         )
-    create_markdown_artifact(
-        key="newsclean-summary", markdown=summary.markdown(), description="newsclean run summary"
-    )
+    markdown = summary.markdown()
+    if options.settings.run.engine == "dask":
+        run = options.settings.run
+        where = run.dask_address or f"a LocalCluster of {run.workers} workers"
+        markdown += f"\n\nEngine: dask, on {where}; Dask dashboard: {dashboard or 'none'}\n"
+    create_markdown_artifact(key="newsclean-summary", markdown=markdown, description="newsclean run summary")
     create_table_artifact(
         key="newsclean-clusters",
         table=_cluster_table(Path(out_dir)),

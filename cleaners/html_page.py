@@ -16,6 +16,7 @@ import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
+from newsclean.cleaners.article import Candidate, choose_article
 from newsclean.cleaners.blocks import is_prose, length_units
 from newsclean.cleaners.dates import normalise_date
 from newsclean.cleaners.markup import fragment_to_text
@@ -29,13 +30,18 @@ _CHROME = ("script", "style", "noscript", "template", "nav", "header", "footer",
 _UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
 
 
-def _trafilatura(html: str, url: str | None, options: CleaningOptions) -> tuple[str, Metadata] | None:
-    """trafilatura's article text and the page's metadata, from one parse of the page.
+def _trafilatura(
+    html: str, url: str | None, options: CleaningOptions
+) -> tuple[list[tuple[str, str]], Metadata] | None:
+    """trafilatura's extractions of the page, (name, text), the one newsclean keeps first, and the
+    page's metadata, from one parse of the page.
 
     Layered like trafilatura's own core: its fast extractor first; only when that finds less
     prose than `options.html_fallback_below_words` does the extraction run again with
-    trafilatura's fallbacks (readability, jusText, compared against its own): a fallback pass
-    costs about three fast ones, and changes few pages (docs/tuning.md, html_fallback_below_words).
+    trafilatura's fallbacks (readability, jusText, compared against its own), and that one is
+    kept: a fallback pass costs about three fast ones, and changes few pages (docs/tuning.md,
+    html_fallback_below_words). With `options.html_compare_passes`, a fast balanced pass follows
+    (when the kept ones favour precision): `clean_html` may prefer it (`choose_article`).
 
     The page is parsed once here: trafilatura extracts from a copy of the tree (copying costs a
     fifth of parsing), and the metadata is read from the tree afterwards (`_page_metadata`).
@@ -46,7 +52,7 @@ def _trafilatura(html: str, url: str | None, options: CleaningOptions) -> tuple[
     if tree is None:
         return None
 
-    def extract(fast: bool) -> str:
+    def extract(fast: bool, favor: str) -> str:
         doc = trafilatura.bare_extraction(
             tree,
             url=url,
@@ -55,19 +61,22 @@ def _trafilatura(html: str, url: str | None, options: CleaningOptions) -> tuple[
             include_comments=False,
             include_tables=True,
             include_images=False,
-            favor_precision=options.html_favor == "precision",
-            favor_recall=options.html_favor == "recall",
+            favor_precision=favor == "precision",
+            favor_recall=favor == "recall",
         )
         if doc is None or isinstance(doc, dict):
             return ""
         return doc.text or ""
 
-    text = extract(fast=True)
-    if _prose_words(text) < options.html_fallback_below_words:
-        text = extract(fast=False)
-    if not text.strip():
+    passes = [("trafilatura", extract(True, options.html_favor))]
+    if _prose_words(passes[0][1]) < options.html_fallback_below_words:
+        passes.insert(0, ("trafilatura-fallbacks", extract(False, options.html_favor)))
+    if options.html_compare_passes and options.html_favor != "balanced":
+        passes.append(("trafilatura-balanced", extract(True, "balanced")))
+    passes = [(name, text) for name, text in passes if text.strip()]
+    if not passes:
         return None
-    return text, _page_metadata(tree, url)
+    return passes, _page_metadata(tree, url)
 
 
 def _page_metadata(tree: HtmlElement, url: str | None) -> Metadata:
@@ -151,11 +160,13 @@ def _soup_text(html: str) -> tuple[str, Metadata]:
 
 
 def extract_page(html: str, options: CleaningOptions, url: str | None = None) -> tuple[str, Metadata, str]:
-    """(body text, metadata, extractor name) for a whole page."""
+    """(body text, metadata, extractor name) for a whole page: the extraction newsclean keeps
+    first, before any comparison (`clean_html` compares)."""
     if options.html_extractor == "trafilatura":
         found = _trafilatura(html, url, options)
         if found is not None:
-            return found[0], found[1], "trafilatura"
+            name, text = found[0][0]
+            return text, found[1], name
     text, meta = _soup_text(html)
     return text, meta, "beautifulsoup"
 
@@ -171,20 +182,48 @@ def clean_html(
     lacks. The extracted text and metadata are repaired (mojibake, invisible damage) with
     `decode_options` (the run's `settings.decode`), since the reader leaves whole pages
     unrepaired (`newsclean.decode.repair_for_kind`); `known` metadata is taken as its source gave it.
+
+    Never lose the article: each extraction is cleaned, and the one that reads as the article is
+    kept (`newsclean.cleaners.article.choose_article`); a replacement is logged as a removal of
+    kind "lost_article" naming the rule and the extraction set aside.
     """
     opts = options or CleaningOptions()
-    text, page_meta, extractor = extract_page(html, opts, url)
-    text, page_meta, repairs = _repair(text, page_meta, opts, decode_options)
-    result = clean_text(text, opts, known.merged(page_meta))
-    if extractor != "beautifulsoup" and _prose_words(result.text) < opts.html_min_prose_words:
+    found = _trafilatura(html, url, opts) if opts.html_extractor == "trafilatura" else None
+    if found is None:
+        text, page_meta = _soup_text(html)
+        passes = [("beautifulsoup", text)]
+    else:
+        passes, page_meta = found
+    cleaned: list[tuple[Candidate, CleanedText, tuple[Removal, ...]]] = []
+    for name, raw in passes:
+        text, meta, repairs = _repair(raw, page_meta, opts, decode_options)
+        result = clean_text(text, opts, known.merged(meta))
+        cleaned.append((Candidate(name, result.text), result, repairs))
+    page_meta = meta  # repaired
+    kept = cleaned[0]
+    if kept[0].name != "beautifulsoup" and _prose_words(kept[1].text) < opts.html_min_prose_words:
         # The extractor kept too little (a reprint notice, a teaser): render the page without its
         # chrome and let the text cleaner find the body; keep whichever holds more prose.
         soup_text, soup_meta = _soup_text(html)
         soup_text, soup_meta, soup_repairs = _repair(soup_text, soup_meta, opts, decode_options)
         fallback = clean_text(soup_text, opts, known.merged(page_meta).merged(soup_meta))
-        if _prose_words(fallback.text) > 2 * _prose_words(result.text):
-            result, extractor, repairs = fallback, "beautifulsoup", soup_repairs
-    removals = (Removal("page_chrome", extractor, "non-article page content"), *repairs, *result.removals)
+        if _prose_words(fallback.text) > 2 * _prose_words(kept[1].text):
+            kept = (Candidate("beautifulsoup", fallback.text), fallback, soup_repairs)
+    choice_log: tuple[Removal, ...] = ()
+    if len(cleaned) > 1:
+        by_name = {candidate.name: (candidate, result, repairs) for candidate, result, repairs in cleaned}
+        others = [c for c, _, _ in cleaned if c.name != kept[0].name]
+        chosen, reason = choose_article(kept[0], others, kept[1].metadata.title)
+        if reason is not None:
+            choice_log = (Removal("lost_article", "article-choice", f"{kept[0].name} set aside: {reason}"),)
+            kept = by_name[chosen.name]
+    candidate, result, repairs = kept
+    removals = (
+        Removal("page_chrome", candidate.name, "non-article page content"),
+        *choice_log,
+        *repairs,
+        *result.removals,
+    )
     return CleanedText(result.text, result.metadata, removals)
 
 

@@ -71,6 +71,9 @@ class CleaningOptions(_Section):
     html_fallback_below_words: int = Field(default=100, ge=0)
     # An extraction with fewer words of prose than this is retried without the extractor.
     html_min_prose_words: int = Field(default=50, ge=0)
+    # Never lose the article: also run trafilatura's balanced pass and keep whichever extraction
+    # reads as the article (newsclean.cleaners.article). See docs/tuning.md.
+    html_compare_passes: bool = True
     # Repair mojibake and invisible damage (ftfy, with the DecodeOptions settings) in the text and
     # metadata extracted from a page; whole pages are read unrepaired (DecodeOptions.repair_html_pages).
     html_fix_text: bool = True
@@ -154,6 +157,11 @@ class DedupSettings(_Section):
     # Each story's event candidates that get scored: those agreeing with it in the most signature
     # columns (newsclean.dedup.grouping.top_candidates); 0 scores all. See docs/tuning.md.
     event_candidates_per_story: int = Field(default=120, ge=0)
+    # Incremental runs score new documents with the statistics snapshot of the last full
+    # grouping or refresh; once the documents added since reach this share of the documents
+    # then, the run regroups with fresh statistics, keeping cluster ids (newsclean.stages.group).
+    # See docs/tuning.md.
+    snapshot_refresh_share: float = Field(default=0.2, gt=0)
 
 
 class RunSettings(_Section):

@@ -11,7 +11,9 @@ cleaned first, then compared with the kept one on two signals:
   teasers (whose words are their own stories').
 - **The story under the title.** An extraction whose opening shares at least `TITLE_LEAD` more
   of the title's content words than the kept one's opening (and that holds `MIN_TITLE_PROSE`
-  words of prose) replaces it: the kept one is another story, a promo or a teaser.
+  words of prose) replaces it: the kept one is another story, a promo or a teaser. Not when it
+  is a part of the kept one (less prose, `MAX_OVERLAP` of its content words in it): a lede
+  that repeats the title is not the story's whole.
 
 The title is the page's own (its `<title>` or metadata), so the choice needs no outside data.
 Thresholds: docs/tuning.md, "Article choice"; chosen on one wceb-dev dataset, reported on the
@@ -30,6 +32,7 @@ GROWTH = 2.0
 MIN_COHESION = 0.2
 TITLE_LEAD = 0.34
 MIN_TITLE_PROSE = 20
+MAX_OVERLAP = 0.5
 OPENING_WORDS = 120
 
 _CONTENT_WORD = re.compile(r"[^\W\d_]{4,}")
@@ -91,6 +94,17 @@ def cohesion(kept: str, other: str, title: str | None) -> float:
     return sum(w in known for w in added) / len(added)
 
 
+def overlap(text: str, other: str) -> float:
+    """Share of `text`'s content words that `other` holds too (1.0 for a text without any)."""
+    words = content_words(text)
+    return len(words & content_words(other)) / len(words) if words else 1.0
+
+
+def _part_of(text: Candidate, whole: Candidate) -> bool:
+    """`text` is a part of `whole`: less prose, and most of its words in it."""
+    return text.prose_words < whole.prose_words and overlap(text.text, whole.text) >= MAX_OVERLAP
+
+
 def choose_article(
     kept: Candidate, others: Sequence[Candidate], title: str | None
 ) -> tuple[Candidate, str | None]:
@@ -113,7 +127,12 @@ def choose_article(
         best, best_affinity = chosen, base
         for other in (kept, *others):
             affinity = title_affinity(other.text, title)
-            if affinity is not None and affinity > best_affinity and other.prose_words >= MIN_TITLE_PROSE:
+            if (
+                affinity is not None
+                and affinity > best_affinity
+                and other.prose_words >= MIN_TITLE_PROSE
+                and not _part_of(other, chosen)
+            ):
                 best, best_affinity = other, affinity
         if best is not chosen and best_affinity >= base + TITLE_LEAD:
             reason = (

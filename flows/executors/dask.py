@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import dask
 from distributed import Client, Future, LocalCluster, as_completed
 
 from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store
@@ -29,6 +30,9 @@ from newsclean.stages.clean import BatchResult
 from newsclean.stages.plan import BatchSpec
 
 T = TypeVar("T")
+# Workers that may start a child process: batches with a time limit run in one (see
+# `newsclean.distributed.clean`).
+NON_DAEMONIC_WORKERS = {"distributed.worker.daemon": False}
 
 
 @contextmanager
@@ -45,6 +49,7 @@ def dask_client(address: str | None, workers: int) -> Iterator[Client]:
         return
     dashboard = ":0" if importlib.util.find_spec("bokeh") else None  # the dashboard needs bokeh
     with (
+        dask.config.set(NON_DAEMONIC_WORKERS),
         LocalCluster(
             n_workers=max(1, workers),
             threads_per_worker=1,
@@ -108,6 +113,13 @@ class DaskExecutor:
             raise
         finally:
             remove_store(store)
+        unlimited = sum(1 for r in results.values() if r.phases.get("no_time_limit"))
+        if unlimited:
+            logging.getLogger("newsclean").warning(
+                "%d batches ran without run.file_seconds: the cluster's workers are daemonic "
+                "(set distributed.worker.daemon: false, docs/scale-out.md)",
+                unlimited,
+            )
         return [results[spec.number] for spec in specs]
 
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:

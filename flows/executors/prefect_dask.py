@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import dask
 from distributed import rejoin, secede
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect_dask import DaskTaskRunner, get_dask_client
 
 from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store
-from newsclean.flows.executors.dask import dashboard_link
+from newsclean.flows.executors.dask import NON_DAEMONIC_WORKERS, dashboard_link
 from newsclean.flows.executors.prefect import FILE_RETRIES, FILE_RETRY_DELAYS, PrefectExecutor
 from newsclean.report import RunSummary
 from newsclean.run import RunOptions, run_pipeline
@@ -121,11 +122,13 @@ def run_on_dask(options: RunOptions) -> tuple[RunSummary, str | None]:
 
     @flow(
         name="clean-corpus-on-dask",
-        task_runner=dask_task_runner(options.settings.run),
+        task_runner=dask_task_runner(options.settings.run),  # type: ignore[arg-type]
         persist_result=False,
         validate_parameters=False,
     )
     def on_dask() -> RunSummary:
         return run_pipeline(options, executor, get_run_logger())
 
-    return on_dask(), executor.dashboard
+    with dask.config.set(NON_DAEMONIC_WORKERS):  # read as the LocalCluster starts
+        summary = on_dask()
+    return summary, executor.dashboard

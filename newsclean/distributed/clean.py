@@ -7,14 +7,25 @@ results cannot be the local work file `record_batches` reads. The worker writes 
 the run fetches each file into the batch's local work file. The Parquet file holds the work
 file's lines as they are (one binary column), so the run records the same bytes whichever way
 they came: the engine changes where results travel, never what they are.
+
+The clean stage's time limit (`run.file_seconds`) is a SIGALRM timer, which only the main
+thread of a process can use, and a Dask worker runs its tasks in a thread. So a batch with a
+limit runs in a child process of the worker (one per worker, started on its first batch, in
+its main thread), as it does in the local engine's process pool. A daemonic worker process
+(Dask's default) may not have children: `dask_client` starts its LocalCluster with non-daemonic
+workers; on a cluster that keeps them daemonic, batches run in the task's thread without the
+limit, and the result says so (`BatchResult.phases["no_time_limit"]`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +33,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from newsclean.lock import worker_init
 from newsclean.settings import Settings
 from newsclean.stages.clean import BatchResult
 from newsclean.stages.plan import BatchSpec
@@ -45,10 +57,40 @@ def clean_partition(
     `partition_url(store, spec.number)`, the URL the result names as its work file."""
     with tempfile.TemporaryDirectory(prefix="newsclean-batch-") as folder:
         local = replace(spec, work_file=os.path.join(folder, "batch.jsonl"))
-        result = fn(local, settings)
+        result = _run_limited(fn, local, settings)
         url = partition_url(store, spec.number)
         write_lines(url, Path(local.work_file).read_bytes().splitlines())
     return replace(result, work_file=url)
+
+
+_child: ProcessPoolExecutor | None = None  # this worker's process for batches with a time limit
+_child_lock = threading.Lock()
+
+
+def _run_limited(
+    fn: Callable[[BatchSpec, Settings], BatchResult], spec: BatchSpec, settings: Settings
+) -> BatchResult:
+    """`fn(spec, settings)` where the time limit works: here in a main thread or without a
+    limit, else in this worker's child process; without a limit when no child may be started."""
+    if settings.run.file_seconds <= 0 or threading.current_thread() is threading.main_thread():
+        return fn(spec, settings)
+    if multiprocessing.current_process().daemon:  # may not have children: no limit here
+        result = fn(spec, settings)
+        return replace(result, phases={**result.phases, "no_time_limit": 1.0})
+    global _child
+    with _child_lock:
+        if _child is None:
+            # spawn, not fork: the worker has threads, which fork would copy mid-lock (and the
+            # child's parent is then the worker, as `worker_init` checks); started once, so only
+            # the first batch pays for the interpreter's start.
+            _child = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=worker_init,
+                initargs=(os.getpid(),),
+            )
+        child = _child
+    return child.submit(fn, spec, settings).result()
 
 
 def write_lines(url: str, lines: list[bytes]) -> None:

@@ -72,7 +72,12 @@ _S3_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "
 @pytest.fixture(scope="package")
 def client(s3_endpoint: str) -> Iterator[distributed.Client]:
     """A client of a LocalCluster of 2 single-threaded worker processes, for all these tests."""
+    import dask
+
+    from newsclean.flows.executors.dask import NON_DAEMONIC_WORKERS
+
     with (
+        dask.config.set(NON_DAEMONIC_WORKERS),
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,

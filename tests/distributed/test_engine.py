@@ -113,6 +113,20 @@ def test_the_command_line_runs_on_a_given_scheduler(
     assert digests(tmp_path / "out") == local_outputs
 
 
+def test_the_time_limit_holds_on_dask_workers(client: Client, tmp_path: Path) -> None:
+    """A Dask worker runs tasks in threads, where the clean stage's SIGALRM limit cannot work:
+    batches with a limit run in the worker's child process. 100k nested divs take about 2 s to
+    clean, far over 0.05 s: quarantined as "timeout" on both engines, the same bytes."""
+    raw = tmp_path / "raw"
+    raw.mkdir()  # that file alone: at 0.05 s, a loaded machine could time out a sample too
+    (raw / "deep.html").write_text("<div>" * 100_000 + "A sentence." + "</div>" * 100_000, encoding="utf-8")
+    limited = SETTINGS.model_copy(update={"run": SETTINGS.run.model_copy(update={"file_seconds": 0.05})})
+    local = run_pipeline(RunOptions(raw, tmp_path / "local", limited), DirectExecutor(2), LOG)
+    on_dask = run_pipeline(RunOptions(raw, tmp_path / "dask", limited), DaskExecutor(client), LOG)
+    assert local.quarantine_reasons == on_dask.quarantine_reasons == {"timeout": 1}
+    assert digests(tmp_path / "dask") == digests(tmp_path / "local")
+
+
 PROBE = """
 import sys
 from newsclean.flows.cli import main

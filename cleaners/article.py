@@ -7,8 +7,9 @@ cleaned first, then compared with the kept one on two signals:
 
 - **More of the same story.** An extraction with at least `GROWTH` times the kept one's prose
   words replaces it when the lines it adds share at least `MIN_COHESION` of their content words
-  with the kept text and the title: the article continued, not a column of other stories'
-  teasers (whose words are their own stories').
+  with the kept text and the title (the article continued, not a column of other stories'
+  teasers, whose words are their own stories'), or when it opens with more of the title's words
+  (the kept one was the teasers).
 - **The story under the title.** An extraction whose opening shares at least `TITLE_LEAD` more
   of the title's content words than the kept one's opening (and that holds `MIN_TITLE_PROSE`
   words of prose) replaces it: the kept one is another story, a promo or a teaser. Not when it
@@ -105,23 +106,38 @@ def _part_of(text: Candidate, whole: Candidate) -> bool:
     return text.prose_words < whole.prose_words and overlap(text.text, whole.text) >= MAX_OVERLAP
 
 
+def _closer_to_title(text: Candidate, other: Candidate, title: str | None) -> bool:
+    """`text` opens with more of the title's words than `other` does."""
+    mine, theirs = title_affinity(text.text, title), title_affinity(other.text, title)
+    return mine is not None and theirs is not None and mine > theirs
+
+
 def choose_article(
-    kept: Candidate, others: Sequence[Candidate], title: str | None
+    kept: Candidate,
+    others: Sequence[Candidate],
+    title: str | None,
+    *,
+    growth: float = GROWTH,
+    min_cohesion: float = MIN_COHESION,
+    title_lead: float = TITLE_LEAD,
 ) -> tuple[Candidate, str | None]:
     """The extraction that reads as the article, and why it replaced `kept` (None: it did not).
-    `others` are tried in order; the title test runs last, over all of them."""
+    `others` are tried in order; the title test runs last, over all of them. The keyword
+    arguments are the module's thresholds (set otherwise only by bench/cleaning.py's sweep)."""
     chosen, reason = kept, None
     for other in others:
         grown = other.prose_words
-        if (
-            grown >= GROWTH * max(chosen.prose_words, 1.0)
-            and cohesion(chosen.text, other.text, title) >= MIN_COHESION
+        if grown < growth * max(chosen.prose_words, 1.0):
+            continue
+        if cohesion(chosen.text, other.text, title) < min_cohesion and not _closer_to_title(
+            other, chosen, title
         ):
-            reason = (
-                f"{other.name} holds {grown:.0f} prose words of the same story,"
-                f" {chosen.name} {chosen.prose_words:.0f}: kept one was a part"
-            )
-            chosen = other
+            continue
+        reason = (
+            f"{other.name} holds {grown:.0f} prose words of the story,"
+            f" {chosen.name} {chosen.prose_words:.0f}: the kept one was a part of it, or teasers"
+        )
+        chosen = other
     base = title_affinity(chosen.text, title)
     if base is not None:
         best, best_affinity = chosen, base
@@ -134,7 +150,7 @@ def choose_article(
                 and not _part_of(other, chosen)
             ):
                 best, best_affinity = other, affinity
-        if best is not chosen and best_affinity >= base + TITLE_LEAD:
+        if best is not chosen and best_affinity >= base + title_lead:
             reason = (
                 f"{best.name} opens on the title's story ({best_affinity:.0%} of its words),"
                 f" {chosen.name} does not ({base:.0%}): another story, a promo or teasers"

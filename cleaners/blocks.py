@@ -203,13 +203,37 @@ def line_key(line: str) -> str:
     return " ".join(_WORD.findall(line.casefold()))
 
 
+# Figures and calendar words, which change from one copy of a furniture line to the next
+# ("Posted on 3 March 2008 by", "12 comments", "Page 2 of 5"): counted as one word each.
+_FIGURES = re.compile(r"\d+")
+_LETTERS = re.compile(r"[^\W\d_]")
+_CALENDAR = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mon(?:day)?|tue(?:s(?:day)?)?"
+    r"|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|am|pm)\b"
+)
+
+
+def furniture_key(line: str) -> str:
+    """The key corpus statistics count: `line_key`, and in a line that does not end as a
+    sentence, every number as 0 and every month, weekday and am/pm as "m", so that a dated label
+    ("Posted on 3 March 2008 by Admin", "12 comments") is the same line on every page that
+    prints it, while a sentence that differs by a figure stays a sentence of its own."""
+    key = line_key(line)
+    if _SENTENCE_END.search(line.rstrip()):
+        return key
+    key = _CALENDAR.sub("m", _FIGURES.sub("0", key))
+    # A line of figures alone (a list's numbers, a vote count, "___") is not counted.
+    return key if any(w != "m" and _LETTERS.search(w) for w in key.split()) else ""
+
+
 def short_line_keys(text: str, *, max_words: int = 20) -> Iterator[tuple[int, str]]:
-    """(index, `line_key`) of each line of 1..max_words words whose key is not empty: the lines
-    per-outlet statistics count. A long line is split at most max_words times, not into all of
-    its words: most of a corpus's lines are paragraphs."""
+    """(index, `furniture_key`) of each line of 1..max_words words whose key is not empty: the
+    lines corpus statistics count. A long line is split at most max_words times, not into all
+    of its words: most of a corpus's lines are paragraphs."""
     for i, line in enumerate(text.split("\n")):
         if 0 < len(line.split(None, max_words)) <= max_words:
-            key = line_key(line)  # spacing never changes a key: it is made of the words alone
+            key = furniture_key(line)  # spacing never changes a key: it is made of the words alone
             if key:
                 yield i, key
 
@@ -288,3 +312,62 @@ def comment_thread_start(
     ):
         start -= 1
     return start
+
+
+# Non-prose lists: what a page carries beside the story (a ticker, a link list, a table of
+# names, other stories' teasers), wherever it sits. docs/tuning.md, "List blocks".
+MIN_LIST_LINES = 8
+LIST_RATIO = 3.0
+MIN_STORY_WORDS = 80
+# A call to action that ends one teaser ("Full Story", "Read more »", "More…").
+_TEASER_LINK = re.compile(
+    r"(?:full story|read (?:the )?(?:full|whole|more|rest)(?: (?:story|article))?|more|continue reading"
+    r"|read on|see more|view (?:story|article)|go to (?:story|article))\W*",
+    re.I,
+)
+
+
+def list_blocks(
+    lines: Sequence[str],
+    *,
+    min_lines: int = MIN_LIST_LINES,
+    ratio: float = LIST_RATIO,
+    min_story: float = MIN_STORY_WORDS,
+) -> list[tuple[int, int]]:
+    """[start, end) of each run of at least `min_lines` consecutive non-prose lines that holds
+    more than `ratio` times the words of the document's prose outside it, when that prose is a
+    story (at least `min_story` words): a list that dwarfs the story is the page's (a currency
+    ticker under a currency story), not the story's. A list the size of the story (a results
+    table, a recipe's ingredients, a deals post's products) and a page that is only a list stay."""
+    units = [length_units(line) for line in lines]
+    prose = [is_prose(line) for line in lines]
+    total_prose = sum(u for u, p in zip(units, prose, strict=True) if p)
+    if total_prose < min_story:
+        return []
+    found: list[tuple[int, int]] = []
+    start = 0
+    for i in range(len(lines) + 1):
+        if i < len(lines) and not prose[i]:
+            continue
+        if i - start >= min_lines and sum(units[start:i]) > ratio * total_prose:
+            found.append((start, i))
+        start = i + 1
+    return found
+
+
+def teaser_blocks(lines: Sequence[str], *, min_links: int = 2, max_words: int = 80) -> list[int]:
+    """Indexes of other stories' teasers: when a call to action ("Full Story", "Read more")
+    ends at least `min_links` short paragraphs, each such paragraph (at most `max_words`
+    words) and its link line. One "Read more" under a story is its own link, not a list."""
+    links = [i for i, line in enumerate(lines) if len(line.split()) <= 5 and _TEASER_LINK.fullmatch(line)]
+    if len(links) < min_links:
+        return []
+    dropped: list[int] = []
+    for i in links:
+        dropped.append(i)
+        # the teaser above: its short lines back to the previous link (a headline, a blurb)
+        j = i - 1
+        while j >= 0 and j not in links and i - j <= 3 and len(lines[j].split()) <= max_words:
+            dropped.append(j)
+            j -= 1
+    return sorted(set(dropped))

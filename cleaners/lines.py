@@ -17,7 +17,9 @@ from newsclean.cleaners.blocks import (
     duplicate_lines,
     is_prose,
     length_units,
+    list_blocks,
     tail_cut,
+    teaser_blocks,
 )
 from newsclean.cleaners.dates import parse_date
 from newsclean.cleaners.rules import (
@@ -332,6 +334,14 @@ def _drop_blocks(state: _LineState, options: CleaningOptions) -> None:
         if start is not None:
             for i in present[start:]:
                 state.drop(i, "comments_related", "comment-thread")
+    if options.list_blocks:
+        kept = state.kept()
+        squashed = [state.squashed[i] for i in kept]
+        for j in teaser_blocks(squashed):
+            state.drop(kept[j], "read_more", "teaser-list")
+        for start, end in list_blocks(squashed):
+            for j in range(start, end):
+                state.drop(kept[j], "page_chrome", "non-prose-list")
     if options.body_span:
         # Lines the rules removed still say where the chrome is: they take part, as evidence.
         present = [i for i, line in enumerate(state.squashed) if line]

@@ -84,12 +84,21 @@ class CleaningOptions(_Section):
     # Reader comments: from the first of several comment headers ("X on <date> said:") on.
     comment_threads: bool = True
     body_span: bool = True
+    # Lists that are not prose: a run of short lines holding more words than the story's prose
+    # (tickers, link lists, tables of names), and teasers ending in a repeated "Full Story".
+    list_blocks: bool = True
     # Corpus-learned boilerplate (newsclean.corpus.RepeatedLines): a short line (at most
     # `repeated_line_max_words`) an outlet repeats in at least `repeated_line_min_docs` documents
     # of different event clusters is removed. Off without the run's per-outlet statistics.
     repeated_lines: bool = True
     repeated_line_min_docs: int = Field(default=5, ge=2)
     repeated_line_max_words: int = Field(default=20, ge=1)
+    # Corpus furniture (same class): a short line that documents of at least
+    # `corpus_line_min_events` event clusters and `corpus_line_min_outlets` outlets carry is
+    # removed whatever the outlet; a quote one event's coverage repeats is one cluster. See docs/tuning.md.
+    corpus_lines: bool = True
+    corpus_line_min_events: int = Field(default=10, ge=2)
+    corpus_line_min_outlets: int = Field(default=3, ge=2)
 
 
 class DedupSettings(_Section):

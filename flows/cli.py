@@ -226,20 +226,29 @@ def cmd_why(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print a file's cleaned text, then each removed span with the rule that removed it."""
+    from newsclean.cleaners.types import CleanedText
     from newsclean.records import Quarantined
     from newsclean.sources import read_file
-    from newsclean.stages.clean import clean_source
+    from newsclean.stages.clean import clean_source, cleaned_document
 
     path = Path(args.file)
     if not path.is_file():
         print(f"newsclean: no such file: {path}", file=sys.stderr)
         return EXIT_USAGE
     settings = Settings.from_file(Path(args.settings) if args.settings else None)
+    learned = None
+    if args.run:  # the corpus-learned lines of that finished run apply too
+        from newsclean.corpus import learned_from_run
+
+        learned = learned_from_run(Path(args.run), settings.cleaning)
     for item in read_file(path.parent, path.name, settings.decode):
         if isinstance(item, Quarantined):
             print(f"quarantined: {item.reason} ({item.detail})")
             continue
         cleaned = clean_source(item, settings)
+        if learned is not None:
+            text, found = learned.explain(cleaned.text, cleaned_document(item, cleaned).outlet)
+            cleaned = CleanedText(text, cleaned.metadata, (*cleaned.removals, *found))
         label = f"{item.source_path}" + (f" #{item.record_id}" if item.record_id else "")
         print(f"=== {label} (encoding {item.encoding}{', mojibake repaired' if item.mojibake_fixed else ''})")
         meta = cleaned.metadata
@@ -314,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="show a file's cleaned text and what was removed, by rule")
     explain.add_argument("file")
     explain.add_argument("--settings")
+    explain.add_argument(
+        "--run", metavar="OUT", help="a finished run's output folder: its corpus-learned lines apply too"
+    )
     explain.set_defaults(func=cmd_explain)
 
     why = sub.add_parser("why", help="show why two documents of a finished run were grouped, or not")

@@ -134,15 +134,16 @@ class EventSpace:
     def __init__(
         self,
         features: Sequence[tuple[U64Array, U32Array]],
-        events: Sequence[tuple[U32Array, F64Array] | tuple[U32Array, F64Array, U32Array]],
+        events: Sequence[tuple[U32Array, F64Array] | tuple[U32Array, F64Array, U32Array, U32Array]],
         *,
         overlap_offset: float,
         overlap_reference: float,
         threads: int = 1,
     ) -> None:
         """`features[i]` is item i's `term_arrays`; `events[i]` its `event_features`, and
-        optionally where its principal specifics sit in its features (`DocSignature.principal_at`);
-        `threads` share the pair scoring (`newsclean.dedup.parallel`)."""
+        optionally where its principal specifics and its headline's names sit in its features
+        (`DocSignature.principal_at`, `subject_at`); `threads` share the pair scoring
+        (`newsclean.dedup.parallel`)."""
         self.offset = overlap_offset
         self.reference = overlap_reference
         self.threads = threads
@@ -158,6 +159,7 @@ class EventSpace:
             self.totals: npt.NDArray[np.float64] = np.zeros(n, dtype=np.float64)
             self.principal_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
             self.principal_totals: npt.NDArray[np.float64] = np.zeros(n, dtype=np.float64)
+            self.subject_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
             return
         event_ids = np.concatenate([ids[i][e[0]] for i, e in enumerate(events)])
         frequencies = np.concatenate([counts[i][e[0]] for i, e in enumerate(events)]).astype(np.float64)
@@ -178,6 +180,10 @@ class EventSpace:
         # term_ids order), weighted by IDF (`features.idf`, which vanishes for a term every story has).
         self.principal_matrix = _principal_matrix(self.matrix, [e[2] if len(e) > 2 else None for e in events])
         self.principal_totals = np.asarray(self.principal_matrix.sum(axis=1), dtype=np.float64).ravel()
+        # Each story's subject, its headline name rarest in this corpus, as a 1 in its column
+        # (`pair_disagreements` asks whether the other story holds it).
+        names = _principal_matrix(self.matrix, [e[3] if len(e) > 3 else None for e in events])
+        self.subject_matrix = _row_maxima(names)
 
     @classmethod
     def from_texts(
@@ -236,16 +242,38 @@ class EventSpace:
         over the two sides, of the IDF-weighted share of one side's principal specifics
         (`features.principal_terms`) that the other story does not contain at all. Both must
         name something the other never mentions: a short story whose few specifics a longer
-        one repeats agrees with it. A side with no principal specifics disagrees with nothing."""
+        one repeats agrees with it. A side with no principal specifics disagrees with nothing.
+        (Taking the titled side's share when only one has a title kept every labelled story out
+        of background clusters, but split one event's stories that spell a name two ways,
+        "Defence" and "Defense": docs/tuning.md.)"""
         if len(left) == 0:
             return np.zeros(0, dtype=np.float64)
-        missing = np.ones(len(left), dtype=np.float64)
+        shares = []
         for mine, theirs in ((left, right), (right, left)):
             covered = _pair_cover(self.matrix, self.principal_matrix, theirs, mine, threads=self.threads)
             total = self.principal_totals[mine]
             share = np.divide(total - covered, total, out=np.zeros_like(total), where=total > 0)
-            np.minimum(missing, np.clip(share, 0.0, 1.0), out=missing)
-        return missing
+            shares.append(np.clip(share, 0.0, 1.0))
+        out: npt.NDArray[np.float64] = np.minimum(*shares)
+        return out
+
+    def pair_disagreements(
+        self, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.bool_]:
+        """Per pair, whether the two stories are about different subjects: each has a subject
+        (the name in its headline rarest in this corpus, `features.subject_terms`) and neither
+        story mentions the other's at all. Another company's results, another person's arrest:
+        the same wording about someone else is another event. An untitled story has no subject:
+        the name its text repeats most was tried, and on events-dev it split one event's
+        coverage that centres on different people (docs/tuning.md)."""
+        if len(left) == 0:
+            return np.zeros(0, dtype=bool)
+        has = np.diff(self.subject_matrix.indptr) > 0
+        out = has[left] & has[right]
+        for mine, theirs in ((left, right), (right, left)):
+            held = _pair_cover(self.matrix, self.subject_matrix, theirs, mine, threads=self.threads)
+            out &= held == 0
+        return out
 
     def pair_scores(
         self, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
@@ -346,6 +374,22 @@ def _principal_matrix(matrix: sparse.csr_matrix, principal: Sequence[U32Array | 
     )
     out.sort_indices()
     return out
+
+
+def _row_maxima(weights: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Per row, its largest entry alone, as a 1 (ties: the first column); empty rows stay empty."""
+    indptr = weights.indptr
+    sizes = np.diff(indptr)
+    rows = np.flatnonzero(sizes)
+    cols = np.empty(len(rows), dtype=weights.indices.dtype)
+    if len(rows):
+        # Highest value first inside each row, then the smaller column: the first entry of a run.
+        row_of = np.repeat(np.arange(weights.shape[0]), sizes)
+        order = np.lexsort((weights.indices, -weights.data, row_of))
+        cols = weights.indices[order[indptr[rows]]]
+    out_indptr = np.zeros(weights.shape[0] + 1, dtype=np.int64)
+    out_indptr[1:] = np.cumsum(sizes > 0)
+    return sparse.csr_matrix((np.ones(len(rows)), cols, out_indptr), shape=weights.shape)
 
 
 def _pair_cover(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from newsclean.dedup.event_space import term_id
-from newsclean.dedup.features import event_terms, principal_terms, rarity_prior
+from newsclean.dedup.features import event_terms, principal_terms, rarity_prior, subject_terms
 from newsclean.dedup.grouping import EventGraph, _parse_day, date_closeness, date_gaps, event_graph
 from newsclean.dedup.signing import DocSignature, Signer
 from newsclean.dedup.types import DedupDoc
@@ -38,7 +38,9 @@ def why(
     hold, rarest first), conflicting_specifics (each side's principal specifics, the title's,
     that the other story never mentions: what `conflict` weighs), unmatched_specifics (each
     side's event terms the other never mentions, rarest first), date_gap_days, cosine, overlap,
-    event_score (cosine x overlap factor), conflict, agreement (1 - conflict), date_close_factor,
+    event_score (cosine x overlap factor), conflict, subjects (each side's headline name rarest
+    in the corpus, None without one), different_subjects (each subject absent from the other
+    story: a cannot-link), agreement (1 - conflict), date_close_factor,
     date_gap_factor, edge_weight (the weight clustering saw, after crowd scaling; None when the
     pair was no candidate or its edge was not kept), threshold (the cut), same_cluster."""
     s = settings or (graph.settings if graph is not None else DedupSettings())
@@ -59,6 +61,7 @@ def why(
     left, right = np.array([ra], dtype=np.int64), np.array([rb], dtype=np.int64)
     space = graph.space
     conflict = float(space.pair_conflicts(left, right)[0])
+    apart = bool(space.pair_disagreements(left, right)[0])
     day_a, day_b = _parse_day(doc_a.published), _parse_day(doc_b.published)
     days = np.array([d.toordinal() if d else -1 for d in (day_a, day_b)], dtype=np.int64)
     pair = np.array([[0, 1]], dtype=np.int64)
@@ -82,15 +85,45 @@ def why(
         "overlap": round(space.overlap(ra, rb), 4),
         "event_score": round(space.score(ra, rb), 4),
         "conflict": round(conflict, 4),
+        "subjects": {a: _subject(graph, ra, unit_of[a], sig_of), b: _subject(graph, rb, unit_of[b], sig_of)},
+        "different_subjects": apart,  # a cannot-link: never one cluster, whatever the score
         "agreement": round(1.0 - conflict, 4),
         "date_close_factor": round(
             1.0 + (float(date_closeness(days, pair, s)[0]) - 1.0) * (1.0 - conflict), 4
         ),
         "date_gap_factor": round(float(date_gaps(days, pair, s)[0]), 4),
-        "edge_weight": round(float(graph.edges.weights[hit[0]]), 4) if len(hit) else None,
+        # None also for a cannot-link (weight -inf, which JSON cannot hold): see different_subjects.
+        "edge_weight": _finite(graph.edges.weights[hit[0]]) if len(hit) else None,
         "threshold": s.linkage_threshold,
         "same_cluster": labels[a].cluster_id == labels[b].cluster_id,
     }
+
+
+def _subject(graph: EventGraph, item: int, unit: str, sig_of: dict[str, DocSignature]) -> str | None:
+    """The subject `EventSpace` took for `item` (its headline name rarest in the corpus), named.
+
+    The space keeps no term strings: the item's row holds its features in the order of its
+    signature's term ids, so the member whose signature matches the row names the column."""
+    space = graph.space
+    subject = space.subject_matrix.getrow(item)
+    if not subject.nnz:
+        return None
+    row = space.matrix.getrow(item)
+    at = int(np.searchsorted(row.indices, subject.indices[0]))
+    for doc_id in graph.members[unit]:
+        sig, doc = sig_of[doc_id], graph.by_id[doc_id]
+        if len(sig.term_ids) != row.nnz:
+            continue
+        names: set[str] = set()
+        bag = event_terms(doc.text, doc.title, names)
+        for term in subject_terms(principal_terms(doc.text, doc.title, bag), doc.title, names):
+            if sig.term_ids[at] == np.uint64(term_id(term)):
+                return term
+    return None
+
+
+def _finite(weight: float) -> float | None:
+    return round(float(weight), 4) if np.isfinite(weight) else None
 
 
 def _strongest(terms: set[str], k: int = _SHOWN) -> list[str]:

@@ -19,7 +19,7 @@ from wordfreq import freq_to_zipf, get_frequency_dict, zipf_frequency
 _WORD = re.compile(r"\w+")
 # Tokens with their case and position: words (with inner apostrophes/hyphens) and numbers.
 _TOKEN = re.compile(
-    r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]|\d[\d,.]*\d(?:st|nd|rd|th|s|m|bn|k)?|\d(?:st|nd|rd|th)?"
+    r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]|\d[\d,.]*\d(?:st|nd|rd|th|s|m|bn|k|ST|ND|RD|TH)?|\d(?:st|nd|rd|th|ST|ND|RD|TH)?"
 )
 
 # A lower-case word this rare in general English is topical enough to identify a story.
@@ -79,12 +79,12 @@ def _zipf_of_plain_word(word: str) -> float:
     return round(freq_to_zipf(frequency), 2)
 
 
-_POSSESSIVE = re.compile(r"['’]s?$")
+_POSSESSIVE = re.compile(r"['’][sS]?$")
 # A capitalised word this common is a title or sentence word ("Secretary", "Foreign"), not a name.
 _NAME_MAX_ZIPF = 4.6
 
 
-def event_terms(text: str, title: str | None = None) -> Counter[str]:
+def event_terms(text: str, title: str | None = None, names: set[str] | None = None) -> Counter[str]:
     """Bag of event-identifying terms: names and name phrases, numbers, rare words.
 
     A capitalised word counts as a name when it is not common English ("Motegi", "Okinawa", not
@@ -96,9 +96,11 @@ def event_terms(text: str, title: str | None = None) -> Counter[str]:
     Every distinct token is judged once (`_token_kind`, cached across documents) and counted as
     often as it occurs; only capitalised tokens are looked at in sequence, for phrases. Judging
     each occurrence in a Python loop cost a millisecond per article, a third of cleaning it.
+    `names`, when given, receives the text's (not the title's) single-word names, collected in
+    the same pass (`subject_terms` reads them).
     """
     bag: Counter[str] = Counter()
-    for source in (text, title or ""):
+    for source, found in ((text, names), (title or "", None)):
         parts = _TOKEN_SPLIT.split(source)  # gap, token, gap, token, ..., gap
         tokens = parts[1::2]
         for token, count in Counter(tokens).items():
@@ -114,6 +116,8 @@ def event_terms(text: str, title: str | None = None) -> Counter[str]:
             if kind != _NAME and kind != _CAPITALISED:
                 previous = None
                 continue
+            if found is not None and kind == _NAME:
+                found.add(lower)
             # parts[2 * i] is the text between this token and the one before it.
             if (
                 previous is not None
@@ -181,6 +185,23 @@ def principal_terms(text: str, title: str | None, bag: Mapping[str, int] | None 
     bag = event_terms(text, title) if bag is None else bag
     caps = title.isupper()
     return {t for t, n in event_terms(title).items() if " " not in t and (caps or bag.get(t, 0) > n)}
+
+
+# A code in angle brackets in a headline: how wires mark the company a story is about
+# ("<CHL>", "<IBM.N>"; the exchange suffix is not part of it).
+_HEADLINE_CODE = re.compile(r"<([A-Za-z0-9]{1,8})(?:\.[A-Za-z]{1,3})*>")
+
+
+def subject_terms(principal: set[str], title: str | None, body_names: set[str]) -> set[str]:
+    """Who or what a story's headline says it is about: its principal specifics that its text
+    uses as names (capitalised and not common English: a company, a person, a place), and any
+    company code the headline marks in angle brackets. Numbers are the "what", not the who,
+    and a count is often revised between reports. The text decides what is a name because a
+    headline in capitals, or in Title Case, capitalises every word ("RAISES", "Begin").
+    Grouping takes the one rarest in the corpus as the story's subject
+    (`EventSpace.pair_disagreements`). `body_names`: `event_terms(text, title, names=...)`."""
+    codes = {code.casefold() for code in _HEADLINE_CODE.findall(title or "")}
+    return {t for t in principal if t in body_names} | codes
 
 
 def salient_terms(bag: Counter[str], k: int) -> set[str]:

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from newsclean.dedup.event_space import EventSpace, edge_ranks, neighbourhood_levels, positions_in_runs
 from newsclean.dedup.kernels import count_levels, keep_above_cutoffs
-from newsclean.dedup.linkage import Edges, attach_lone_items, average_linkage, connected_parts
+from newsclean.dedup.linkage import CANNOT_LINK, Edges, attach_lone_items, average_linkage, connected_parts
 from newsclean.dedup.lsh import (
     byte_sketch,
     candidate_codes,
@@ -307,7 +307,7 @@ def event_graph(
     rep_sigs = [sig_of[r] for r in rep_ids]
     space = EventSpace(
         [(rep.term_ids, rep.term_counts) for rep in rep_sigs],
-        [(rep.event_at, rep.event_priors, rep.principal_at) for rep in rep_sigs],
+        [(rep.event_at, rep.event_priors, rep.principal_at, rep.subject_at) for rep in rep_sigs],
         overlap_offset=s.event_overlap_offset,
         overlap_reference=s.event_overlap_reference,
         threads=threads,
@@ -366,6 +366,8 @@ def event_graph(
     right_ids = [rep_ids[b] for b in to_check[:, 1].tolist()]
     shared = shingles_of.shared(left_ids, right_ids)
     copies = _copies(shared, shingles_of.sizes(left_ids), shingles_of.sizes(right_ids), s)
+    # A template filled in for another subject (another bank's prime rate notice) is no copy.
+    copies &= ~space.pair_disagreements(to_check[:, 0], to_check[:, 1])
     for a, b in to_check[copies].tolist():
         near.union(a, b)
     del to_check, left_ids, right_ids, shared, copies
@@ -397,6 +399,7 @@ def event_graph(
     left_reps, right_reps = rep_of_unit[unit_pair_array[:, 0]], rep_of_unit[unit_pair_array[:, 1]]
     agreement = 1.0 - space.pair_conflicts(left_reps, right_reps)
     scores = space.pair_scores(left_reps, right_reps) * agreement
+    apart = space.pair_disagreements(left_reps, right_reps)
     del left_reps, right_reps
     days = np.array([d.toordinal() if d is not None else -1 for d in unit_day], dtype=np.int64)
     weights = crowd_scaled(len(units), unit_pair_array, scores, s)
@@ -404,8 +407,14 @@ def event_graph(
     weights *= date_gaps(days, unit_pair_array, s)
     weights -= _date_penalties(days, unit_pair_array, s)
     kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
+    # Different subjects never share a cluster: kept as cannot-links wherever they would have
+    # been an edge (weight > 0), so that no chain of other links can join them either.
+    apart &= weights > 0
+    weights[apart] = CANNOT_LINK
+    kept |= apart
     edges = Edges(unit_pair_array[kept], weights[kept])
-    del scores, weights, unit_pair_array, kept
+    n_apart = int(apart.sum())
+    del scores, weights, unit_pair_array, kept, apart
     release_freed_memory()
     finished = time.perf_counter()
     stats = {
@@ -417,6 +426,7 @@ def event_graph(
         "event_lsh_pairs": float(lsh_event_pairs),
         "event_candidate_pairs": float(n_event),
         "candidate_pairs": float(n_near + n_event),
+        "cannot_links": float(n_apart),
         "seconds_near": round(t_near - started, 4),
         "seconds_event": round(finished - t_near, 4),
     }

@@ -155,8 +155,10 @@ def greedy_average_linkage(
 ) -> IndexArray:  # pragma: no cover - compiled; tested against a Python definition
     """Per item, its cluster's root: merge the two clusters of highest average similarity
     (summed edge weights over the product of their sizes) while that average is at least
-    `threshold`; a merge puts the larger-id cluster into the smaller-id one's. Edges of weight
-    0 or less and self-loops count as absent; repeated edges add up.
+    `threshold`; a merge puts the larger-id cluster into the smaller-id one's. An edge of weight
+    -inf is a cannot-link: every sum that includes it stays -inf, so its two items never share
+    a cluster. Other edges of weight 0 or less and self-loops count as absent; repeated edges
+    add up.
 
     The heap holds (-average, low id, high id, their versions): its order is the tuple order,
     so ties break on the smaller ids and the merges do not depend on the order edges arrive
@@ -183,7 +185,7 @@ def greedy_average_linkage(
         a = firsts[e]
         b = seconds[e]
         sim = weights[e]
-        if a != b and sim > 0:
+        if a != b and (sim > 0 or sim == -np.inf):
             row_a = sums[a]
             row_b = sums[b]
             row_a[b] = row_a.get(b, 0.0) + sim

@@ -18,6 +18,9 @@ from scipy.sparse.csgraph import connected_components
 
 from newsclean.dedup.kernels import greedy_average_linkage
 
+# The weight of a cannot-link edge: its two items never share a cluster (see the kernel).
+CANNOT_LINK = -np.inf
+
 
 @dataclass(frozen=True, slots=True)
 class Edges:
@@ -118,13 +121,18 @@ def attach_lone_items(
     story into a cluster whose other members it does not resemble. Lone items join only
     clusters the linkage formed, never each other, so the order they are taken in does not
     matter. Ties go to the smaller label. With `days` and `max_span` (as `average_linkage`), a
-    lone item does not join a cluster it would make span more than `max_span` days."""
+    lone item does not join a cluster it would make span more than `max_span` days; nor one
+    that holds an item it has a cannot-link edge (`CANNOT_LINK`) with."""
     if fit <= 0 or not len(edges):
         return labels
     n_items = len(labels)
     label = np.asarray(labels, dtype=np.int64)
     size = np.bincount(label, minlength=n_items)
     pairs, weights = edges.pairs, edges.weights
+    # A lone item never joins a cluster that holds an item it cannot link with.
+    barred = weights == CANNOT_LINK
+    one, two = pairs[barred, 0], pairs[barred, 1]
+    barred_keys = np.unique(np.concatenate((one * n_items + label[two], two * n_items + label[one])))
     positive = weights > 0
     pairs, weights = pairs[positive], weights[positive]
     ends = np.concatenate((pairs[:, 0], pairs[:, 1]))
@@ -155,6 +163,7 @@ def attach_lone_items(
         return np.where(past >= 0, ranked[start + np.maximum(past, 0)], 0.0)
 
     median = (value_at((members - 1) // 2) + value_at(members // 2)) / 2
+    median = np.where(np.isin(keys, barred_keys), -np.inf, median)
     if days is not None and max_span > 0:  # joins that would stretch a cluster's dates too far
         dated = days >= 0
         earliest = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)

@@ -16,13 +16,20 @@ import os
 import struct
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from newsclean.dedup.event_space import event_features, term_arrays, term_counts, term_id
-from newsclean.dedup.features import event_terms, joined_key, principal_terms, salient_terms, words
+from newsclean.dedup.features import (
+    event_terms,
+    joined_key,
+    principal_terms,
+    salient_terms,
+    subject_terms,
+    words,
+)
 from newsclean.dedup.kernels import intersection_sizes
 from newsclean.dedup.lsh import sorted_unique
 from newsclean.dedup.minhash import MinHasher, hash_ngrams
@@ -51,6 +58,8 @@ class DocSignature:
     event_priors: F64Array  # ... and their rarity priors
     # Where its principal specifics (`features.principal_terms`) sit in term_ids, sorted.
     principal_at: U32Array
+    # Where its headline's names (`features.subject_terms`) sit in term_ids, sorted.
+    subject_at: U32Array = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
 
     def to_bytes(self) -> bytes:
         """Compact and exact: a JSON header, then the arrays' bytes (little-endian)."""
@@ -68,6 +77,7 @@ class DocSignature:
                         self.term_ids,
                         self.event_at,
                         self.principal_at,
+                        self.subject_at,
                     )
                 ],
             },
@@ -86,6 +96,7 @@ class DocSignature:
                 self.event_at.astype("<u4").tobytes(),
                 self.event_priors.astype("<f8").tobytes(),
                 self.principal_at.astype("<u4").tobytes(),
+                self.subject_at.astype("<u4").tobytes(),
             )
         )
 
@@ -95,6 +106,7 @@ class DocSignature:
         header = json.loads(data[_HEADER.size : _HEADER.size + size].decode("utf-8", "surrogatepass"))
         n_near, n_shingles, n_salient, n_terms, n_events, *rest = header["n"]
         n_principal = rest[0] if rest else 0
+        n_subject = rest[1] if len(rest) > 1 else 0
         offset = _HEADER.size + size
         near = np.frombuffer(data, dtype="<u4", count=n_near, offset=offset)
         offset += 4 * n_near
@@ -111,9 +123,11 @@ class DocSignature:
         priors = np.frombuffer(data, dtype="<f8", count=n_events, offset=offset)
         offset += 8 * n_events
         principal = np.frombuffer(data, dtype="<u4", count=n_principal, offset=offset)
+        offset += 4 * n_principal
+        subject = np.frombuffer(data, dtype="<u4", count=n_subject, offset=offset)
         return cls(
             header["k"], header["w"], header["s"], near, shingles, salient, ids, counts, event_at, priors,
-            principal,
+            principal, subject,
         )  # fmt: skip
 
     def to_text(self) -> str:
@@ -138,7 +152,10 @@ class Signer:
         s = self.settings
         tokens = [words(t) for t in texts]
         joined = [" ".join(t) for t in tokens]  # for the exact-copy key and the word shingles
-        bags = [event_terms(text, title) for text, title in zip(texts, titles, strict=True)]
+        names: list[set[str]] = [set() for _ in texts]  # each text's names, for its subject
+        bags = [
+            event_terms(text, title, seen) for text, title, seen in zip(texts, titles, names, strict=True)
+        ]
         # The shingle hashes are kept: grouping's copy checks compare shingle sets, and making
         # them again from the texts is slow.
         near, shingles = self.near_hasher.signatures_and_hashes(tokens, s.near_shingle_words, joined)
@@ -147,7 +164,9 @@ class Signer:
         for i, (text, title) in enumerate(zip(texts, titles, strict=True)):
             ids, counts = term_arrays(term_counts(f"{title or ''}\n{text}", bags[i]))
             event_at, event_priors = event_features(ids, bags[i])
-            principal_at = _principal_positions(ids, principal_terms(text, title, bags[i]))
+            principal = principal_terms(text, title, bags[i])
+            principal_at = _principal_positions(ids, principal)
+            subject_at = _principal_positions(ids, subject_terms(principal, title, names[i]))
             out.append(
                 DocSignature(
                     exact_key=joined_key(joined[i]),
@@ -161,6 +180,7 @@ class Signer:
                     event_at=event_at,
                     event_priors=event_priors,
                     principal_at=principal_at,
+                    subject_at=subject_at,
                 )
             )
         return out

@@ -211,6 +211,10 @@ def cmd_why(args: argparse.Namespace) -> int:
     for doc_id in (a, b):
         missing = ", ".join(parts["conflicting_specifics"][doc_id]) or "-"
         print(f"  {doc_id}'s title specifics the other never mentions: {missing}")
+    subjects = parts["subjects"]
+    print(f"  subjects (headline names rarest in the corpus): {subjects[a] or '-'} / {subjects[b] or '-'}")
+    if parts["different_subjects"]:
+        print("  different subjects: each story never mentions the other's, so they never share a cluster")
     gap = parts["date_gap_days"]
     print(f"  date gap: {'unknown (a date missing)' if gap is None else f'{gap} days'}")
     print(
@@ -219,7 +223,9 @@ def cmd_why(args: argparse.Namespace) -> int:
         f"same-day factor {parts['date_close_factor']}, gap factor {parts['date_gap_factor']}"
     )
     weight = parts["edge_weight"]
-    shown = "no edge (not a candidate, or not among either story's strongest)" if weight is None else weight
+    shown = weight if weight is not None else "no edge (no candidate, or not among either story's strongest)"
+    if parts["different_subjects"]:
+        shown = "none (a cannot-link)"
     print(f"  edge weight {shown}; the cut is {parts['threshold']}")
     return EXIT_OK
 

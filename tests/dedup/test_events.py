@@ -11,7 +11,7 @@ import numpy as np
 from newsclean.cleaners import clean_text
 from newsclean.dedup import DedupDoc, group_documents
 from newsclean.dedup.explain import why
-from newsclean.dedup.linkage import Edges, attach_lone_items, average_linkage
+from newsclean.dedup.linkage import CANNOT_LINK, Edges, attach_lone_items, average_linkage
 from newsclean.settings import DedupSettings
 from support import seed_text
 
@@ -110,3 +110,51 @@ def test_why_names_shared_and_conflicting_specifics_on_the_seeds() -> None:
     assert {"motegi", "kishi"} & set(unmatched[tokyo_2021[0]])  # 2021's Japanese ministers
     assert unmatched[washington_2023]
     assert other["date_gap_days"] is None  # the 2023 story carries no date: content alone
+
+
+def _prime(doc_id: str, bank: str, ticker: str, rate: str) -> DedupDoc:
+    text = (
+        f"{bank} said it is raising its prime rate to {rate} pct from 7-1/2 pct, effective "
+        "immediately. The move follows increases announced earlier today by several major "
+        "money center banks, which cited higher costs of funds in the credit markets."
+    )
+    return DedupDoc(doc_id, text, f"{bank.upper()} <{ticker}> RAISES PRIME RATE", "1987-04-01", "Reuters")
+
+
+def test_same_day_same_wording_about_different_subjects_is_a_cannot_link() -> None:
+    docs = [
+        _prime("chemical", "Chemical Bank", "CHL", "7-3/4"),
+        _prime("mercantile", "Mercantile Bank", "MTRC", "7-3/4"),
+        _prime("boatmen", "Boatmen's National Bank", "BOAT", "7-3/4"),
+    ]
+    clusters = group_documents(docs).clusters()
+    assert sorted(clusters.values()) == [["boatmen"], ["chemical"], ["mercantile"]]
+    parts = why(docs, "chemical", "mercantile")
+    assert parts["different_subjects"] and not parts["same_cluster"]
+    assert parts["subjects"]["chemical"] in {"chemical", "chl"}  # equally rare here: either
+    assert parts["subjects"]["mercantile"] in {"mercantile", "mtrc"}
+    assert parts["date_gap_days"] == 0  # the same day lifts nothing here
+    # The same bank's story told twice (its subject in both) is one event.
+    again = DedupDoc(
+        "chemical-2", docs[0].text.replace("effective immediately", "starting today"),
+        "CHEMICAL <CHL> LIFTS PRIME RATE TO 7-3/4 PCT", "1987-04-01", "Wire",
+    )  # fmt: skip
+    grouped = group_documents([docs[0], again]).assignments
+    assert grouped["chemical"].cluster_id == grouped["chemical-2"].cluster_id
+    assert not why([docs[0], again], "chemical", "chemical-2")["different_subjects"]
+
+
+def test_a_cannot_link_holds_against_chains_and_lone_joins() -> None:
+    # 0-1 and 1-2 are strong, 0-2 a cannot-link: 0 and 2 never share a cluster.
+    edges = Edges.of({(0, 1): 0.9, (1, 2): 0.9, (0, 2): CANNOT_LINK, (3, 4): 0.5})
+    labels = average_linkage(5, edges, 0.1)
+    assert labels[0] != labels[2] and labels[3] == labels[4]
+    without = average_linkage(5, Edges.of({(0, 1): 0.9, (1, 2): 0.9, (0, 2): 0.0, (3, 4): 0.5}), 0.1)
+    assert without[0] == without[2]  # the same graph without it: one cluster of three
+    # A lone item whose best cluster holds an item it cannot link with stays alone.
+    lone = Edges.of({(0, 1): 0.9, (2, 0): 0.8, (2, 1): CANNOT_LINK})
+    clustered = average_linkage(3, lone, 0.85)
+    assert clustered[0] == clustered[1] != clustered[2]
+    assert attach_lone_items(clustered, lone, 0.85, 0.1) == clustered
+    free = Edges.of({(0, 1): 0.9, (2, 0): 0.8, (2, 1): 0.8})
+    assert len(set(attach_lone_items(average_linkage(3, free, 0.85), free, 0.85, 0.1))) == 1

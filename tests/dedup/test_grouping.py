@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -264,7 +265,7 @@ def _python_average_linkage(n_items: int, edges: list[tuple[int, int, float]], t
     size = dict.fromkeys(range(n_items), 1)
     sums: dict[int, dict[int, float]] = {i: {} for i in range(n_items)}
     for a, b, sim in edges:
-        if a != b and sim > 0:
+        if a != b and (sim > 0 or sim == -math.inf):
             sums[a][b] = sums[a].get(b, 0.0) + sim
             sums[b][a] = sums[b].get(a, 0.0) + sim
     version = dict.fromkeys(range(n_items), 0)

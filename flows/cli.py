@@ -92,6 +92,8 @@ def _print_summary(summary: RunSummary) -> None:
         print(f"  quarantined: {reasons} (see {summary.out_dir}/quarantine.jsonl)")
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary.seconds.items() if k != "total")
     print(f"  stages: {stages}")
+    if summary.grouping_line():
+        print(f"  {summary.grouping_line()}")
     if summary.outputs_current:
         print("  nothing new, changed or deleted: the outputs were already current")
     for warning in summary.warnings:

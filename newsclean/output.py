@@ -85,6 +85,12 @@ def write_jsonl(
 _LINES_PER_WRITE = 1000
 
 
+def write_chunks(path: Path, chunks: Iterable[bytes], *, same_as: Path | None = None) -> None:
+    """`write_atomic` for bytes made a chunk at a time (an incremental run streams the lines
+    of the previous output that did not change, with its changes between them)."""
+    _write_streamed(path, chunks, same_as=same_as)
+
+
 def _same_bytes(a: Path, b: Path, block: int = 1 << 20) -> bool:
     """Whether two files hold the same bytes (False when `b` does not exist), a block at a time."""
     try:

@@ -32,6 +32,29 @@ class RunSummary:
     # What the run recovered from and the user should know (a corrupt run state set aside, a
     # lock taken over from a run that is gone).
     warnings: list[str] = field(default_factory=list)
+    # What the group stage did (newsclean.stages.group): its mode (full, refresh, incremental)
+    # and, for an incremental run, documents new, departed, joining an existing cluster, clusters
+    # merged and made, and the statistics snapshot's run and time.
+    grouping: dict[str, Any] = field(default_factory=dict)
+
+    def grouping_line(self) -> str:
+        """What grouping did, in one line (empty when the run regrouped nothing)."""
+        g = self.grouping
+        if not g:
+            return ""
+        mode = g.get("mode", "")
+        if mode != "incremental":
+            merged = int(g.get("merged", 0))
+            why = f" ({g['reason']})" if g.get("reason") and mode == "refresh" else ""
+            extra = f", {merged} cluster ids retired into older ones" if merged else ""
+            return f"grouping: {mode}{why}{extra}"
+        return (
+            f"grouping: incremental, {int(g.get('new', 0))} new documents, {int(g.get('departed', 0))} left "
+            f"({g.get('changed_files', 0)} new or changed files, {g.get('deleted_files', 0)} deleted); "
+            f"{int(g.get('joined', 0))} joined existing clusters, {int(g.get('merged', 0))} clusters merged, "
+            f"{int(g.get('new_clusters', 0))} new clusters, {int(g.get('canonical_changed', 0))} canonicals "
+            f"changed; statistics snapshot of run {g.get('snapshot_run')} ({g.get('snapshot_time')})"
+        )
 
     def one_line(self) -> str:
         return (

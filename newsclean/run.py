@@ -202,6 +202,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         out_dir=str(out),
         outputs_current=current,
         warnings=warnings,
+        grouping=summary.get("grouping", {}),
     )
     log.info(result.one_line())
     return result
@@ -240,7 +241,10 @@ def _clean_group_write(
     seconds["read_clean"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    grouped = executor.run("group", group_batches, state_file, fingerprint, str(work_dir), options.settings)
+    key = outputs_key(fingerprint, options.settings, options.debug_removals)  # the model is valid under it
+    grouped = executor.run(
+        "group", group_batches, state_file, fingerprint, str(work_dir), options.settings, key
+    )
     seconds["group"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -3,8 +3,10 @@
 A scheduled run must not redo yesterday's work. The state remembers, per raw file, its size and
 modification time and what cleaning it produced (documents and quarantine records as the batch
 wrote them, each document's signature and line keys as bytes beside it: `StoredResult`). A later
-run re-cleans only files that are new or changed, forgets deleted ones, and regroups everything
-from the stored results, so its output is byte-identical to a full rebuild. Writes happen in one
+run re-cleans only files that are new or changed and forgets deleted ones. It also keeps the
+grouping model the last run published (`model`: the statistics snapshot, the LSH indexes, every
+document's unit and cluster; `newsclean.dedup.incremental`), so a later run adds its new
+documents to the grouping instead of regrouping everything. Writes happen in one
 transaction per run: a crash leaves the previous state intact. It also remembers what the last
 complete run wrote (a key for the results, settings and code, and each output file's size and
 modification time), so a run that finds nothing new, changed or deleted, with the outputs untouched
@@ -40,10 +42,13 @@ CREATE TABLE IF NOT EXISTS files (
     ctime_ns INTEGER NOT NULL
 )
 """
+# The grouping model (`newsclean.dedup.incremental.GroupingModel`): parts by name, as bytes.
+_MODEL_TABLE = "CREATE TABLE IF NOT EXISTS model (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 {_FILES_TABLE};
 CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+{_MODEL_TABLE};
 """
 # Its own statement: a store of another schema has its results table dropped and made again.
 _RESULTS_TABLE = """
@@ -88,6 +93,19 @@ class FileStamp:
 
 def state_path(out_dir: Path) -> Path:
     return out_dir / STATE_DIR / STATE_FILE
+
+
+def store_model(out_dir: Path, parts: dict[str, bytes]) -> None:
+    """Keep the grouping model a run has just published outputs from, for the next run: the
+    parts given replace theirs (a part not given, e.g. an unchanged snapshot, is kept). Opened
+    without the fingerprint (the write stage stores it), in one transaction."""
+    db = sqlite3.connect(state_path(out_dir), isolation_level=None)
+    try:
+        db.execute(_MODEL_TABLE)
+        with _Transaction(db):
+            db.executemany("INSERT OR REPLACE INTO model VALUES (?, ?)", sorted(parts.items()))
+    finally:
+        db.close()
 
 
 def read_signed_documents(out_dir: Path) -> list[tuple[dict[str, Any], bytes]]:
@@ -138,6 +156,7 @@ class RunState:
                 db.execute("DROP TABLE results")  # it may have another schema's columns
                 db.execute(_RESULTS_TABLE)
                 db.execute("DELETE FROM outputs")
+                db.execute("DELETE FROM model")
                 db.execute("DELETE FROM meta")
                 db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(expected.items()))
         state.recovered = recovered
@@ -191,6 +210,52 @@ class RunState:
         (call inside the transaction that changes them, so a crash before the outputs are
         rewritten cannot leave a record that calls stale outputs current)."""
         self.db.execute("DELETE FROM outputs")
+
+    def model_parts(self) -> dict[str, bytes]:
+        """The grouping model the last complete run left (`store_model`): its parts by name."""
+        return {key: bytes(value) for key, value in self.db.execute("SELECT key, value FROM model")}
+
+    def located_results(
+        self, *, signatures: bool = False, line_keys: bool = False, paths: Iterable[str] | None = None
+    ) -> Iterator[tuple[str, int, StoredResult]]:
+        """`results` with each result's place (path, seq); only those of `paths` when given."""
+        columns = ", ".join(
+            (
+                "path",
+                "seq",
+                "payload",
+                "signature" if signatures else "NULL",
+                "line_keys" if line_keys else "NULL",
+            )
+        )
+        if paths is None:
+            rows: Iterable[tuple[Any, ...]] = self.db.execute(
+                f"SELECT {columns} FROM results ORDER BY path, seq"
+            )
+            for path, seq, payload, signature, keys in rows:
+                yield path, seq, StoredResult(unpack(payload), signature, keys)
+            return
+        for path in sorted(set(paths)):
+            query = f"SELECT {columns} FROM results WHERE path = ? ORDER BY seq"
+            for found, seq, payload, signature, keys in self.db.execute(query, (path,)).fetchall():
+                yield found, seq, StoredResult(unpack(payload), signature, keys)
+
+    def signatures_at(self, places: Iterable[tuple[str, int]]) -> list[bytes]:
+        """The stored signatures of documents at (path, seq), in the order asked."""
+        out: list[bytes] = []
+        for path, seq in places:
+            row = self.db.execute(
+                "SELECT signature FROM results WHERE path = ? AND seq = ?", (path, seq)
+            ).fetchone()
+            if row is None or row[0] is None:
+                raise ValueError(f"{path}#{seq}: no stored signature")
+            out.append(bytes(row[0]))
+        return out
+
+    def quarantine_records(self) -> list[dict[str, Any]]:
+        """Every stored quarantine record (results without a signature are quarantine records)."""
+        rows = self.db.execute("SELECT payload FROM results WHERE signature IS NULL ORDER BY path, seq")
+        return [line["quarantine"] for (payload,) in rows if "quarantine" in (line := unpack(payload))]
 
     def results(self, *, signatures: bool = False, line_keys: bool = False) -> Iterator[StoredResult]:
         """Every stored result, in path order (the order does not affect the output), with its

@@ -1,5 +1,6 @@
-"""Incremental runs: only new and changed files are cleaned, deleted ones leave the output, and
-the result equals a full rebuild byte for byte."""
+"""Incremental runs: only new and changed files are cleaned and grouped, deleted ones leave the
+output, cluster ids stay (clusters only grow or merge, merges recorded), and --full after any
+series of runs equals a fresh --full."""
 
 from __future__ import annotations
 
@@ -26,9 +27,44 @@ LOG = logging.getLogger("test")
 OUTPUTS = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
 
 
+# Refreshes only when asked: these tests add a file or two to a corpus of ten.
+INCREMENTAL = Settings(
+    run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=100.0)
+)
+
+
 def run(raw: Path, out: Path, *, full: bool = False, settings: Settings | None = None) -> RunSummary:
-    settings = settings or Settings(run=RunSettings(workers=1, batch_size=3))
+    settings = settings or INCREMENTAL
     return run_pipeline(RunOptions(raw, out, settings, full=full), DirectExecutor(1), LOG)
+
+
+def clusters_of(out: Path) -> dict[str, str]:
+    """Each document's cluster id."""
+    lines = (out / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+    return {d["id"]: d["cluster_id"] for d in map(json.loads, lines)}
+
+
+def merges(out: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (out / "merges.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def followed(cluster_id: str, records: list[dict[str, object]]) -> str:
+    """Where a cluster id leads through the recorded merges."""
+    into = {str(m["retired_cluster_id"]): m["into_cluster_id"] for m in records}
+    while cluster_id in into and into[cluster_id] is not None:
+        cluster_id = str(into[cluster_id])
+    return cluster_id
+
+
+def add(raw: Path, name: str, text: str) -> Path:
+    path = raw / "wire" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def seed(name: str) -> str:
+    return next(SEEDS.glob(f"{name}_*.txt")).read_text(encoding="utf-8")
 
 
 def outputs(out: Path) -> dict[str, str]:
@@ -104,7 +140,8 @@ def test_execution_settings_keep_the_outputs_current(tmp_path: Path) -> None:
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
     other = Settings(
-        run=RunSettings(workers=2, batch_size=3), dedup=DedupSettings(threads=1, large_block_bytes=0)
+        run=RunSettings(workers=2, batch_size=3),
+        dedup=DedupSettings(threads=1, large_block_bytes=0, snapshot_refresh_share=100.0),
     )
     summary = run(raw, out, settings=other)
     assert summary.outputs_current and "group" not in summary.seconds
@@ -115,57 +152,148 @@ def test_a_run_that_fails_before_writing_leaves_the_next_run_to_regroup(
 ) -> None:
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
-    (raw / "late.txt").write_text((SEEDS / "002_e5de64b388efb1a4.txt").read_text(encoding="utf-8"))
+    add(raw, "late.txt", seed("002"))
 
     def fail(*_args: object) -> None:
         raise RuntimeError("the disk filled up")
 
     monkeypatch.setattr(run_module, "write_outputs", fail)
     with pytest.raises(RuntimeError):
-        run(raw, out)  # the state now holds late.txt; the outputs do not
+        run(raw, out)  # the state now holds late.txt; the outputs and the grouping model do not
     monkeypatch.undo()
     summary = run(raw, out)
-    assert summary.files_cleaned == 0 and "group" in summary.seconds
+    assert summary.files_cleaned == 0 and summary.grouping["mode"] == "incremental"
+    assert summary.grouping["new"] == 1
     assert "late.txt" in (out / "documents.jsonl").read_text(encoding="utf-8")
-    assert_same_as_full(raw, out, tmp_path)
+    assert_full_is_fresh(raw, out, tmp_path)
 
 
-def test_new_file_is_cleaned_alone_and_grouped_with_the_rest(tmp_path: Path) -> None:
+def assert_full_is_fresh(raw: Path, out: Path, tmp_path: Path) -> None:
+    """`--full` in `out` after whatever ran there gives a fresh `--full`'s bytes."""
+    run(raw, out, full=True)
+    reference = tmp_path / "reference"
+    shutil.rmtree(reference, ignore_errors=True)
+    run(raw, reference, full=True)
+    assert outputs(out) == outputs(reference)
+    assert (out / "merges.jsonl").read_bytes() == b""
+
+
+def test_ids_stay_across_incremental_runs(tmp_path: Path) -> None:
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
-    copy = raw / "wire" / "copy-of-002.txt"
-    copy.parent.mkdir()
-    text = (SEEDS / "002_e5de64b388efb1a4.txt").read_text(encoding="utf-8")
-    copy.write_text(text.replace("March 17, 2021", "March 18, 2021"), encoding="utf-8")
+    seen = clusters_of(out)
+    texts = [seed("002").replace("March 17, 2021", "March 18, 2021"), seed("000")[:1500], seed("004")]
+    for k, text in enumerate(texts):
+        add(raw, f"new-{k}.txt", text)
+        summary = run(raw, out)
+        assert summary.grouping["mode"] == "incremental" and summary.files_cleaned == 1, summary.grouping
+        now = clusters_of(out)
+        for doc_id, cluster_id in seen.items():
+            assert now[doc_id] == followed(cluster_id, merges(out))
+        assert len(now) == len(seen) + 1
+        seen = now
+    # Only new lines and the rows of clusters that changed were written; the rest streamed.
+    rows = [json.loads(line) for line in (out / "canonical.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["cluster_id"] for r in rows} == set(seen.values())
+    assert {p.stem for p in (out / "canonical").glob("*.md")} == set(seen.values())
+    summary_file = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary_file["documents"] == len(seen) and summary_file["clusters"] == len(rows)
+    assert_full_is_fresh(raw, out, tmp_path)
+
+
+def test_a_copy_of_two_stories_merges_their_clusters_and_the_older_id_stays(tmp_path: Path) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    (raw / "first.txt").write_text(seed("001"), encoding="utf-8")
+    (raw / "other.txt").write_text(seed("000"), encoding="utf-8")
+    run(raw, out)
+    first_cluster = clusters_of(out)[_doc(out, "first.txt")]
+    ferry = (INPUTS / "cp1252.txt").read_bytes().decode("cp1252")
+    (raw / "second.txt").write_text(ferry, encoding="utf-8")
+    run(raw, out)
+    assert clusters_of(out)[_doc(out, "first.txt")] == first_cluster
+    second_cluster = clusters_of(out)[_doc(out, "second.txt")]
+    assert first_cluster != second_cluster
+    # One text holding both stories: a copy of each (containment), so one unit, one cluster.
+    (raw / "both.txt").write_text(seed("001") + "\n\n" + ferry, encoding="utf-8")
     summary = run(raw, out)
-    assert (summary.files_cleaned, summary.files_unchanged) == (1, 9)
-    assert summary.relations.get("near_duplicate", 0) + summary.relations.get("exact_duplicate", 0) == 1
-    assert_same_as_full(raw, out, tmp_path)
+    assert summary.grouping["mode"] == "incremental" and summary.grouping["merged"] >= 1
+    after = clusters_of(out)
+    assert after[_doc(out, "first.txt")] == after[_doc(out, "second.txt")] == first_cluster  # the older id
+    assert after[_doc(out, "both.txt")] == first_cluster
+    recorded = merges(out)
+    assert {"retired_cluster_id": second_cluster, "into_cluster_id": first_cluster, "run": 3} in recorded
+    assert second_cluster not in {p.stem for p in (out / "canonical").glob("*.md")}
+    assert_full_is_fresh(raw, out, tmp_path)
 
 
-def test_changed_file_is_recleaned(tmp_path: Path) -> None:
-    raw, out = make_raw(tmp_path), tmp_path / "out"
+def _doc(out: Path, source_path: str) -> str:
+    lines = (out / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+    return next(d["id"] for d in map(json.loads, lines) if d["source_path"] == source_path)
+
+
+def test_a_changed_file_moves_its_document_and_an_emptied_cluster_is_retired(tmp_path: Path) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    ferry = (INPUTS / "cp1252.txt").read_bytes().decode("cp1252")
+    (raw / "alone.txt").write_text(ferry, encoding="utf-8")
+    (raw / "story.txt").write_text(seed("002"), encoding="utf-8")
+    (raw / "copy.txt").write_text(seed("002"), encoding="utf-8")
     run(raw, out)
-    target = raw / "inputs" / "cp1252.txt"
-    addition = "\nThe ferry will carry 400 passengers a day.\n".encode("cp1252")
-    target.write_bytes(target.read_bytes() + addition)
-    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 1_000_000_000))
+    before = clusters_of(out)
+    moving = _doc(out, "alone.txt")
+    left = before[moving]
+    target = before[_doc(out, "story.txt")]
+    assert left != target
+    changed = raw / "alone.txt"
+    changed.write_text(seed("002").replace("Tuesday", "Tuesday morning"), encoding="utf-8")
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 1_000_000_000))
     summary = run(raw, out)
-    assert (summary.files_cleaned, summary.files_unchanged) == (1, 8)
-    assert "400 passengers" in (out / "documents.jsonl").read_text(encoding="utf-8")
-    assert_same_as_full(raw, out, tmp_path)
+    assert summary.files_cleaned == 1 and summary.grouping["mode"] == "incremental"
+    after = clusters_of(out)
+    assert after[moving] == target  # the same document id, now in the cluster its new text joins
+    assert {"retired_cluster_id": left, "into_cluster_id": None, "run": 2} in merges(out)
+    assert left not in set(after.values())
+    assert "Tuesday morning" in (out / "documents.jsonl").read_text(encoding="utf-8")
+    assert_full_is_fresh(raw, out, tmp_path)
 
 
-def test_deleted_file_leaves_the_outputs(tmp_path: Path) -> None:
+def test_a_deleted_file_leaves_the_outputs_and_its_emptied_cluster_is_retired(tmp_path: Path) -> None:
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
+    gone_doc = _doc(out, "inputs/cp1252.txt")
+    gone_cluster = clusters_of(out)[gone_doc]
+    mates = [d for d, c in clusters_of(out).items() if c == gone_cluster]
     (raw / "inputs" / "feed.jsonl").unlink()
-    (raw / "inputs" / "empty.txt").unlink()
+    (raw / "inputs" / "cp1252.txt").unlink()
     summary = run(raw, out)
     assert (summary.files_cleaned, summary.files_deleted) == (0, 2)
     everything = "".join((out / name).read_text(encoding="utf-8") for name in OUTPUTS[:3])
-    assert "feed.jsonl" not in everything and "empty.txt" not in everything
-    assert_same_as_full(raw, out, tmp_path)
+    assert "feed.jsonl" not in everything and "cp1252.txt" not in everything
+    if mates == [gone_doc]:
+        assert {"retired_cluster_id": gone_cluster, "into_cluster_id": None, "run": 2} in merges(out)
+        assert not (out / "canonical" / f"{gone_cluster}.md").exists()
+    assert_full_is_fresh(raw, out, tmp_path)
+
+
+def test_a_refresh_regroups_with_fresh_statistics_and_keeps_ids(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    before = clusters_of(out)
+    add(raw, "new.txt", seed("004").replace("the", "this"))
+    refresh = Settings(
+        run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=0.01)
+    )
+    # The share is a grouping setting: a first run under it groups everything afresh (ids too),
+    # so the refresh is compared with the run before it under the same settings.
+    run(raw, out, settings=refresh)
+    before = clusters_of(out)
+    add(raw, "newer.txt", seed("001")[:2000])
+    summary = run(raw, out, settings=refresh)
+    assert summary.grouping["mode"] == "refresh"
+    after = clusters_of(out)
+    for doc_id, cluster_id in before.items():
+        assert after[doc_id] == followed(cluster_id, merges(out))
 
 
 def test_changed_cleaning_settings_rebuild_the_state(tmp_path: Path) -> None:
@@ -220,7 +348,8 @@ def test_a_document_stored_without_its_signature_is_an_error_not_a_lost_document
     with db:
         (path,) = db.execute("SELECT path FROM results WHERE signature IS NOT NULL ORDER BY path").fetchone()
         db.execute("UPDATE results SET signature = NULL WHERE path = ?", (path,))
-        db.execute("DELETE FROM outputs")  # so the next run regroups
+        db.execute("DELETE FROM outputs")  # so the next run regroups ...
+        db.execute("DELETE FROM model")  # ... everything
     db.close()
     with pytest.raises(ValueError, match="stored without its signature"):
         run(raw, out)

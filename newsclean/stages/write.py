@@ -24,14 +24,16 @@ import json
 import os
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from newsclean.output import read_jsonl, write_atomic, write_jsonl
+from newsclean.output import dumps, read_jsonl, unpack, write_atomic, write_chunks, write_jsonl
 from newsclean.records import CleanedDocument
 from newsclean.report import canonical_markdown
+from newsclean.state import store_model
 
-OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
+OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json", "merges.jsonl")
 CANONICAL_DIR = "canonical"
 CURRENT = "current"  # <out>/current -> .newsclean/generations/<n>
 GENERATIONS = Path(".newsclean") / "generations"
@@ -210,65 +212,110 @@ def _sources_order(source: dict[str, Any]) -> tuple[int, str]:
     return (0 if source["relation"] == "canonical" else 1, source["id"])
 
 
+def canonical_row(cluster_id: str, members: list[dict[str, Any]]) -> dict[str, Any]:
+    """A cluster's line of `canonical.jsonl` from its members' `documents.jsonl` records."""
+    canonical = next(m for m in members if m["relation"] == "canonical")
+    ranked = sorted(members, key=_sources_order)
+    dates = sorted(m["published"] for m in members if m["published"])
+    return {
+        "cluster_id": cluster_id,
+        "canonical_id": canonical["id"],
+        # The canonical's own metadata first; gaps filled from the other sources.
+        "title": canonical["title"] or next((m["title"] for m in ranked if m["title"]), None),
+        "published": canonical["published"] or (dates[0] if dates else None),
+        "outlet": canonical["outlet"],
+        "text": canonical["text"],
+        "sources": [
+            {k: m[k] for k in ("id", "source_path", "outlet", "url", "relation", "similarity")}
+            for m in ranked
+        ],
+    }
+
+
+def _record(document: dict[str, Any], assignment: dict[str, Any], debug_removals: bool) -> dict[str, Any]:
+    """A document's line of `documents.jsonl`: its fields, then where grouping put it."""
+    record = CleanedDocument.from_json(document).to_json()
+    removals = record.pop("removals")
+    record.update(
+        cluster_id=assignment["cluster_id"],
+        canonical_id=assignment["canonical_id"],
+        relation=assignment["relation"],
+        similarity=assignment["similarity"],
+        duplicate_of=assignment["duplicate_of"],
+    )
+    if debug_removals:
+        record["removals"] = removals
+    return record
+
+
+def _merges(grouped: Path, groups: dict[str, Any], previous: Path | None) -> list[bytes]:
+    """`merges.jsonl`: the earlier records (none after a full grouping, which starts ids
+    afresh), then this run's, one line each (`retired_cluster_id`, `into_cluster_id`, `run`)."""
+    lines: list[bytes] = []
+    earlier = previous / "merges.jsonl" if previous is not None else None
+    if groups["stats"].get("mode") != "full" and earlier is not None and earlier.is_file():
+        lines.append(earlier.read_bytes())
+    lines += [(dumps(m) + "\n").encode("utf-8") for m in groups.get("merges", [])]
+    return lines
+
+
+def _keep_model(grouped: Path, out: Path) -> None:
+    """The grouping model the group stage left, kept in the run state now that the outputs
+    made from it are published."""
+    parts = {p.stem.removeprefix("model-"): p.read_bytes() for p in sorted(grouped.glob("model-*.bin"))}
+    if parts:
+        # With the outputs it was published with: a later run that finds them otherwise (a run
+        # killed before recording them, a hand edit) regroups everything.
+        parts["outputs"] = json.dumps(output_stamps(out), sort_keys=True).encode()
+        store_model(out, parts)
+
+
 def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) -> dict[str, Any]:
     """Write the output contract (README, "Output contract") from the group stage's work folder
     into a new generation of `out_dir` and publish it (see the module's docstring); returns the
-    deterministic summary it also writes. Canonical pages of clusters that no longer exist are
-    not in the new generation."""
+    deterministic summary it also writes, with `grouping`: what the group stage did (not
+    written). Canonical pages of clusters that no longer exist are not in the new generation.
+    After an incremental group stage, the unchanged lines stream from the previous generation
+    (`_write_changes`)."""
     out = Path(out_dir)
     grouped = Path(grouped_dir)
     _adopt_legacy(out)
     previous = current_generation(out)
+    groups = json.loads((grouped / "groups.json").read_text(encoding="utf-8"))
     new = _new_generation(out)
+    if (grouped / "changes.json").is_file():
+        if previous is None:
+            raise RuntimeError("an incremental group stage needs the previous outputs")
+        summary = _write_changes(grouped, groups, previous, new, debug_removals)
+    else:
+        summary = _write_all(grouped, groups, previous, new, debug_removals)
+    write_chunks(new / "merges.jsonl", _merges(grouped, groups, previous))
+    content = json.dumps(summary, indent=2, sort_keys=True) + "\n"
+    write_atomic(new / "summary.json", content, same_as=previous / "summary.json" if previous else None)
+    publish(out, new, previous)
+    _keep_model(grouped, out)
+    return {**summary, "grouping": groups["stats"]}
 
+
+def _write_all(
+    grouped: Path, groups: dict[str, Any], previous: Path | None, new: Path, debug_removals: bool
+) -> dict[str, Any]:
     def old(name: str) -> Path | None:
         return previous / name if previous is not None else None
 
     documents = read_jsonl(grouped / "documents.jsonl")
     quarantine = read_jsonl(grouped / "quarantine.jsonl")
-    groups = json.loads((grouped / "groups.json").read_text(encoding="utf-8"))
     assignments: dict[str, dict[str, Any]] = groups["assignments"]
-
-    records: list[dict[str, Any]] = []
-    for doc in sorted(map(CleanedDocument.from_json, documents), key=lambda d: d.id):
-        a = assignments[doc.id]
-        record = doc.to_json()
-        removals = record.pop("removals")
-        record.update(
-            cluster_id=a["cluster_id"],
-            canonical_id=a["canonical_id"],
-            relation=a["relation"],
-            similarity=a["similarity"],
-            duplicate_of=a["duplicate_of"],
-        )
-        if debug_removals:
-            record["removals"] = removals
-        records.append(record)
+    records = [
+        _record(d, assignments[d["id"]], debug_removals) for d in sorted(documents, key=lambda d: d["id"])
+    ]
+    del documents
     write_jsonl(new / "documents.jsonl", records, same_as=old("documents.jsonl"))
 
     clusters: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         clusters.setdefault(record["cluster_id"], []).append(record)
-    canonical_rows: list[dict[str, Any]] = []
-    for cluster_id in sorted(clusters):
-        members = clusters[cluster_id]
-        canonical = next(m for m in members if m["relation"] == "canonical")
-        ranked = sorted(members, key=_sources_order)
-        dates = sorted(m["published"] for m in members if m["published"])
-        row = {
-            "cluster_id": cluster_id,
-            "canonical_id": canonical["id"],
-            # The canonical's own metadata first; gaps filled from the other sources.
-            "title": canonical["title"] or next((m["title"] for m in ranked if m["title"]), None),
-            "published": canonical["published"] or (dates[0] if dates else None),
-            "outlet": canonical["outlet"],
-            "text": canonical["text"],
-            "sources": [
-                {k: m[k] for k in ("id", "source_path", "outlet", "url", "relation", "similarity")}
-                for m in ranked
-            ],
-        }
-        canonical_rows.append(row)
+    canonical_rows = [canonical_row(cluster_id, clusters[cluster_id]) for cluster_id in sorted(clusters)]
     write_jsonl(new / "canonical.jsonl", canonical_rows, same_as=old("canonical.jsonl"))
 
     md_dir = new / CANONICAL_DIR
@@ -277,15 +324,13 @@ def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) 
         name = f"{row['cluster_id']}.md"
         write_atomic(md_dir / name, canonical_markdown(row), durable=False, same_as=old(f"canonical/{name}"))
 
-    quarantine_sorted = sorted(quarantine, key=lambda q: (q["source_path"], q["record_id"] or ""))
-    write_jsonl(new / "quarantine.jsonl", quarantine_sorted, same_as=old("quarantine.jsonl"))
-
+    quarantine_sorted = _write_quarantine(new, quarantine, old("quarantine.jsonl"))
     removed: Counter[str] = Counter()
     for record in records:
         removed.update(record["removed"])
     relations = Counter(r["relation"] for r in records)
     reasons = Counter(q["reason"] for q in quarantine_sorted)
-    summary = {
+    return {
         "documents": len(records),
         "quarantined": len(quarantine_sorted),
         "quarantine_reasons": dict(sorted(reasons.items())),
@@ -294,7 +339,145 @@ def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) 
         "relations": dict(sorted(relations.items())),
         "removed": dict(sorted(removed.items())),
     }
-    content = json.dumps(summary, indent=2, sort_keys=True) + "\n"
-    write_atomic(new / "summary.json", content, same_as=old("summary.json"))
-    publish(out, new, previous)
-    return summary
+
+
+def _write_quarantine(new: Path, quarantine: list[dict[str, Any]], old: Path | None) -> list[dict[str, Any]]:
+    quarantine_sorted = sorted(quarantine, key=lambda q: (q["source_path"], q["record_id"] or ""))
+    write_jsonl(new / "quarantine.jsonl", quarantine_sorted, same_as=old)
+    return quarantine_sorted
+
+
+_ID_KEY = b',"id":"'  # in a documents.jsonl line (sorted keys, no spaces): the document's id
+_CLUSTER_KEY = b',"cluster_id":"'  # in a canonical.jsonl line: the cluster's id
+
+
+def _field(line: bytes, key: bytes) -> str:
+    """A string field of a line `dumps` wrote, without parsing it: inside a JSON string every
+    quote is escaped, so the first `,"<key>":"` is the key itself."""
+    start = line.index(key) + len(key)
+    return line[start : line.index(b'"', start)].decode("utf-8")
+
+
+def _merged_lines(
+    old_lines: Iterator[tuple[str, bytes]], changed: dict[str, bytes | None]
+) -> Iterator[tuple[str, bytes | None, bytes | None]]:
+    """Sorted (key, old line, new line) over an old sorted file and the changed keys (a None new
+    line: the key goes); an unchanged line comes as (key, line, line)."""
+    pending = sorted(changed)
+    k = 0
+    for key, line in old_lines:
+        while k < len(pending) and pending[k] < key:
+            yield pending[k], None, changed[pending[k]]
+            k += 1
+        if k < len(pending) and pending[k] == key:
+            yield key, line, changed[key]
+            k += 1
+        else:
+            yield key, line, line
+    for key in pending[k:]:
+        yield key, None, changed[key]
+
+
+def _keyed(path: Path, key: bytes) -> Iterator[tuple[str, bytes]]:
+    with path.open("rb") as handle:
+        for line in handle:
+            if line.strip():
+                yield _field(line, key), line
+
+
+def _write_changes(
+    grouped: Path, groups: dict[str, Any], previous: Path, new: Path, debug_removals: bool
+) -> dict[str, Any]:
+    """The outputs of an incremental group stage: the previous generation's lines streamed, with
+    the changed documents' lines (new, re-assigned, departed) and the changed clusters' rows in
+    their sorted places; pages of unchanged clusters linked from the previous generation; the
+    summary counted from the previous one and the lines that changed."""
+    summary = json.loads((previous / "summary.json").read_text(encoding="utf-8"))
+    assignments: dict[str, dict[str, Any]] = groups["assignments"]
+    touched: dict[str, list[str]] = groups["clusters"]
+    retired = {r[0] for r in groups["retired"]}
+    wanted = {doc_id for members in touched.values() for doc_id in members}
+    changed: dict[str, bytes | None] = dict.fromkeys(groups["departed"])
+    for document in read_jsonl(grouped / "documents.jsonl"):
+        record = _record(document, assignments[document["id"]], debug_removals)
+        changed[document["id"]] = (dumps(record) + "\n").encode("utf-8")
+    relations: Counter[str] = Counter(summary["relations"])
+    removed: Counter[str] = Counter(summary["removed"])
+    documents = summary["documents"]
+    members: dict[str, dict[str, Any]] = {}
+
+    def count(record: dict[str, Any], sign: int) -> None:
+        nonlocal documents
+        documents += sign
+        relations[record["relation"]] += sign
+        for kind, n in record["removed"].items():
+            removed[kind] += sign * n
+
+    def document_lines() -> Iterator[bytes]:
+        batch: list[bytes] = []
+        for doc_id, old_line, new_line in _merged_lines(
+            _keyed(previous / "documents.jsonl", _ID_KEY), changed
+        ):
+            if old_line is not new_line:
+                if old_line is not None:
+                    count(unpack(old_line), -1)
+                if new_line is None and doc_id in assignments:  # an old document re-assigned
+                    raise RuntimeError(f"{doc_id}: re-assigned but not in the new lines")
+            if doc_id in assignments and old_line is not None and new_line is old_line:
+                record = unpack(old_line)  # kept, with new grouping fields
+                record.update(assignments[doc_id])
+                new_line = (dumps(record) + "\n").encode("utf-8")
+                count(unpack(old_line), -1)
+            if new_line is None:
+                continue
+            if old_line is not new_line:
+                count(unpack(new_line), +1)
+            if doc_id in wanted:
+                members[doc_id] = unpack(new_line)
+            batch.append(new_line)
+            if len(batch) >= 1000:
+                yield b"".join(batch)
+                batch = []
+        yield b"".join(batch)
+
+    write_chunks(new / "documents.jsonl", document_lines())
+    missing = wanted - set(members)
+    if missing:
+        raise RuntimeError(f"members of changed clusters without a line: {sorted(missing)[:5]}")
+    rows = {cid: canonical_row(cid, [members[d] for d in ids]) for cid, ids in touched.items()}
+    row_lines: dict[str, bytes | None] = dict.fromkeys(retired)
+    row_lines.update({cid: (dumps(row) + "\n").encode("utf-8") for cid, row in rows.items()})
+    clusters = summary["clusters"]
+
+    def canonical_lines() -> Iterator[bytes]:
+        nonlocal clusters
+        batch: list[bytes] = []
+        for _, old_line, new_line in _merged_lines(
+            _keyed(previous / "canonical.jsonl", _CLUSTER_KEY), row_lines
+        ):
+            clusters += (new_line is not None) - (old_line is not None)
+            if new_line is not None:
+                batch.append(new_line)
+        yield b"".join(batch)
+
+    write_chunks(new / "canonical.jsonl", canonical_lines())
+    md_dir = new / CANONICAL_DIR
+    md_dir.mkdir()
+    for page in (previous / CANONICAL_DIR).iterdir():
+        if page.stem not in row_lines:
+            os.link(page, md_dir / page.name)
+    for cid, row in rows.items():
+        write_atomic(md_dir / f"{cid}.md", canonical_markdown(row), durable=False)
+    quarantine = _write_quarantine(
+        new, read_jsonl(grouped / "quarantine.jsonl"), previous / "quarantine.jsonl"
+    )
+    reasons = Counter(q["reason"] for q in quarantine)
+    return {
+        "documents": documents,
+        "quarantined": len(quarantine),
+        "quarantine_reasons": dict(sorted(reasons.items())),
+        "clusters": clusters,
+        "canonical_documents": clusters,
+        "relations": {k: v for k, v in sorted(relations.items()) if v},
+        "removed": {k: v for k, v in sorted(removed.items()) if v},
+    }

@@ -1,0 +1,1404 @@
+"""Adding documents to an existing grouping: a scheduled run pays for what is new.
+
+A full grouping (`newsclean.dedup.grouping.event_graph`) reads every document and learns the
+corpus statistics (document frequencies, crowd levels) from all of them. An incremental run
+keeps those statistics as they were when last learned (`Statistics`, the snapshot), looks a new
+story's candidates up in an LSH index kept from earlier runs (`BandIndex`), scores them with the
+same functions as the full grouping (score, conflicts, crowd scaling, date factors, strongest
+edges), and clusters by the same rules (average-linkage cut and span cap, then the lone-story
+fit), with one difference that the contract requires: clusters that exist are blocks, never
+split (`block_linkage`). Clusters only grow or merge, so a document keeps its cluster id.
+
+`GroupingModel` is what a run leaves for the next one; `add_documents` is the incremental step.
+The module knows nothing of files or the run state: the group stage reads and stores.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from newsclean.dedup.event_space import EventSpace, edge_ranks
+from newsclean.dedup.grouping import (  # private ones: the full grouping's rules, shared on purpose
+    EventGraph,
+    _canonical,
+    _copies,
+    _date_penalties,
+    _plausible_copies,
+    crowd_scaled,
+    date_closeness,
+    date_gaps,
+    strongest_edges,
+    top_candidates,
+)
+from newsclean.dedup.linkage import Edges, attach_lone_items
+from newsclean.dedup.lsh import _band_keys, bands_for, byte_sketch, sketch_agreement, sorted_unique
+from newsclean.dedup.minhash import EMPTY_HASH, MinHasher
+from newsclean.dedup.signing import DocSignature, shingle_set
+from newsclean.dedup.types import Assignment, DedupDoc, Grouping, Relation
+from newsclean.settings import DedupSettings
+
+U32Array = npt.NDArray[np.uint32]
+U64Array = npt.NDArray[np.uint64]
+I64Array = npt.NDArray[np.int64]
+F64Array = npt.NDArray[np.float64]
+
+UNDATED = 10**9  # neighbourhood order of an undated story: after every dated one
+_BAND_MIX = 0xD6E8FEB86659FD93
+
+
+# --- The statistics snapshot -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Document frequencies of a corpus's scoring items (exact-copy representatives) when the
+    snapshot was taken: of every TF-IDF feature, and of every event term as an event term."""
+
+    n_items: int
+    feature_ids: U64Array  # sorted
+    feature_df: I64Array
+    event_ids: U64Array  # sorted
+    event_df: I64Array
+
+    @classmethod
+    def of(cls, signatures: Sequence[DocSignature]) -> Statistics:
+        """The statistics `EventSpace` would learn from these items."""
+        n = len(signatures)
+        if n == 0:
+            empty_ids, empty_df = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+            return cls(0, empty_ids, empty_df, empty_ids, empty_df)
+        features = np.concatenate([s.term_ids for s in signatures] + [np.empty(0, dtype=np.uint64)])
+        events = np.concatenate([s.term_ids[s.event_at] for s in signatures] + [np.empty(0, dtype=np.uint64)])
+        feature_ids, feature_df = _counted(features)
+        event_ids, event_df = _counted(events)
+        return cls(n, feature_ids, feature_df, event_ids, event_df)
+
+    def frequencies(self, ids: U64Array, *, events: bool) -> I64Array:
+        """Each id's document frequency in the snapshot (0 when it never occurred)."""
+        known, df = (self.event_ids, self.event_df) if events else (self.feature_ids, self.feature_df)
+        if len(known) == 0:
+            return np.zeros(len(ids), dtype=np.int64)
+        at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+        return np.where(known[at] == ids, df[at], 0).astype(np.int64)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "stats_n": np.asarray([self.n_items], dtype=np.int64),
+            "stats_feature_ids": self.feature_ids,
+            "stats_feature_df": self.feature_df,
+            "stats_event_ids": self.event_ids,
+            "stats_event_df": self.event_df,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Statistics:
+        return cls(
+            int(arrays["stats_n"][0]),
+            arrays["stats_feature_ids"],
+            arrays["stats_feature_df"],
+            arrays["stats_event_ids"],
+            arrays["stats_event_df"],
+        )
+
+
+def _counted(values: U64Array) -> tuple[U64Array, I64Array]:
+    ordered = np.sort(values)
+    if len(ordered) == 0:
+        return ordered, np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.concatenate((starts, [len(ordered)]))).astype(np.int64)
+    return ordered[starts], counts
+
+
+def space_inputs(signature: DocSignature) -> tuple[Any, ...]:
+    """What the full grouping gives `EventSpace` of a story besides its features: its event
+    terms and priors, principal specifics and, where the signature has them, the further
+    fields the space reads (subject, title). Hook wanted in newsclean.dedup.grouping: one
+    function making an item's space inputs (or the space) from signatures, for both paths."""
+    extra = tuple(getattr(signature, name) for name in ("subject_at", "titled") if hasattr(signature, name))
+    return (signature.event_at, signature.event_priors, signature.principal_at, *extra)
+
+
+def snapshot_space(
+    signatures: Sequence[DocSignature], stats: Statistics, settings: DedupSettings
+) -> EventSpace:
+    """An `EventSpace` over `signatures` (built by its own constructor, so everything it derives
+    from the items' features is its own) whose IDF-weighted parts use the snapshot's statistics
+    instead of those of these few items: the TF-IDF rows (sublinear TF x smoothed IDF,
+    L2-normalised, as `tfidf_matrix`), the event-term weights ((1 + log tf) x
+    log((n + 1) / (df + 0.5)) x rarity prior) and the principal specifics (at their feature IDF).
+    A term the snapshot never saw counts as seen once (the item itself). `pair_scores` and
+    `pair_conflicts` are then the full grouping's over a corpus with the snapshot's statistics.
+    tests/test_incremental_space.py checks that a snapshot of the items themselves gives
+    `EventSpace`'s own scores: a change of the weighting there fails it.
+
+    Hook wanted in newsclean.dedup.event_space: `EventSpace(..., statistics=...)`, so that the
+    weighting lives in one place."""
+    space = EventSpace(
+        [(g.term_ids, g.term_counts) for g in signatures],
+        [space_inputs(g) for g in signatures],
+        overlap_offset=settings.event_overlap_offset,
+        overlap_reference=settings.event_overlap_reference,
+    )
+    n_rows, n = len(signatures), max(stats.n_items, 1)
+    if n_rows == 0:
+        return space
+    ids = [g.term_ids for g in signatures]
+    all_ids = np.concatenate([*ids, np.empty(0, dtype=np.uint64)])
+    if len(all_ids) == 0:
+        return space
+    # The constructor's columns are the sorted distinct ids of these items (`tfidf_matrix`).
+    vocabulary = sorted_unique(all_ids)
+    matrix = space.matrix
+    if matrix.shape[1] != len(vocabulary):
+        raise AssertionError("EventSpace's columns are no longer the items' sorted feature ids")
+    doc_freq = np.maximum(stats.frequencies(vocabulary, events=False), 1).astype(np.float64)
+    idf = np.log((1.0 + n) / (1.0 + doc_freq)) + 1.0
+    data = np.concatenate([*(g.term_counts for g in signatures), np.empty(0, dtype=np.uint32)]).astype(
+        np.float64
+    )
+    np.log(data, out=data)
+    data += 1.0
+    data *= idf[matrix.indices]
+    lengths = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(n_rows), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n_rows))
+    data /= np.where(norms > 0, norms, 1.0)[rows]
+    matrix.data[:] = data
+    # Event terms.
+    event_cols = [g.event_at.astype(np.int64) for g in signatures]
+    sizes = np.fromiter((len(e) for e in event_cols), dtype=np.int64, count=n_rows)
+    if sizes.sum():
+        event_ids = np.concatenate([g.term_ids[e] for g, e in zip(signatures, event_cols, strict=True)])
+        frequencies = np.concatenate(
+            [g.term_counts[e] for g, e in zip(signatures, event_cols, strict=True)]
+        ).astype(np.float64)
+        priors = np.concatenate([g.event_priors for g in signatures])
+        event_vocabulary = sorted_unique(event_ids)
+        cols = np.searchsorted(event_vocabulary, event_ids)
+        event_rows = np.repeat(np.arange(n_rows, dtype=np.int64), sizes)
+        event_df = np.maximum(stats.frequencies(event_vocabulary, events=True), 1).astype(np.float64)
+        values = (1.0 + np.log(frequencies)) * np.log((n + 1) / (event_df + 0.5))[cols] * priors
+        positive = values > 0
+        space.term_matrix = sparse.csr_matrix(
+            (values[positive], (event_rows[positive], cols[positive])),
+            shape=(n_rows, len(event_vocabulary)),
+            dtype=np.float64,
+        )
+        space.term_matrix.sort_indices()
+        space.totals = np.asarray(space.term_matrix.sum(axis=1), dtype=np.float64).ravel()
+    # Principal specifics, at their feature IDF (the constructor's entries, re-weighted).
+    principal = space.principal_matrix
+    principal.data[:] = np.log((n + 1) / (doc_freq[principal.indices] + 0.5))
+    space.principal_totals = np.asarray(principal.sum(axis=1), dtype=np.float64).ravel()
+    return space
+
+
+def topic_signatures(space: EventSpace, settings: DedupSettings) -> U32Array:
+    """Each item's MinHash of its top TF-IDF features (the full grouping's topical index)."""
+    hasher = MinHasher(settings.event_num_perm, settings.seed + 2)
+    return hasher.signatures(space.top_terms(settings.topic_terms_per_doc))
+
+
+# --- The LSH index ------------------------------------------------------------------------------
+
+
+def band_keys(signatures: np.ndarray, threshold: float) -> U64Array:
+    """(n, bands) keys: each band's key as `newsclean.dedup.lsh` makes it, mixed with the band's
+    number so that one sorted array holds every band (a collision only adds a candidate)."""
+    n, num_perm = signatures.shape
+    b, r = bands_for(threshold, num_perm)
+    out = np.empty((n, b), dtype=np.uint64)
+    for band in range(b):
+        out[:, band] = _band_keys(signatures, band * r, r) ^ np.uint64(((band + 1) * _BAND_MIX) % 2**64)
+    return out
+
+
+@dataclass(frozen=True)
+class BandIndex:
+    """An LSH index kept between runs: every band key of every item, sorted, with the item
+    (a row number of the caller's) and its neighbourhood order (publication day) beside it.
+
+    `lookup` gives a new signature the items sharing a band with it, as `candidate_codes` pairs
+    them: all of a bucket up to `bucket_cap`, else the `bucket_cap // 2` nearest in day order on
+    either side (the sorted-neighbourhood rule of an oversized bucket)."""
+
+    keys: U64Array
+    rows: npt.NDArray[np.int32]
+    order: npt.NDArray[np.int32]
+
+    @classmethod
+    def empty(cls) -> BandIndex:
+        return cls(np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+
+    @classmethod
+    def build(cls, signatures: np.ndarray, threshold: float, rows: I64Array, order: I64Array) -> BandIndex:
+        if len(signatures) == 0:
+            return cls.empty()
+        active = ~np.all(signatures == EMPTY_HASH, axis=1)
+        keys = band_keys(signatures[active], threshold)
+        b = keys.shape[1]
+        flat_keys = keys.ravel()
+        # 32-bit rows and days: the index is the largest part of what a run keeps.
+        flat_rows = np.repeat(np.asarray(rows, dtype=np.int32)[active], b)
+        flat_order = np.repeat(np.asarray(order, dtype=np.int32)[active], b)
+        by = np.lexsort((flat_rows, flat_order, flat_keys))
+        return cls(flat_keys[by], flat_rows[by], flat_order[by])
+
+    def merged(self, other: BandIndex) -> BandIndex:
+        keys = np.concatenate((self.keys, other.keys))
+        rows = np.concatenate((self.rows, other.rows))
+        order = np.concatenate((self.order, other.order))
+        by = np.lexsort((rows, order, keys))
+        return BandIndex(keys[by], rows[by], order[by])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def lookup(
+        self, signatures: np.ndarray, threshold: float, order: I64Array, bucket_cap: int
+    ) -> tuple[I64Array, I64Array]:
+        """(query number, item row) of every candidate of each query signature."""
+        none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        if len(signatures) == 0 or len(self.keys) == 0:
+            return none
+        active = np.flatnonzero(~np.all(signatures == EMPTY_HASH, axis=1))
+        if len(active) == 0:
+            return none
+        keys = band_keys(signatures[active], threshold)
+        b = keys.shape[1]
+        query = np.repeat(active, b)
+        flat = keys.ravel()
+        lo = np.searchsorted(self.keys, flat, side="left")
+        hi = np.searchsorted(self.keys, flat, side="right")
+        count = hi - lo
+        if bucket_cap > 0:
+            big = np.flatnonzero(count + 1 > bucket_cap)
+            half = max(bucket_cap // 2, 1)
+            for k in big.tolist():  # rare: oversized buckets
+                first, last = int(lo[k]), int(hi[k])
+                at = first + int(np.searchsorted(self.order[first:last], order[query[k]], side="left"))
+                lo[k], hi[k] = max(first, at - half), min(last, at + half)
+            count = hi - lo
+        total = int(count.sum())
+        if total == 0:
+            return none
+        starts = np.repeat(lo, count)
+        offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+        return np.repeat(query, count), self.rows[starts + offsets].astype(np.int64)
+
+
+# --- Clustering blocks --------------------------------------------------------------------------
+
+
+def block_linkage(block: I64Array, edges: Edges, threshold: float, days: I64Array, max_span: int) -> I64Array:
+    """Average linkage (`newsclean.dedup.linkage.average_linkage`'s rule) over blocks of items
+    that stay together: merge the two blocks of highest average similarity (sum of the edges
+    between them over the product of their sizes; missing edges are 0) while it is at least
+    `threshold`, never making a block whose dated items lie more than `max_span` days apart
+    (0: no limit). Ties go to the smaller labels. `block[i]` is item i's starting block, an item
+    of it; returns each item's final label, an item of its cluster.
+
+    Why blocks: an existing cluster may only grow or merge (its documents keep their ids), so
+    it enters as one block; a new story enters alone. With every block a single item this is
+    the full grouping's linkage."""
+    n = len(block)
+    label = np.asarray(block, dtype=np.int64).copy()
+    size: dict[int, int] = defaultdict(int)
+    lo_day: dict[int, int] = {}
+    hi_day: dict[int, int] = {}
+    for item, b in enumerate(label.tolist()):
+        size[b] += 1
+        d = int(days[item])
+        if d >= 0:
+            lo_day[b] = min(lo_day.get(b, d), d)
+            hi_day[b] = max(hi_day.get(b, d), d)
+    sums: dict[int, dict[int, float]] = defaultdict(dict)
+    a_lab, b_lab = label[edges.pairs[:, 0]], label[edges.pairs[:, 1]]
+    for x, y, w in zip(a_lab.tolist(), b_lab.tolist(), edges.weights.tolist(), strict=True):
+        if x == y:
+            continue
+        sums[x][y] = sums[x].get(y, 0.0) + w
+        sums[y][x] = sums[y].get(x, 0.0) + w
+    heap: list[tuple[float, int, int]] = []
+    for x, row in sums.items():
+        for y, total in row.items():
+            if x < y and total / (size[x] * size[y]) >= threshold:
+                heap.append((-total / (size[x] * size[y]), x, y))
+    heapq.heapify(heap)
+    alive = set(size)
+    parent = {b: b for b in size}
+
+    def spans_ok(x: int, y: int) -> bool:
+        if max_span <= 0 or x not in lo_day or y not in lo_day:
+            return True
+        return max(hi_day[x], hi_day[y]) - min(lo_day[x], lo_day[y]) <= max_span
+
+    while heap:
+        negative, x, y = heapq.heappop(heap)
+        if x not in alive or y not in alive:
+            continue
+        current = sums[x].get(y)
+        if current is None or abs(-negative - current / (size[x] * size[y])) > 1e-12:
+            continue  # stale entry
+        if not spans_ok(x, y):
+            continue
+        keep, gone = (x, y) if x < y else (y, x)
+        alive.discard(gone)
+        parent[gone] = keep
+        size[keep] += size.pop(gone)
+        if gone in lo_day:
+            lo_day[keep] = min(lo_day.get(keep, lo_day[gone]), lo_day.pop(gone))
+            hi_day[keep] = max(hi_day.get(keep, hi_day[gone]), hi_day.pop(gone))
+        merged = sums.pop(gone)
+        merged.pop(keep, None)
+        row = sums[keep]
+        row.pop(gone, None)
+        for z, total in merged.items():
+            row[z] = row.get(z, 0.0) + total
+            sums[z].pop(gone, None)
+            sums[z][keep] = row[z]
+        for z, total in row.items():
+            average = total / (size[keep] * size[z])
+            if average >= threshold:
+                heapq.heappush(heap, (-average, min(keep, z), max(keep, z)))
+
+    def root(b: int) -> int:
+        while parent[b] != b:
+            b = parent[b]
+        return b
+
+    return np.fromiter((root(b) for b in label.tolist()), dtype=np.int64, count=n)
+
+
+def cluster_blocks(block: I64Array, edges: Edges, days: I64Array, settings: DedupSettings) -> I64Array:
+    """`block_linkage` at the linkage cut and span cap, then `attach_lone_items` (the full
+    grouping's lone-story fit) over the same items: each item's final label."""
+    cut, span = settings.linkage_threshold, settings.event_span_days
+    labels = block_linkage(block, edges, cut, days, span)
+    attached = attach_lone_items(labels.tolist(), edges, cut, settings.lone_story_fit, days, span)
+    return np.asarray(attached, dtype=np.int64)
+
+
+# --- The model a run leaves for the next --------------------------------------------------------
+
+
+def day_of(published: str | None) -> int:
+    """A publication date's day ordinal, -1 when missing or unreadable (as the full grouping)."""
+    if not published:
+        return -1
+    try:
+        return date.fromisoformat(published[:10]).toordinal()
+    except ValueError:
+        return -1
+
+
+class StatisticsBuilder:
+    """`Statistics.of` over a stream of signatures without holding them: each exact-copy key's
+    first signature counts (copies of one text have the same features), counted a chunk at a
+    time and folded into running totals."""
+
+    _CHUNK = 4096
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._features: list[U64Array] = []
+        self._events: list[U64Array] = []
+        self._totals: dict[bool, tuple[U64Array, I64Array]] = {}
+        self.n_items = 0
+
+    def add(self, signature: DocSignature) -> None:
+        if signature.exact_key in self._seen:
+            return
+        self._seen.add(signature.exact_key)
+        self.n_items += 1
+        self._features.append(np.array(signature.term_ids))
+        self._events.append(np.array(signature.term_ids[signature.event_at]))
+        if len(self._features) >= self._CHUNK:
+            self._fold()
+
+    def _fold(self) -> None:
+        for events, parts in ((False, self._features), (True, self._events)):
+            if not parts:
+                continue
+            ids, counts = _counted(np.concatenate(parts))
+            if events in self._totals:
+                old_ids, old_counts = self._totals[events]
+                both = np.concatenate((old_ids, ids))
+                weights = np.concatenate((old_counts, counts))
+                order = np.argsort(both, kind="stable")
+                both, weights = both[order], weights[order]
+                starts = np.flatnonzero(np.concatenate(([True], both[1:] != both[:-1])))
+                ids, counts = both[starts], np.add.reduceat(weights, starts).astype(np.int64)
+            self._totals[events] = (ids, counts)
+            parts.clear()
+
+    def finish(self) -> Statistics:
+        self._fold()
+        empty = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64))
+        features, events = self._totals.get(False, empty), self._totals.get(True, empty)
+        return Statistics(self.n_items, features[0], features[1], events[0], events[1])
+
+
+INDEXES = ("near", "salient", "topic")
+
+
+def index_threshold(name: str, settings: DedupSettings) -> float:
+    return {
+        "near": settings.near_lsh_threshold,
+        "salient": settings.event_lsh_threshold,
+        "topic": settings.topic_lsh_threshold,
+    }[name]
+
+
+@dataclass
+class GroupingModel:
+    """The grouping as the last run left it, for the next run to add to.
+
+    Rows of documents, units (exact and near copies of one text) and clusters keep their numbers
+    until the next full grouping or refresh; a row that is gone is marked dead. Documents: id,
+    where its result is stored (path, seq), unit, words, publication date, exact-copy key and,
+    for a unit's scoring document, its byte sketch (`byte_sketch` of its salient and topical
+    signatures). Units: scoring document (the longest), cluster, earliest day, best raw scores
+    (their mean is the crowd level). Clusters: id, the run that made it, canonical document.
+    Edges between units. `stats` and the `base` LSH indexes are the snapshot (rewritten only
+    by a full grouping or a refresh); `delta` indexes the documents added since."""
+
+    doc_id: list[str]
+    doc_path: list[str]
+    doc_seq: list[int]
+    doc_unit: list[int]
+    doc_words: list[int]
+    doc_published: list[str | None]
+    doc_exact: list[str]
+    doc_alive: list[bool]
+    doc_sketch: npt.NDArray[np.uint64]
+    unit_rep: list[int]
+    unit_cluster: list[int]
+    unit_day: list[int]
+    unit_alive: list[bool]
+    unit_best: F64Array
+    cluster_id: list[str]
+    cluster_born: list[int]
+    cluster_alive: list[bool]
+    cluster_canonical: list[str]
+    edges_a: npt.NDArray[np.int32]
+    edges_b: npt.NDArray[np.int32]
+    edges_w: F64Array
+    stats: Statistics
+    base: dict[str, BandIndex]
+    delta: dict[str, BandIndex]
+    run: int = 0
+    snapshot_run: int = 0
+    snapshot_docs: int = 0
+    snapshot_time: str = ""
+    since_snapshot: int = 0  # documents added since the snapshot
+    # Per raw file, the stamp its documents entered with; outlet repeated lines of the snapshot;
+    # the quarantine records of documents those lines emptied.
+    stamps: dict[str, list[int]] = field(default_factory=dict)
+    frequent: dict[str, list[int]] = field(default_factory=dict)
+    emptied: dict[str, dict[str, Any]] = field(default_factory=dict)
+    base_changed: bool = True
+
+    def __post_init__(self) -> None:
+        self.row_of = {d: i for i, d in enumerate(self.doc_id) if self.doc_alive[i]}
+
+    @property
+    def live_docs(self) -> int:
+        return len(self.row_of)
+
+    def base_bytes(self) -> bytes:
+        arrays = dict(self.stats.arrays())
+        for name, index in self.base.items():
+            arrays |= {f"{name}_keys": index.keys, f"{name}_rows": index.rows, f"{name}_order": index.order}
+        return _save(arrays)
+
+    def live_bytes(self) -> bytes:
+        """The rows, compacted of nothing (dead rows stay until a refresh); dead units' edges dropped."""
+        alive = np.asarray(self.unit_alive, dtype=bool)
+        keep = alive[self.edges_a] & alive[self.edges_b] if len(self.edges_a) else np.zeros(0, dtype=bool)
+        arrays: dict[str, np.ndarray] = {
+            "doc_seq": np.asarray(self.doc_seq, dtype=np.int64),
+            "doc_unit": np.asarray(self.doc_unit, dtype=np.int64),
+            "doc_words": np.asarray(self.doc_words, dtype=np.int64),
+            "doc_alive": np.asarray(self.doc_alive, dtype=bool),
+            "doc_sketch": self.doc_sketch,
+            "unit_rep": np.asarray(self.unit_rep, dtype=np.int64),
+            "unit_cluster": np.asarray(self.unit_cluster, dtype=np.int64),
+            "unit_day": np.asarray(self.unit_day, dtype=np.int64),
+            "unit_alive": alive,
+            "unit_best": self.unit_best,
+            "cluster_born": np.asarray(self.cluster_born, dtype=np.int64),
+            "cluster_alive": np.asarray(self.cluster_alive, dtype=bool),
+            "edges_a": self.edges_a[keep],
+            "edges_b": self.edges_b[keep],
+            "edges_w": self.edges_w[keep],
+        }
+        for name, index in self.delta.items():
+            arrays |= {f"{name}_keys": index.keys, f"{name}_rows": index.rows, f"{name}_order": index.order}
+        strings = {
+            "doc_id": self.doc_id,
+            "doc_path": self.doc_path,
+            "doc_published": self.doc_published,
+            "doc_exact": self.doc_exact,
+            "cluster_id": self.cluster_id,
+            "cluster_canonical": self.cluster_canonical,
+            "run": self.run,
+            "snapshot_run": self.snapshot_run,
+            "snapshot_docs": self.snapshot_docs,
+            "snapshot_time": self.snapshot_time,
+            "since_snapshot": self.since_snapshot,
+            "stamps": self.stamps,
+            "frequent": self.frequent,
+            "emptied": self.emptied,
+        }
+        arrays["strings"] = np.frombuffer(json.dumps(strings).encode("utf-8"), dtype=np.uint8)
+        return _save(arrays)
+
+    @classmethod
+    def from_bytes(cls, base: bytes, live: bytes) -> GroupingModel:
+        b, a = _load(base), _load(live)
+        s = json.loads(a["strings"].tobytes().decode("utf-8"))
+
+        def index(arrays: dict[str, np.ndarray], name: str) -> BandIndex:
+            return BandIndex(arrays[f"{name}_keys"], arrays[f"{name}_rows"], arrays[f"{name}_order"])
+
+        return cls(
+            doc_id=s["doc_id"],
+            doc_path=s["doc_path"],
+            doc_seq=a["doc_seq"].tolist(),
+            doc_unit=a["doc_unit"].tolist(),
+            doc_words=a["doc_words"].tolist(),
+            doc_published=s["doc_published"],
+            doc_exact=s["doc_exact"],
+            doc_alive=a["doc_alive"].tolist(),
+            doc_sketch=a["doc_sketch"],
+            unit_rep=a["unit_rep"].tolist(),
+            unit_cluster=a["unit_cluster"].tolist(),
+            unit_day=a["unit_day"].tolist(),
+            unit_alive=a["unit_alive"].tolist(),
+            unit_best=a["unit_best"],
+            cluster_id=s["cluster_id"],
+            cluster_born=a["cluster_born"].tolist(),
+            cluster_alive=a["cluster_alive"].tolist(),
+            cluster_canonical=s["cluster_canonical"],
+            edges_a=a["edges_a"],
+            edges_b=a["edges_b"],
+            edges_w=a["edges_w"],
+            stats=Statistics.from_arrays(b),
+            base={name: index(b, name) for name in INDEXES},
+            delta={name: index(a, name) for name in INDEXES},
+            run=s["run"],
+            snapshot_run=s["snapshot_run"],
+            snapshot_docs=s["snapshot_docs"],
+            snapshot_time=s["snapshot_time"],
+            since_snapshot=s["since_snapshot"],
+            stamps=s["stamps"],
+            frequent={k: list(v) for k, v in s["frequent"].items()},
+            emptied=s["emptied"],
+            base_changed=False,
+        )
+
+
+def _save(arrays: Mapping[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    return buffer.getvalue()
+
+
+def _load(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+        return {k: loaded[k] for k in loaded.files}
+
+
+# --- The incremental step -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A document new to the grouping (from a new or changed file), with where it is stored."""
+
+    doc: DedupDoc
+    signature: DocSignature
+    path: str
+    seq: int
+
+
+@dataclass
+class Changes:
+    """What an incremental step changed, for the writer and the run summary.
+
+    `assignments`: the documents whose line must be (re)written (new ones, and old ones whose
+    cluster, canonical, relation or copy group changed); `clusters`: ids of the live clusters
+    whose canonical row changes, with `members` (document ids) of each; `retired`: (retired id,
+    surviving id or None when the cluster was left empty); `departed`: documents that left."""
+
+    assignments: dict[str, Assignment] = field(default_factory=dict)
+    clusters: dict[str, list[str]] = field(default_factory=dict)
+    retired: list[tuple[str, str | None]] = field(default_factory=list)
+    departed: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+SignatureReader = Callable[[Sequence[int]], Sequence[DocSignature]]
+
+
+def _stack(rows: Sequence[np.ndarray], width: int) -> np.ndarray:
+    return np.stack(rows) if rows else np.empty((0, width), dtype=np.uint32)
+
+
+def new_cluster_id(doc_id: str, used: set[str]) -> str:
+    """`c_<canonical id>` as the full grouping names a cluster, made unique against every id
+    used before (a changed file's document comes back with its id while its old cluster lives)."""
+    name, k = f"c_{doc_id}", 1
+    while name in used:
+        k += 1
+        name = f"c_{doc_id}.{k}"
+    used.add(name)
+    return name
+
+
+class _Step:
+    """One `add_documents` call's working state."""
+
+    def __init__(
+        self, model: GroupingModel, read: SignatureReader, settings: DedupSettings, run: int
+    ) -> None:
+        self.m, self.s, self.run = model, settings, run
+        self._read = read
+        self.cache: dict[int, DocSignature] = {}
+        m = model
+        self.unit_docs: dict[int, list[int]] = defaultdict(list)
+        for row, unit in enumerate(m.doc_unit):
+            if m.doc_alive[row]:
+                self.unit_docs[unit].append(row)
+        self.cluster_units: dict[int, list[int]] = defaultdict(list)
+        for unit, cluster in enumerate(m.unit_cluster):
+            if m.unit_alive[unit]:
+                self.cluster_units[cluster].append(unit)
+        self.exact_of = {m.doc_exact[r]: r for r in m.row_of.values()}
+        self.used_ids = set(m.cluster_id)
+        self.touched: set[int] = set()  # cluster rows whose canonical row changes
+        self.reassign: set[int] = set()  # document rows whose line changes
+        self.retired: list[tuple[int, int | None]] = []
+        self.old_cluster_of_doc: dict[int, int] = {}
+
+    def signatures(self, rows: Iterable[int]) -> dict[int, DocSignature]:
+        wanted = sorted({r for r in rows if r not in self.cache})
+        if wanted:
+            self.cache.update(zip(wanted, self._read(wanted), strict=True))
+        return self.cache
+
+    def dedup_doc(self, row: int) -> DedupDoc:
+        return DedupDoc(self.m.doc_id[row], "", None, self.m.doc_published[row], None)
+
+    def canonical_row(self, rows: Sequence[int]) -> int:
+        lengths = {self.m.doc_id[r]: self.m.doc_words[r] for r in rows}
+        best = _canonical([self.dedup_doc(r) for r in rows], lengths)
+        return self.m.row_of[best.id]
+
+    # Departures --------------------------------------------------------------------------------
+
+    def depart(self, doc_ids: Iterable[str]) -> None:
+        m = self.m
+        for doc_id in sorted(doc_ids):
+            row = m.row_of.pop(doc_id, None)
+            if row is None:
+                continue
+            m.doc_alive[row] = False
+            unit = m.doc_unit[row]
+            self.unit_docs[unit].remove(row)
+            cluster = m.unit_cluster[unit]
+            self.touched.add(cluster)
+            if self.exact_of.get(m.doc_exact[row]) == row:
+                del self.exact_of[m.doc_exact[row]]
+                for other in self.unit_docs[unit]:
+                    if m.doc_exact[other] == m.doc_exact[row]:
+                        self.exact_of[m.doc_exact[other]] = other
+                        break
+            if self.unit_docs[unit]:
+                if m.unit_rep[unit] == row:
+                    m.unit_rep[unit] = self.canonical_row(self.unit_docs[unit])
+                self.reassign.update(self.unit_docs[unit])  # their copy group changed
+                continue
+            m.unit_alive[unit] = False
+            self.cluster_units[cluster].remove(unit)
+            if not self.cluster_units[cluster]:
+                m.cluster_alive[cluster] = False
+                self.retired.append((cluster, None))
+
+    # Arrivals ----------------------------------------------------------------------------------
+
+    def arrive(self, arrivals: Sequence[Arrival]) -> list[int]:
+        m = self.m
+        rows: list[int] = []
+        width = m.doc_sketch.shape[1] if m.doc_sketch.ndim == 2 else 0
+        for a in sorted(arrivals, key=lambda x: x.doc.id):
+            if a.doc.id in m.row_of:
+                raise ValueError(f"document ids must be unique: {a.doc.id!r} twice")
+            row = len(m.doc_id)
+            m.doc_id.append(a.doc.id)
+            m.doc_path.append(a.path)
+            m.doc_seq.append(a.seq)
+            m.doc_unit.append(-1)
+            m.doc_words.append(a.signature.n_words)
+            m.doc_published.append(a.doc.published)
+            m.doc_exact.append(a.signature.exact_key)
+            m.doc_alive.append(True)
+            m.row_of[a.doc.id] = row
+            self.cache[row] = a.signature
+            rows.append(row)
+        m.doc_sketch = np.vstack((m.doc_sketch, np.zeros((len(rows), width), dtype=np.uint64)))
+        return rows
+
+
+def add_documents(
+    model: GroupingModel,
+    arrivals: Sequence[Arrival],
+    departures: Iterable[str],
+    read_signatures: SignatureReader,
+    settings: DedupSettings,
+    run: int,
+) -> Changes:
+    """Take documents out of the grouping and put new ones in, by the full grouping's rules,
+    without splitting any cluster (module docstring). `read_signatures(rows)` gives the stored
+    signatures of model document rows. The model is updated in place."""
+    s = settings
+    step = _Step(model, read_signatures, s, run)
+    m = model
+    m.run = run
+    departing = set(departures)
+    step.depart(departing)
+    new_rows = step.arrive(arrivals)
+    counts = {"new": len(new_rows), "joined": 0, "merged": 0, "new_clusters": 0, "canonical_changed": 0}
+
+    # 1. Exact copies of a live document join its unit; the others search for candidates.
+    exact_join: dict[int, int] = {}
+    reps_new: list[int] = []
+    for row in new_rows:
+        other = step.exact_of.get(m.doc_exact[row])
+        if other is not None:
+            exact_join[row] = other
+        else:
+            step.exact_of[m.doc_exact[row]] = row
+            reps_new.append(row)
+    n_new = len(reps_new)
+    new_sigs = [step.cache[r] for r in reps_new]
+    order_new = np.asarray([_order(m.doc_published[r]) for r in reps_new], dtype=np.int64)
+    near_new = _stack([g.near for g in new_sigs], s.near_num_perm)
+    salient_new = _stack([g.salient for g in new_sigs], s.event_num_perm)
+    space_new = snapshot_space(new_sigs, m.stats, s)
+    topic_new = topic_signatures(space_new, s) if s.topic_terms_per_doc and n_new else None
+    sketch_sources = [salient_new] + ([topic_new] if topic_new is not None else [])
+    if n_new:
+        m.doc_sketch[np.asarray(reps_new)] = byte_sketch(np.hstack(sketch_sources))
+    fresh = {
+        "near": BandIndex.build(near_new, s.near_lsh_threshold, np.asarray(reps_new), order_new),
+        "salient": BandIndex.build(salient_new, s.event_lsh_threshold, np.asarray(reps_new), order_new),
+        "topic": BandIndex.build(topic_new, s.topic_lsh_threshold, np.asarray(reps_new), order_new)
+        if topic_new is not None
+        else BandIndex.empty(),
+    }
+    alive = np.asarray(m.doc_alive, dtype=bool)
+    rep_array = np.asarray(reps_new, dtype=np.int64)
+
+    def look(name: str, signatures: np.ndarray | None) -> tuple[I64Array, I64Array]:
+        if signatures is None or n_new == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        threshold = index_threshold(name, s)
+        found = [
+            index.lookup(signatures, threshold, order_new, s.lsh_bucket_cap)
+            for index in (m.base[name], m.delta[name], fresh[name])
+        ]
+        query = np.concatenate([f[0] for f in found])
+        rows = np.concatenate([f[1] for f in found])
+        keep = alive[rows] & (rows != rep_array[query])
+        return query[keep], rows[keep]
+
+    near_q, near_r = look("near", near_new)
+    sal_q, sal_r = look("salient", salient_new)
+    top_q, top_r = look("topic", topic_new)
+
+    # Local items: the new representatives first, then every old candidate.
+    old_rows = sorted(set(np.concatenate((near_r, sal_r, top_r)).tolist()) - set(reps_new))
+    items = reps_new + old_rows
+    local = {row: i for i, row in enumerate(items)}
+    n_items = len(items)
+    to_local = np.vectorize(local.__getitem__, otypes=[np.int64])
+
+    def codes_of(q: I64Array, r: I64Array) -> I64Array:
+        if len(q) == 0:
+            return np.empty(0, dtype=np.int64)
+        a, b = q.astype(np.int64), to_local(r)
+        return sorted_unique(np.minimum(a, b) * n_items + np.maximum(a, b))
+
+    event_codes = sorted_unique(np.concatenate((codes_of(sal_q, sal_r), codes_of(top_q, top_r))))
+    if s.event_candidates_per_story and len(event_codes):
+        sketch = m.doc_sketch[np.asarray(items)]
+        strength = sketch_agreement(event_codes, n_items, sketch)
+        rank = np.asarray([_order(m.doc_published[r]) for r in items], dtype=np.int64)
+        event_codes = event_codes[
+            top_candidates(event_codes, n_items, strength, rank, s.event_candidates_per_story)
+        ]
+    checked_codes = sorted_unique(np.concatenate((codes_of(near_q, near_r), event_codes)))
+    checked = np.stack((checked_codes // max(n_items, 1), checked_codes % max(n_items, 1)), axis=1)
+    event_pairs = np.stack((event_codes // max(n_items, 1), event_codes % max(n_items, 1)), axis=1)
+
+    # 2. Copies (the full grouping's test): a new story that copies an old one joins its unit.
+    sigs = step.signatures(items[i] for i in set(checked.ravel().tolist()))
+    copy_of: dict[int, list[int]] = defaultdict(list)  # new local item -> local items it copies
+    if len(checked):
+        width = s.near_num_perm
+        near_local = np.zeros((n_items, width), dtype=np.uint32)
+        sizes = np.zeros(n_items, dtype=np.float64)
+        for i in set(checked.ravel().tolist()):
+            near_local[i] = sigs[items[i]].near
+            sizes[i] = sigs[items[i]].n_shingles
+        plausible = checked[_plausible_copies(checked, near_local, sizes, s)]
+        sets = {i: shingle_set(sigs[items[i]].shingles) for i in set(plausible.ravel().tolist())}
+        if len(plausible):
+            shared = np.asarray(
+                [len(np.intersect1d(sets[a], sets[b], assume_unique=True)) for a, b in plausible.tolist()]
+            )
+            size_a = np.asarray([len(sets[a]) for a in plausible[:, 0].tolist()])
+            size_b = np.asarray([len(sets[b]) for b in plausible[:, 1].tolist()])
+            for a, b in plausible[_copies(shared, size_a, size_b, s)].tolist():
+                copy_of[a].append(b)
+                copy_of[b].append(a)
+    # Components of copies among the new representatives and the old items they copy.
+    parent = list(range(n_items))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, others in copy_of.items():
+        for b in others:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    components: dict[int, list[int]] = defaultdict(list)
+    for i in range(n_items):
+        if i < n_new or i in copy_of:
+            components[find(i)].append(i)
+    bridges: list[tuple[int, int]] = []  # old clusters one new text copies: they must merge
+    new_units: list[int] = []
+    grown_units: set[int] = set()
+    for members in components.values():
+        new_members = [items[i] for i in members if i < n_new]
+        if not new_members:
+            continue
+        old_units = sorted({m.doc_unit[items[i]] for i in members if i >= n_new})
+        if old_units:
+            unit = old_units[0]
+            clusters = sorted({m.unit_cluster[u] for u in old_units})
+            bridges.extend((clusters[0], c) for c in clusters[1:])
+            grown_units.add(unit)
+        else:
+            unit = len(m.unit_rep)
+            m.unit_rep.append(new_members[0])
+            m.unit_cluster.append(-1)
+            m.unit_day.append(-1)
+            m.unit_alive.append(True)
+            new_units.append(unit)
+        for row in new_members:
+            m.doc_unit[row] = unit
+            step.unit_docs[unit].append(row)
+    for row, other in exact_join.items():
+        unit = m.doc_unit[other]
+        m.doc_unit[row] = unit
+        step.unit_docs[unit].append(row)
+        if unit not in new_units:
+            grown_units.add(unit)
+    for unit in [*new_units, *sorted(grown_units)]:
+        docs = step.unit_docs[unit]
+        rep = step.canonical_row(docs)
+        if unit in grown_units and rep != m.unit_rep[unit]:
+            step.reassign.update(docs)  # the copy group's canonical changed
+        m.unit_rep[unit] = rep
+        days = [d for d in (day_of(m.doc_published[r]) for r in docs) if d >= 0]
+        m.unit_day[unit] = min(days) if days else -1
+    if new_units:
+        k = m.unit_best.shape[1] if m.unit_best.ndim == 2 else max(s.event_crowd_neighbours, 1)
+        m.unit_best = np.vstack((m.unit_best.reshape(-1, k), np.zeros((len(new_units), k))))
+
+    # 3. Same-event edges of the new units: scored, crowd-scaled and dated as the full grouping.
+    new_unit_set = set(new_units)
+    unit_pairs: set[tuple[int, int]] = set()
+    for a, b in event_pairs.tolist():
+        ua, ub = m.doc_unit[items[a]], m.doc_unit[items[b]]
+        if ua != ub and (ua in new_unit_set or ub in new_unit_set):
+            unit_pairs.add((min(ua, ub), max(ua, ub)))
+    new_edges = _score_units(step, sorted(unit_pairs), new_units)
+
+    # 4. Clustering: the clusters the new units reach, as blocks, and the new units.
+    involved = {m.unit_cluster[u] for u in grown_units}
+    for (ua, ub), w in zip(new_edges.pairs.tolist(), new_edges.weights.tolist(), strict=True):
+        for u in (ua, ub):
+            if u not in new_unit_set and w > 0:
+                involved.add(m.unit_cluster[u])
+    for a, b in bridges:
+        involved.update((a, b))
+    involved.discard(-1)
+    units = sorted({u for c in involved for u in step.cluster_units[c]} | new_unit_set)
+    block = np.arange(len(units), dtype=np.int64)
+    first_of_cluster: dict[int, int] = {}
+    for i, u in enumerate(units):
+        c = m.unit_cluster[u]
+        if c >= 0:
+            block[i] = first_of_cluster.setdefault(c, i)
+    for a, b in bridges:  # one text in two clusters: they are one block
+        ia, ib = first_of_cluster[a], first_of_cluster[b]
+        lo, hi = min(block[ia], block[ib]), max(block[ia], block[ib])
+        block[block == hi] = lo
+    unit_index = np.full(len(m.unit_rep), -1, dtype=np.int64)
+    unit_index[np.asarray(units, dtype=np.int64)] = np.arange(len(units))
+    if len(m.edges_a):
+        ea, eb = unit_index[m.edges_a], unit_index[m.edges_b]
+        inside = (ea >= 0) & (eb >= 0)
+        old = Edges(np.stack((ea[inside], eb[inside]), axis=1), m.edges_w[inside])
+    else:
+        old = Edges(np.empty((0, 2), dtype=np.int64), np.empty(0))
+    fresh_local = Edges(unit_index[new_edges.pairs].reshape(-1, 2), new_edges.weights)
+    local_edges = Edges(
+        np.concatenate((old.pairs, fresh_local.pairs)).astype(np.int64),
+        np.concatenate((old.weights, fresh_local.weights)),
+    )
+    unit_days = np.asarray([m.unit_day[u] for u in units], dtype=np.int64)
+    labels = cluster_blocks(block, local_edges, unit_days, s) if units else np.empty(0, dtype=np.int64)
+    # Store the new edges.
+    m.edges_a = np.concatenate((m.edges_a, new_edges.pairs[:, 0].astype(np.int32)))
+    m.edges_b = np.concatenate((m.edges_b, new_edges.pairs[:, 1].astype(np.int32)))
+    m.edges_w = np.concatenate((m.edges_w, new_edges.weights))
+
+    # 5. Cluster ids: a group keeps the oldest id among its clusters; the others are retired.
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels.tolist()):
+        groups[label].append(units[i])
+    for group_units in groups.values():
+        old_clusters = sorted(
+            {m.unit_cluster[u] for u in group_units if m.unit_cluster[u] >= 0},
+            key=lambda c: (m.cluster_born[c], m.cluster_id[c]),
+        )
+        if old_clusters:
+            survivor = old_clusters[0]
+            for gone in old_clusters[1:]:
+                m.cluster_alive[gone] = False
+                step.retired.append((gone, survivor))
+                counts["merged"] += 1
+                for u in step.cluster_units.pop(gone, []):
+                    step.reassign.update(step.unit_docs[u])
+        else:
+            rows = [r for u in group_units for r in step.unit_docs[u]]
+            survivor = len(m.cluster_id)
+            name = new_cluster_id(m.doc_id[step.canonical_row(rows)], step.used_ids)
+            m.cluster_id.append(name)
+            m.cluster_born.append(run)
+            m.cluster_alive.append(True)
+            m.cluster_canonical.append("")
+            counts["new_clusters"] += 1
+        changed = [u for u in group_units if m.unit_cluster[u] != survivor]
+        for u in changed:
+            m.unit_cluster[u] = survivor
+            step.cluster_units[survivor].append(u)
+        if changed:
+            step.touched.add(survivor)
+    for row in new_rows:
+        unit = m.doc_unit[row]
+        cluster = m.unit_cluster[unit]
+        step.touched.add(cluster)
+        step.reassign.add(row)
+        if m.cluster_born[cluster] < run:
+            counts["joined"] += 1
+
+    # 6. Assignments of what changed.
+    changes = Changes(departed=departing)
+    _assign(step, changes, counts)
+    changes.retired = [
+        (m.cluster_id[gone], None if into is None else m.cluster_id[into]) for gone, into in step.retired
+    ]
+    changes.counts = counts
+    for name in INDEXES:
+        if len(fresh[name]):
+            m.delta[name] = m.delta[name].merged(fresh[name])
+    return changes
+
+
+def _order(published: str | None) -> int:
+    day = day_of(published)
+    return day if day >= 0 else UNDATED
+
+
+def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Sequence[int]) -> Edges:
+    """Weighted same-event edges for unit pairs that involve a new unit: the full grouping's
+    score x agreement, crowd scaling (old units' levels from their stored best scores), date
+    closeness, gap factor and penalty, then each unit's strongest edges. Updates the units'
+    best scores."""
+    m, s = step.m, step.s
+    if not pairs:
+        return Edges(np.empty((0, 2), dtype=np.int64), np.empty(0))
+    units = sorted({u for p in pairs for u in p})
+    at = {u: i for i, u in enumerate(units)}
+    sigs = step.signatures(m.unit_rep[u] for u in units)
+    space = snapshot_space([sigs[m.unit_rep[u]] for u in units], m.stats, s)
+    local = np.asarray([(at[a], at[b]) for a, b in pairs], dtype=np.int64)
+    agreement = 1.0 - space.pair_conflicts(local[:, 0], local[:, 1])
+    raw = space.pair_scores(local[:, 0], local[:, 1]) * agreement
+    k = s.event_crowd_neighbours
+    new_set = set(new_units)
+    # Old units' stored best scores enter as edges to stand-in items, so that `crowd_scaled`
+    # (`neighbourhood_levels`) ranks them with the new scores: the level the whole corpus gives.
+    pseudo_pairs: list[tuple[int, int]] = []
+    pseudo_scores: list[float] = []
+    extra = len(units)
+    if k:
+        for u in units:
+            if u in new_set:
+                continue
+            for value in m.unit_best[u].tolist():
+                if value > 0:
+                    pseudo_pairs.append((at[u], extra))
+                    pseudo_scores.append(value)
+                    extra += 1
+    all_pairs = np.concatenate((local, np.asarray(pseudo_pairs, dtype=np.int64).reshape(-1, 2)))
+    all_scores = np.concatenate((raw, np.asarray(pseudo_scores, dtype=np.float64)))
+    weights = crowd_scaled(extra, all_pairs, all_scores, s)[: len(local)]
+    days = np.asarray([m.unit_day[u] for u in units], dtype=np.int64)
+    weights = weights * (1.0 + (date_closeness(days, local, s) - 1.0) * agreement)
+    weights *= date_gaps(days, local, s)
+    weights -= _date_penalties(days, local, s)
+    kept = strongest_edges(local, weights, s.event_edges_per_story)
+    # Best raw scores per unit, for later crowd levels.
+    if k:
+        for u in units:
+            mine = np.concatenate((raw[local[:, 0] == at[u]], raw[local[:, 1] == at[u]], m.unit_best[u]))
+            m.unit_best[u] = np.sort(mine)[::-1][:k]
+    unit_array = np.asarray(units, dtype=np.int64)
+    return Edges(unit_array[local[kept]], weights[kept])
+
+
+def _assign(step: _Step, changes: Changes, counts: dict[str, int]) -> None:
+    """Each touched cluster's canonical, and the relation of every document whose line changes
+    (the full grouping's `_assign` rules, scored with the snapshot)."""
+    m = step.m
+    jobs: list[tuple[int, int, list[int]]] = []  # (cluster, canonical row, rows to assign)
+    for cluster in sorted(step.touched):
+        if not m.cluster_alive[cluster]:
+            continue
+        rows = sorted(r for u in step.cluster_units[cluster] for r in step.unit_docs[u])
+        if not rows:
+            continue
+        canonical = step.canonical_row(rows)
+        name = m.cluster_id[cluster]
+        if m.doc_id[canonical] != m.cluster_canonical[cluster]:
+            if m.cluster_canonical[cluster]:
+                counts["canonical_changed"] += 1
+            m.cluster_canonical[cluster] = m.doc_id[canonical]
+            todo = rows
+        else:
+            todo = [r for r in rows if r in step.reassign]
+        changes.clusters[name] = [m.doc_id[r] for r in rows]
+        jobs.append((cluster, canonical, todo))
+    # Signatures needed: near copies of a canonical (Jaccard), unit scoring documents (score).
+    wanted: set[int] = set()
+    for _cluster, canonical, todo in jobs:
+        canon_unit = m.doc_unit[canonical]
+        for r in todo:
+            if r == canonical or m.doc_exact[r] == m.doc_exact[canonical]:
+                continue
+            if m.doc_unit[r] == canon_unit:
+                wanted.update((r, canonical))
+            else:
+                wanted.update((m.unit_rep[m.doc_unit[r]], m.unit_rep[canon_unit]))
+    sigs = step.signatures(wanted)
+    pair_list: list[tuple[int, int]] = []
+    for _cluster, canonical, todo in jobs:
+        canon_unit = m.doc_unit[canonical]
+        for r in todo:
+            unit = m.doc_unit[r]
+            if r != canonical and m.doc_exact[r] != m.doc_exact[canonical] and unit != canon_unit:
+                pair_list.append((m.unit_rep[unit], m.unit_rep[canon_unit]))
+    scores: dict[tuple[int, int], float] = {}
+    if pair_list:
+        rows = sorted({r for p in pair_list for r in p})
+        at = {r: i for i, r in enumerate(rows)}
+        space = snapshot_space([sigs[r] for r in rows], m.stats, step.s)
+        distinct = sorted(set(pair_list))
+        values = space.scores([(at[a], at[b]) for a, b in distinct])
+        scores = dict(zip(distinct, values, strict=True))
+    copy_canonical: dict[int, int] = {}
+    for cluster, canonical, todo in jobs:
+        canon_unit = m.doc_unit[canonical]
+        name = m.cluster_id[cluster]
+        for r in todo:
+            unit = m.doc_unit[r]
+            relation: Relation
+            similarity: float | None
+            if r == canonical:
+                relation, similarity = "canonical", None
+            elif m.doc_exact[r] == m.doc_exact[canonical]:
+                relation, similarity = "exact_duplicate", 1.0
+            elif unit == canon_unit:
+                mine, theirs = shingle_set(sigs[r].shingles), shingle_set(sigs[canonical].shingles)
+                shared = len(np.intersect1d(mine, theirs, assume_unique=True))
+                union = (len(mine) + len(theirs) - shared) or 1
+                relation, similarity = "near_duplicate", shared / union
+            else:
+                relation = "same_event"
+                similarity = scores[(m.unit_rep[unit], m.unit_rep[canon_unit])]
+            if similarity is not None:
+                similarity = round(similarity, 4)
+            if unit not in copy_canonical:
+                copy_canonical[unit] = step.canonical_row(step.unit_docs[unit])
+            copy = copy_canonical[unit]
+            changes.assignments[m.doc_id[r]] = Assignment(
+                name, m.doc_id[canonical], relation, similarity, None if copy == r else m.doc_id[copy]
+            )
+
+
+# --- From a full grouping -----------------------------------------------------------------------
+
+
+class SignatureTee:
+    """What the model keeps of each signature as the full grouping's stream goes by: its near
+    and salient MinHash rows (copied, a chunk at a time, so no signature's bytes stay alive) and
+    the statistics (`StatisticsBuilder`)."""
+
+    _CHUNK = 4096
+
+    def __init__(self) -> None:
+        self.stats = StatisticsBuilder()
+        self._ids: list[str] = []
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._near: list[np.ndarray] = []
+        self._salient: list[np.ndarray] = []
+
+    def add(self, doc_id: str, signature: DocSignature) -> None:
+        self.stats.add(signature)
+        self._ids.append(doc_id)
+        self._pending.append((signature.near, signature.salient))
+        if len(self._pending) >= self._CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._near.append(np.stack([p[0] for p in self._pending]).astype(np.uint32))
+            self._salient.append(np.stack([p[1] for p in self._pending]).astype(np.uint32))
+            self._pending = []
+
+    def rows(self, doc_ids: Sequence[str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray]:
+        """(near, salient) rows of `doc_ids`, in that order."""
+        self._flush()
+        at = {d: i for i, d in enumerate(self._ids)}
+        near = np.concatenate([*self._near, np.empty((0, settings.near_num_perm), dtype=np.uint32)])
+        salient = np.concatenate([*self._salient, np.empty((0, settings.event_num_perm), dtype=np.uint32)])
+        wanted = np.fromiter((at[d] for d in doc_ids), dtype=np.int64, count=len(doc_ids))
+        return near[wanted], salient[wanted]
+
+
+def _rep_ids(graph: EventGraph) -> list[str]:
+    """The exact-copy representatives `event_graph` scores, in its order (each key's smallest id)."""
+    first: dict[str, str] = {}
+    for doc_id in graph.by_id:  # sorted by id
+        first.setdefault(graph.exact_keys[doc_id], doc_id)
+    return sorted(first.values())
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """A refresh's grouping, the ids it retired (retired id, surviving id) and the run each
+    surviving earlier cluster was made in."""
+
+    grouping: Grouping
+    retired: list[tuple[str, str]]
+    born: dict[str, int]
+
+
+def refresh_grouping(graph: EventGraph, previous: GroupingModel, leave_out: Iterable[str] = ()) -> Refresh:
+    """A regroup with fresh statistics that keeps cluster ids: the full grouping's graph,
+    clustered with each earlier cluster as one block (`cluster_blocks`), so clusters only grow
+    or merge; a cluster keeps the oldest id among the earlier ones it holds (the others are
+    retired into it), a new one is named as the full grouping names it. `leave_out` as
+    `EventGraph.grouping`."""
+    s = graph.settings
+    gone = frozenset(leave_out)
+    members = {u: [d for d in docs if d not in gone] for u, docs in graph.members.items()}
+    n = len(graph.units)
+    live = np.asarray([bool(members[u]) for u in graph.units], dtype=bool)
+    # Blocks: the earlier clusters of each unit's documents (a unit holding two is a bridge).
+    parent: dict[int, int] = {}
+
+    def find(c: int) -> int:
+        while parent.setdefault(c, c) != c:
+            c = parent[c]
+        return c
+
+    old_of_unit: list[list[int]] = []
+    for u in graph.units:
+        rows = [previous.row_of[d] for d in members[u] if d in previous.row_of]
+        earlier = sorted({previous.unit_cluster[previous.doc_unit[r]] for r in rows})
+        for c in earlier[1:]:
+            a, b = find(earlier[0]), find(c)
+            parent[max(a, b)] = min(a, b)
+        old_of_unit.append(earlier)
+    block = np.arange(n, dtype=np.int64)
+    first: dict[int, int] = {}
+    for i, earlier in enumerate(old_of_unit):
+        if earlier and live[i]:
+            block[i] = first.setdefault(find(earlier[0]), i)
+    edges = graph.edges.where(live[graph.edges.pairs[:, 0]] & live[graph.edges.pairs[:, 1]])
+    labels = cluster_blocks(block, edges, graph.days, s)
+    by_label: dict[int, list[str]] = defaultdict(list)
+    for i, u in enumerate(graph.units):
+        if live[i]:
+            by_label[int(labels[i])].append(u)
+    clusters = sorted(by_label.values())
+    assignments = graph._assign(clusters, members)
+    used = set(previous.cluster_id)
+    renamed: dict[str, str] = {}
+    retired: list[tuple[str, str]] = []
+    born: dict[str, int] = {}
+    unit_index = {u: i for i, u in enumerate(graph.units)}
+    for units in clusters:
+        old = sorted(
+            {c for u in units for c in old_of_unit[unit_index[u]]},
+            key=lambda c: (previous.cluster_born[c], previous.cluster_id[c]),
+        )
+        fresh_name = assignments[members[units[0]][0]].cluster_id
+        if old:
+            renamed[fresh_name] = previous.cluster_id[old[0]]
+            born[previous.cluster_id[old[0]]] = previous.cluster_born[old[0]]
+            retired += [(previous.cluster_id[c], previous.cluster_id[old[0]]) for c in old[1:]]
+        else:
+            name = fresh_name if fresh_name not in used else new_cluster_id(fresh_name[2:], used)
+            used.add(name)
+            renamed[fresh_name] = name
+    outcome = {
+        doc_id: Assignment(renamed[a.cluster_id], a.canonical_id, a.relation, a.similarity, a.duplicate_of)
+        for doc_id, a in assignments.items()
+    }
+    stats = {**graph.stats, "clusters": float(len(clusters)), "event_edges": float(len(edges))}
+    return Refresh(Grouping(assignments=outcome, stats=stats), retired, born)
+
+
+def model_from_graph(
+    graph: EventGraph,
+    grouping: Grouping,
+    tee: SignatureTee,
+    places: Mapping[str, tuple[str, int]],
+    run: int,
+    born: Mapping[str, int],
+    when: str,
+) -> GroupingModel:
+    """The model of a full grouping (or a refresh): every grouped document, the graph's units,
+    clusters (born in `run` unless `born` says otherwise) and edges, fresh statistics and LSH
+    indexes over the units' representatives. Documents the grouping left out (emptied by
+    corpus-learned lines) are not in it."""
+    s = graph.settings
+    doc_ids = [d for d in graph.by_id if d in grouping.assignments]
+    row_of = {d: i for i, d in enumerate(doc_ids)}
+    cluster_ids = sorted({a.cluster_id for a in grouping.assignments.values()})
+    cluster_row = {c: i for i, c in enumerate(cluster_ids)}
+    canonical = {a.cluster_id: a.canonical_id for a in grouping.assignments.values()}
+    n_units = len(graph.units)
+    doc_unit = [-1] * len(doc_ids)
+    unit_rep, unit_cluster, unit_alive = [-1] * n_units, [-1] * n_units, [False] * n_units
+    rep_ids = _rep_ids(graph)
+    lengths = {d: graph.lengths[d] for d in doc_ids}
+    for i, u in enumerate(graph.units):
+        docs = [d for d in graph.members[u] if d in row_of]
+        if not docs:
+            continue
+        for d in docs:
+            doc_unit[row_of[d]] = i
+        scorer = rep_ids[graph.unit_rep[i]]
+        if scorer not in row_of:
+            scorer = _canonical([graph.by_id[d] for d in docs], lengths).id
+        unit_rep[i], unit_alive[i] = row_of[scorer], True
+        unit_cluster[i] = cluster_row[grouping.assignments[docs[0]].cluster_id]
+    # Indexes over the live representatives.
+    reps = [r for r in rep_ids if r in row_of]
+    near, salient = tee.rows(reps, s)
+    rep_item = {r: i for i, r in enumerate(rep_ids)}
+    topic = topic_signatures(graph.space, s)[[rep_item[r] for r in reps]] if s.topic_terms_per_doc else None
+    rows = np.asarray([row_of[r] for r in reps], dtype=np.int64)
+    order = np.asarray([_order(graph.by_id[r].published) for r in reps], dtype=np.int64)
+    base = {
+        "near": BandIndex.build(near, s.near_lsh_threshold, rows, order),
+        "salient": BandIndex.build(salient, s.event_lsh_threshold, rows, order),
+        "topic": BandIndex.build(topic, s.topic_lsh_threshold, rows, order)
+        if topic is not None
+        else BandIndex.empty(),
+    }
+    sketch_rows = byte_sketch(np.hstack([salient] + ([topic] if topic is not None else [])))
+    doc_sketch = np.zeros((len(doc_ids), sketch_rows.shape[1]), dtype=np.uint64)
+    doc_sketch[rows] = sketch_rows
+    del near, salient, topic
+    return GroupingModel(
+        doc_id=doc_ids,
+        doc_path=[places[d][0] for d in doc_ids],
+        doc_seq=[places[d][1] for d in doc_ids],
+        doc_unit=doc_unit,
+        doc_words=[graph.lengths[d] for d in doc_ids],
+        doc_published=[graph.by_id[d].published for d in doc_ids],
+        doc_exact=[graph.exact_keys[d] for d in doc_ids],
+        doc_alive=[True] * len(doc_ids),
+        doc_sketch=doc_sketch,
+        unit_rep=unit_rep,
+        unit_cluster=unit_cluster,
+        unit_day=[int(d) for d in graph.days.tolist()],
+        unit_alive=unit_alive,
+        unit_best=_best_scores(graph),
+        cluster_id=cluster_ids,
+        cluster_born=[born.get(c, run) for c in cluster_ids],
+        cluster_alive=[True] * len(cluster_ids),
+        cluster_canonical=[canonical[c] for c in cluster_ids],
+        edges_a=graph.edges.pairs[:, 0].astype(np.int32),
+        edges_b=graph.edges.pairs[:, 1].astype(np.int32),
+        edges_w=graph.edges.weights.astype(np.float64),
+        stats=tee.stats.finish(),
+        base=base,
+        delta={name: BandIndex.empty() for name in INDEXES},
+        run=run,
+        snapshot_run=run,
+        snapshot_docs=len(doc_ids),
+        snapshot_time=when,
+    )
+
+
+def _best_scores(graph: EventGraph) -> F64Array:
+    """Each unit's best raw scores (score x agreement, the values `neighbourhood_levels` ranks),
+    from its strongest kept edges: the crowd level an incremental run gives it."""
+    k = max(graph.settings.event_crowd_neighbours, 1)
+    n = len(graph.units)
+    best = np.zeros((n, k), dtype=np.float64)
+    pairs = graph.edges.pairs
+    if len(pairs) == 0:
+        return best
+    _, edge_ids, rank = edge_ranks(pairs, graph.edges.weights)
+    chosen = np.unique(edge_ids[rank < 2 * k])
+    reps = np.asarray(graph.unit_rep, dtype=np.int64)
+    left, right = reps[pairs[chosen, 0]], reps[pairs[chosen, 1]]
+    raw = graph.space.pair_scores(left, right) * (1.0 - graph.space.pair_conflicts(left, right))
+    ends = np.concatenate((pairs[chosen, 0], pairs[chosen, 1]))
+    values = np.concatenate((raw, raw))
+    order = np.lexsort((-values, ends))
+    ends, values = ends[order], values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ends[1:] != ends[:-1])))
+    position = np.arange(len(ends)) - np.repeat(starts, np.diff(np.concatenate((starts, [len(ends)]))))
+    take = position < k
+    best[ends[take], position[take]] = values[take]
+    return best

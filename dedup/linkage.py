@@ -132,7 +132,7 @@ def attach_lone_items(
     # A lone item never joins a cluster that holds an item it cannot link with.
     barred = weights == CANNOT_LINK
     one, two = pairs[barred, 0], pairs[barred, 1]
-    barred_keys = np.unique(np.concatenate((one * n_items + label[two], two * n_items + label[one])))
+    barred_keys = np.sort(np.concatenate((one * n_items + label[two], two * n_items + label[one])))
     positive = weights > 0
     pairs, weights = pairs[positive], weights[positive]
     ends = np.concatenate((pairs[:, 0], pairs[:, 1]))
@@ -163,7 +163,10 @@ def attach_lone_items(
         return np.where(past >= 0, ranked[start + np.maximum(past, 0)], 0.0)
 
     median = (value_at((members - 1) // 2) + value_at(members // 2)) / 2
-    median = np.where(np.isin(keys, barred_keys), -np.inf, median)
+    # (sorted search, not np.isin, which hashes in numpy 2.4 and is far slower here)
+    at = np.minimum(np.searchsorted(barred_keys, keys), max(len(barred_keys) - 1, 0))
+    if len(barred_keys):
+        median = np.where(barred_keys[at] == keys, -np.inf, median)
     if days is not None and max_span > 0:  # joins that would stretch a cluster's dates too far
         dated = days >= 0
         earliest = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)

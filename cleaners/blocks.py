@@ -357,17 +357,22 @@ def list_blocks(
 
 def teaser_blocks(lines: Sequence[str], *, min_links: int = 2, max_words: int = 80) -> list[int]:
     """Indexes of other stories' teasers: when a call to action ("Full Story", "Read more")
-    ends at least `min_links` short paragraphs, each such paragraph (at most `max_words`
-    words) and its link line. One "Read more" under a story is its own link, not a list."""
+    ends at least `min_links` short paragraphs, each link line, the blurb above it (at most
+    `max_words` words) and the headline above that (a line that is not prose). One "Read more"
+    under a story is its own link, not a list."""
     links = [i for i, line in enumerate(lines) if len(line.split()) <= 5 and _TEASER_LINK.fullmatch(line)]
     if len(links) < min_links:
         return []
     dropped: list[int] = []
+    linked = set(links)
     for i in links:
         dropped.append(i)
-        # the teaser above: its short lines back to the previous link (a headline, a blurb)
-        j = i - 1
-        while j >= 0 and j not in links and i - j <= 3 and len(lines[j].split()) <= max_words:
-            dropped.append(j)
-            j -= 1
+        # the teaser above the link: its blurb, and above that its headline (not prose)
+        blurb = i - 1
+        if blurb < 0 or blurb in linked or len(lines[blurb].split()) > max_words:
+            continue
+        dropped.append(blurb)
+        headline = blurb - 1
+        if headline >= 0 and headline not in linked and not is_prose(lines[headline]):
+            dropped.append(headline)
     return sorted(set(dropped))

@@ -134,15 +134,18 @@ class EventSpace:
     def __init__(
         self,
         features: Sequence[tuple[U64Array, U32Array]],
-        events: Sequence[tuple[U32Array, F64Array] | tuple[U32Array, F64Array, U32Array, U32Array]],
+        events: Sequence[
+            tuple[U32Array, F64Array] | tuple[U32Array, F64Array, U32Array, U32Array, U32Array, bool]
+        ],
         *,
         overlap_offset: float,
         overlap_reference: float,
         threads: int = 1,
     ) -> None:
         """`features[i]` is item i's `term_arrays`; `events[i]` its `event_features`, and
-        optionally where its principal specifics and its headline's names sit in its features
-        (`DocSignature.principal_at`, `subject_at`); `threads` share the pair scoring
+        optionally where its principal specifics, its headline's names and the rare ones among
+        them sit in its features and whether it has a headline (`DocSignature.principal_at`,
+        `subject_at`, `rare_subject_at`, `titled`); `threads` share the pair scoring
         (`newsclean.dedup.parallel`)."""
         self.offset = overlap_offset
         self.reference = overlap_reference
@@ -160,6 +163,8 @@ class EventSpace:
             self.principal_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
             self.principal_totals: npt.NDArray[np.float64] = np.zeros(n, dtype=np.float64)
             self.subject_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
+            self.rare_subject_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
+            self.titled: npt.NDArray[np.bool_] = np.zeros(n, dtype=bool)
             return
         event_ids = np.concatenate([ids[i][e[0]] for i, e in enumerate(events)])
         frequencies = np.concatenate([counts[i][e[0]] for i, e in enumerate(events)]).astype(np.float64)
@@ -184,6 +189,9 @@ class EventSpace:
         # (`pair_disagreements` asks whether the other story holds it).
         names = _principal_matrix(self.matrix, [e[3] if len(e) > 3 else None for e in events])
         self.subject_matrix = _row_maxima(names)
+        rare = _principal_matrix(self.matrix, [e[4] if len(e) > 4 else None for e in events])
+        self.rare_subject_matrix = _row_maxima(rare)
+        self.titled = np.fromiter((bool(e[5]) if len(e) > 5 else True for e in events), dtype=bool, count=n)
 
     @classmethod
     def from_texts(
@@ -263,9 +271,12 @@ class EventSpace:
         """Per pair, whether the two stories are about different subjects: each has a subject
         (the name in its headline rarest in this corpus, `features.subject_terms`) and neither
         story mentions the other's at all. Another company's results, another person's arrest:
-        the same wording about someone else is another event. An untitled story has no subject:
-        the name its text repeats most was tried, and on events-dev it split one event's
-        coverage that centres on different people (docs/tuning.md)."""
+        the same wording about someone else is another event. An untitled story has no subject
+        (the name its text repeats most was tried, and on events-dev it split one event's
+        coverage that centres on different people: docs/tuning.md), so a story with a headline
+        and an untitled one disagree when the untitled one never mentions the headline's
+        subject among its names rare in general English (`features.rare_subject_terms`): a
+        company code or unusual name that any account of the same happening would carry."""
         if len(left) == 0:
             return np.zeros(0, dtype=bool)
         has = np.diff(self.subject_matrix.indptr) > 0
@@ -273,6 +284,11 @@ class EventSpace:
         for mine, theirs in ((left, right), (right, left)):
             held = _pair_cover(self.matrix, self.subject_matrix, theirs, mine, threads=self.threads)
             out &= held == 0
+            # An untitled story states no subject; it must name the other's rare one.
+            untitled = ~self.titled[theirs] & (np.diff(self.rare_subject_matrix.indptr)[mine] > 0)
+            if untitled.any():
+                rare = _pair_cover(self.matrix, self.rare_subject_matrix, theirs, mine, threads=self.threads)
+                out |= untitled & (rare == 0)
         return out
 
     def pair_scores(

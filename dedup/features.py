@@ -204,6 +204,13 @@ def subject_terms(principal: set[str], title: str | None, body_names: set[str]) 
     return {t for t in principal if t in body_names} | codes
 
 
+def rare_subject_terms(subjects: set[str]) -> set[str]:
+    """The subject names rare in general English (a code, an unusual name: "hwp", "hefner"):
+    names no other account of the same happening would leave out or spell another way, as it
+    might "Defence" or "Tokyo" ("Defense", "the Japanese capital")."""
+    return {t for t in subjects if zipf(t) < _RARE_ZIPF}
+
+
 def salient_terms(bag: Counter[str], k: int) -> set[str]:
     """The `k` terms that best identify a story, for its candidate signature.
 

@@ -307,7 +307,7 @@ def event_graph(
     rep_sigs = [sig_of[r] for r in rep_ids]
     space = EventSpace(
         [(rep.term_ids, rep.term_counts) for rep in rep_sigs],
-        [(rep.event_at, rep.event_priors, rep.principal_at, rep.subject_at) for rep in rep_sigs],
+        [rep.event_parts() for rep in rep_sigs],
         overlap_offset=s.event_overlap_offset,
         overlap_reference=s.event_overlap_reference,
         threads=threads,

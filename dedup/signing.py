@@ -26,6 +26,7 @@ from newsclean.dedup.features import (
     event_terms,
     joined_key,
     principal_terms,
+    rare_subject_terms,
     salient_terms,
     subject_terms,
     words,
@@ -60,6 +61,14 @@ class DocSignature:
     principal_at: U32Array
     # Where its headline's names (`features.subject_terms`) sit in term_ids, sorted.
     subject_at: U32Array = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
+    # ... and those of them rare in general English (`features.rare_subject_terms`), sorted.
+    rare_subject_at: U32Array = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
+    titled: bool = False  # it came with a headline
+
+    def event_parts(self) -> tuple[U32Array, F64Array, U32Array, U32Array, U32Array, bool]:
+        """What `EventSpace` takes of a story beside its features (its `events` entry)."""
+        subjects = (self.subject_at, self.rare_subject_at)
+        return (self.event_at, self.event_priors, self.principal_at, *subjects, self.titled)
 
     def to_bytes(self) -> bytes:
         """Compact and exact: a JSON header, then the arrays' bytes (little-endian)."""
@@ -68,6 +77,7 @@ class DocSignature:
                 "k": self.exact_key,
                 "w": self.n_words,
                 "s": self.n_shingles,
+                "t": int(self.titled),
                 "n": [
                     len(a)
                     for a in (
@@ -78,6 +88,7 @@ class DocSignature:
                         self.event_at,
                         self.principal_at,
                         self.subject_at,
+                        self.rare_subject_at,
                     )
                 ],
             },
@@ -97,6 +108,7 @@ class DocSignature:
                 self.event_priors.astype("<f8").tobytes(),
                 self.principal_at.astype("<u4").tobytes(),
                 self.subject_at.astype("<u4").tobytes(),
+                self.rare_subject_at.astype("<u4").tobytes(),
             )
         )
 
@@ -107,6 +119,7 @@ class DocSignature:
         n_near, n_shingles, n_salient, n_terms, n_events, *rest = header["n"]
         n_principal = rest[0] if rest else 0
         n_subject = rest[1] if len(rest) > 1 else 0
+        n_rare = rest[2] if len(rest) > 2 else 0
         offset = _HEADER.size + size
         near = np.frombuffer(data, dtype="<u4", count=n_near, offset=offset)
         offset += 4 * n_near
@@ -125,9 +138,11 @@ class DocSignature:
         principal = np.frombuffer(data, dtype="<u4", count=n_principal, offset=offset)
         offset += 4 * n_principal
         subject = np.frombuffer(data, dtype="<u4", count=n_subject, offset=offset)
+        offset += 4 * n_subject
+        rare = np.frombuffer(data, dtype="<u4", count=n_rare, offset=offset)
         return cls(
             header["k"], header["w"], header["s"], near, shingles, salient, ids, counts, event_at, priors,
-            principal, subject,
+            principal, subject, rare, bool(header.get("t", 0)),
         )  # fmt: skip
 
     def to_text(self) -> str:
@@ -166,7 +181,9 @@ class Signer:
             event_at, event_priors = event_features(ids, bags[i])
             principal = principal_terms(text, title, bags[i])
             principal_at = _principal_positions(ids, principal)
-            subject_at = _principal_positions(ids, subject_terms(principal, title, names[i]))
+            subjects = subject_terms(principal, title, names[i])
+            subject_at = _principal_positions(ids, subjects)
+            rare_subject_at = _principal_positions(ids, rare_subject_terms(subjects))
             out.append(
                 DocSignature(
                     exact_key=joined_key(joined[i]),
@@ -181,6 +198,8 @@ class Signer:
                     event_priors=event_priors,
                     principal_at=principal_at,
                     subject_at=subject_at,
+                    rare_subject_at=rare_subject_at,
+                    titled=bool(title and title.strip()),
                 )
             )
         return out

@@ -46,8 +46,9 @@ TIME_RATIO_LIMIT = 1.5
 
 
 class ProcessPeaks(threading.Thread):
-    """Each process's peak RSS in a process tree (psutil), and the root's peak per stage (from
-    the run's progress lines)."""
+    """Peak RSS of the root process and of each of its children with their own descendants (a
+    Dask worker with the child process it cleans limited batches in is one worker), by psutil,
+    and the root's peak per stage (from the run's progress lines)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -61,13 +62,14 @@ class ProcessPeaks(threading.Thread):
         root = psutil.Process(self.pid)
         while not self._stop_event.is_set():
             with contextlib.suppress(psutil.Error):
-                for proc in [root, *root.children(recursive=True)]:
+                rss = root.memory_info().rss
+                self.peaks[self.pid] = max(self.peaks.get(self.pid, 0), rss)
+                if self.stage:
+                    self.root_stage_peaks[self.stage] = max(self.root_stage_peaks.get(self.stage, 0), rss)
+                for child in root.children():
                     with contextlib.suppress(psutil.Error):
-                        rss = proc.memory_info().rss
-                        self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0), rss)
-                        if proc.pid == self.pid and self.stage:
-                            peak = self.root_stage_peaks.get(self.stage, 0)
-                            self.root_stage_peaks[self.stage] = max(peak, rss)
+                        tree = child.memory_info().rss + sum(_rss(p) for p in child.children(recursive=True))
+                        self.peaks[child.pid] = max(self.peaks.get(child.pid, 0), tree)
             self._stop_event.wait(SAMPLE_SECONDS)
 
     def progress(self, line: str) -> None:
@@ -82,22 +84,29 @@ class ProcessPeaks(threading.Thread):
         self.join()
 
 
+def _rss(proc: psutil.Process) -> int:
+    try:
+        return int(proc.memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
 @dataclass
 class Run:
     engine: str
     wall: float = 0.0
     summary: dict[str, Any] = field(default_factory=dict)
     driver_mb: float = 0.0
-    worker_mb: float = 0.0  # the largest child process's peak
+    worker_mb: float = 0.0  # the largest peak of a child process with its descendants
     group_driver_mb: float = 0.0
     digests: dict[str, str] = field(default_factory=dict)
     error: str = ""
 
 
-def run_engine(raw: Path, out: Path, engine: str, timeout: float) -> Run:
-    """One full `newsclean run` on `engine` with 2 workers, watched."""
+def run_engine(raw: Path, out: Path, engine: str, workers: int, timeout: float) -> Run:
+    """One full `newsclean run` on `engine` with `workers` workers, watched."""
     cmd = [str(NEWSCLEAN), "run", "--raw", str(raw), "--out", str(out), "--json", "--no-prefect"]
-    cmd += ["--workers", "2", "--full", "--engine", engine]
+    cmd += ["--workers", str(workers), "--full", "--engine", engine]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peaks = ProcessPeaks(proc.pid)
@@ -128,7 +137,8 @@ def run_engine(raw: Path, out: Path, engine: str, timeout: float) -> Run:
     mb = {pid: rss / 2**20 for pid, rss in peaks.peaks.items()}
     result.driver_mb = mb.pop(proc.pid, 0.0)
     result.worker_mb = max(mb.values(), default=0.0)
-    result.group_driver_mb = peaks.root_stage_peaks.get("group", 0) / 2**20
+    # The driver's peak while grouping (from its progress line; its whole-run peak if unseen).
+    result.group_driver_mb = peaks.root_stage_peaks.get("group", 0) / 2**20 or result.driver_mb
     result.digests = {n: hashlib.sha256((out / n).read_bytes()).hexdigest() for n in OUTPUTS}
     return result
 
@@ -162,6 +172,7 @@ def main() -> None:
         default=[],
         help="NAME=FOLDER: a perf corpus to reuse, e.g. 10k=/tmp/c10k",
     )
+    parser.add_argument("--dask-workers", default="2", help="LocalCluster sizes to run, e.g. 1,2")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -169,6 +180,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="perf-dask-"))
     roots = {name: Path(folder) for name, _, folder in (c.partition("=") for c in args.corpus)}
     rows: list[list[object]] = []
+    measured: dict[tuple[str, int], Run] = {}
     try:
         for name in args.only.split(","):
             if name == "seeds":
@@ -177,21 +189,21 @@ def main() -> None:
                 raw = events_dev_raw(tmp)
             else:
                 n = int(name.removesuffix("k")) * 1000
-                root = next(
-                    (r for r in roots.values() if (r / "raw").is_dir() and name in r.name), tmp / name
-                )
-                raw = perf_raw(root, n, args.seed)
-            runs = {}
-            for engine in ("local", "dask"):
-                log(f"{name}: {engine} engine")
-                runs[engine] = run_engine(raw, tmp / f"{name}-{engine}", engine, args.timeout)
-                log(f"  {runs[engine].wall:.1f} s {runs[engine].error}")
-            rows.append(_row(name, runs["local"], runs["dask"]))
+                raw = perf_raw(roots.get(name, tmp / name), n, args.seed)
+            log(f"{name}: local engine, 2 workers")
+            local = run_engine(raw, tmp / f"{name}-local", "local", 2, args.timeout)
+            for workers in [int(w) for w in args.dask_workers.split(",")]:
+                log(f"{name}: dask engine, {workers} workers")
+                dask = run_engine(raw, tmp / f"{name}-dask-{workers}", "dask", workers, args.timeout)
+                log(f"  local {local.wall:.1f} s, dask {dask.wall:.1f} s {local.error} {dask.error}")
+                rows.append(_row(name, workers, local, dask))
+                if not dask.error:
+                    measured[(name, workers)] = dask
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    heading("--engine dask (LocalCluster, 2 workers) vs the local engine (2 workers), same corpus")
-    headers = ["corpus", "docs", "local s", "dask s", "ratio", "identical", "group s",
+    heading("--engine dask (LocalCluster) vs the local engine (2 workers), same corpus")
+    headers = ["corpus", "docs", "dask workers", "local s", "dask s", "ratio", "identical", "group s",
                "cand pairs", "driver MB", "group MB", "worker MB loc", "worker MB dask"]  # fmt: skip
     table(headers, rows)
     print(
@@ -199,15 +211,17 @@ def main() -> None:
         f"<= {WORKER_LIMIT_MB:.0f}. group s / group MB: the largest single-process step (grouping, in "
         "the driver, holding the candidate pairs), its time and the driver's peak while it ran."
     )
+    projection(measured)
 
 
-def _row(name: str, local: Run, dask: Run) -> list[object]:
+def _row(name: str, workers: int, local: Run, dask: Run) -> list[object]:
     if local.error or dask.error:
         return [f"{name}: failed: local {local.error or 'ok'}, dask {dask.error or 'ok'}"]
     same = [n for n in OUTPUTS if local.digests[n] == dask.digests[n]]
     return [
         name,
         int(dask.summary["documents"]),
+        workers,
         round(local.wall, 1),
         round(dask.wall, 1),
         round(dask.wall / local.wall, 2),
@@ -219,6 +233,65 @@ def _row(name: str, local: Run, dask: Run) -> list[object]:
         round(local.worker_mb),
         round(dask.worker_mb),
     ]
+
+
+# Bytes a document sends through each shuffle of `newsclean.distributed.lsh`: one record
+# (band int64, key uint64, rank int64, row int64) per band of each LSH index.
+_RECORD_BYTES = 32
+TARGET_DOCS = 100_000_000
+
+
+def projection(measured: dict[tuple[str, int], Run]) -> None:
+    """100M articles from the largest corpus measured at 1 and 2 dask workers: clean-stage
+    throughput per worker (measured), hours for a cluster, the worker memory (measured: batches
+    are bounded, so it does not grow with the corpus), the LSH shuffle volume (computed from the
+    settings' bands), and the single-process grouping extrapolated linearly (a lower bound)."""
+    from newsclean.dedup.lsh import bands_for
+    from newsclean.settings import DedupSettings
+
+    sizes = sorted({name for name, _ in measured if (name, 1) in measured and (name, 2) in measured})
+    if not sizes:
+        print("projection: needs a corpus measured with --dask-workers 1,2")
+        return
+    name = max(sizes, key=lambda n: int(measured[(n, 2)].summary["documents"]))
+    one, two = measured[(name, 1)], measured[(name, 2)]
+    docs = int(two.summary["documents"])
+    rate_one = docs / one.summary["seconds"]["read_clean"]
+    rate_two = docs / two.summary["seconds"]["read_clean"]
+    s = DedupSettings()
+    bands = (
+        bands_for(s.near_lsh_threshold, s.near_num_perm)[0]
+        + bands_for(s.event_lsh_threshold, s.event_num_perm)[0]
+    )
+    if s.topic_terms_per_doc:
+        bands += bands_for(s.topic_lsh_threshold, s.event_num_perm)[0]
+    shuffle_gb = TARGET_DOCS * bands * _RECORD_BYTES / 1e9
+    group_s, group_mb = float(two.summary["seconds"]["group"]), two.group_driver_mb
+    heading(f"projection to {TARGET_DOCS:,} articles from {name} ({docs:,} documents), measured vs projected")
+    rows: list[list[object]] = [
+        ["clean+sign docs/s, 1 worker (measured)", round(rate_one, 1)],
+        ["clean+sign docs/s, 2 workers (measured)", round(rate_two, 1)],
+        ["scaling 1 -> 2 workers (measured)", round(rate_two / rate_one, 2)],
+        ["peak MB per worker (measured, bounded batches)", round(two.worker_mb)],
+    ]
+    for workers in (16, 64, 256):
+        hours = TARGET_DOCS / (rate_one * workers) / 3600
+        rows.append([f"clean hours on {workers} workers (projected, linear per worker)", round(hours, 1)])
+    rows.append(
+        [f"LSH shuffle GB ({bands} bands x {_RECORD_BYTES} B a document, computed)", round(shuffle_gb, 1)]
+    )
+    rows.append([f"group s at {docs:,} in one process (measured)", round(group_s, 1)])
+    rows.append([f"group peak MB at {docs:,} (measured)", round(group_mb)])
+    rows.append(
+        [
+            "group hours at 100M, one process (projected, linear: a lower bound)",
+            round(group_s * TARGET_DOCS / docs / 3600, 1),
+        ]
+    )
+    rows.append(
+        ["group GB at 100M, one process (projected, linear)", round(group_mb * TARGET_DOCS / docs / 1024)]
+    )
+    table(["figure", "value"], rows)
 
 
 if __name__ == "__main__":

@@ -213,6 +213,9 @@ def cmd_why(args: argparse.Namespace) -> int:
     for doc_id in (a, b):
         missing = ", ".join(parts["conflicting_specifics"][doc_id]) or "-"
         print(f"  {doc_id}'s title specifics the other never mentions: {missing}")
+    for doc_id in (a, b):
+        only = ", ".join(parts["unmatched_specifics"][doc_id]) or "-"
+        print(f"  specifics only {doc_id} has: {only}")
     subjects = parts["subjects"]
     print(f"  subjects (headline names rarest in the corpus): {subjects[a] or '-'} / {subjects[b] or '-'}")
     if parts["different_subjects"]:

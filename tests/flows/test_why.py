@@ -36,6 +36,10 @@ def test_why_on_a_finished_run_of_the_samples(
     assert main(["why", tokyo_2021[0], washington_2023, "--out", str(out)]) == 0
     shown = capsys.readouterr().out
     assert "different clusters" in shown and "the cut is" in shown and "title specifics" in shown
+    # What sets 2021 apart from 2023: its Japanese ministers, which the 2023 story never names.
+    prefix = f"  specifics only {tokyo_2021[0]} has:"
+    only_2021 = next(line for line in shown.splitlines() if line.startswith(prefix))
+    assert "motegi" in only_2021 and "kishi" in only_2021
 
     assert main(["why", tokyo_2021[0], "no-such-id", "--out", str(out)]) == 2
     assert "no such document" in capsys.readouterr().err

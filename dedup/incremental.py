@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from newsclean.dedup.event_space import EventSpace, edge_ranks
+from newsclean.dedup.event_space import EventSpace, _row_maxima, edge_ranks
 from newsclean.dedup.grouping import (  # private ones: the full grouping's rules, shared on purpose
     EventGraph,
     _canonical,
@@ -41,7 +41,7 @@ from newsclean.dedup.grouping import (  # private ones: the full grouping's rule
     strongest_edges,
     top_candidates,
 )
-from newsclean.dedup.linkage import Edges, attach_lone_items
+from newsclean.dedup.linkage import CANNOT_LINK, Edges, attach_lone_items, average_linkage
 from newsclean.dedup.lsh import _band_keys, bands_for, byte_sketch, sketch_agreement, sorted_unique
 from newsclean.dedup.minhash import EMPTY_HASH, MinHasher
 from newsclean.dedup.signing import DocSignature, shingle_set
@@ -122,12 +122,11 @@ def _counted(values: U64Array) -> tuple[U64Array, I64Array]:
 
 
 def space_inputs(signature: DocSignature) -> tuple[Any, ...]:
-    """What the full grouping gives `EventSpace` of a story besides its features: its event
-    terms and priors, principal specifics and, where the signature has them, the further
-    fields the space reads (subject, title). Hook wanted in newsclean.dedup.grouping: one
-    function making an item's space inputs (or the space) from signatures, for both paths."""
-    extra = tuple(getattr(signature, name) for name in ("subject_at", "titled") if hasattr(signature, name))
-    return (signature.event_at, signature.event_priors, signature.principal_at, *extra)
+    """What the full grouping gives `EventSpace` of a story besides its features (`event_graph`:
+    event terms and priors, principal specifics, subject). Hook wanted in
+    newsclean.dedup.grouping: one function making an item's space inputs (or the space) from
+    signatures, for both paths."""
+    return (signature.event_at, signature.event_priors, signature.principal_at, signature.subject_at)
 
 
 def snapshot_space(
@@ -202,6 +201,23 @@ def snapshot_space(
     principal = space.principal_matrix
     principal.data[:] = np.log((n + 1) / (doc_freq[principal.indices] + 0.5))
     space.principal_totals = np.asarray(principal.sum(axis=1), dtype=np.float64).ravel()
+    # The subject: of a story's subject names, the rarest in the corpus (the snapshot's).
+    names = [g.subject_at.astype(np.int64) for g in signatures]
+    name_sizes = np.fromiter((len(x) for x in names), dtype=np.int64, count=n_rows)
+    name_entries = np.repeat(matrix.indptr[:-1].astype(np.int64), name_sizes) + np.concatenate(
+        [*names, np.empty(0, dtype=np.int64)]
+    )
+    name_cols = matrix.indices[name_entries]
+    weights = sparse.csr_matrix(
+        (
+            np.log((n + 1) / (doc_freq[name_cols] + 0.5)),
+            name_cols,
+            np.concatenate(([0], np.cumsum(name_sizes))),
+        ),
+        shape=matrix.shape,
+    )
+    weights.sort_indices()
+    space.subject_matrix = _row_maxima(weights)
     return space
 
 
@@ -382,13 +398,53 @@ def block_linkage(block: I64Array, edges: Edges, threshold: float, days: I64Arra
     return np.fromiter((root(b) for b in label.tolist()), dtype=np.int64, count=n)
 
 
-def cluster_blocks(block: I64Array, edges: Edges, days: I64Array, settings: DedupSettings) -> I64Array:
-    """`block_linkage` at the linkage cut and span cap, then `attach_lone_items` (the full
-    grouping's lone-story fit) over the same items: each item's final label."""
+def fresh_labels(n_items: int, edges: Edges, days: I64Array, settings: DedupSettings) -> I64Array:
+    """The full grouping's clustering of items (`EventGraph._cluster`): average linkage at the
+    cut and span cap, then the lone-story fit."""
     cut, span = settings.linkage_threshold, settings.event_span_days
-    labels = block_linkage(block, edges, cut, days, span)
-    attached = attach_lone_items(labels.tolist(), edges, cut, settings.lone_story_fit, days, span)
-    return np.asarray(attached, dtype=np.int64)
+    labels = average_linkage(n_items, edges, cut, days, span)
+    return np.asarray(
+        attach_lone_items(labels, edges, cut, settings.lone_story_fit, days, span), dtype=np.int64
+    )
+
+
+def settle(old: I64Array, edges: Edges, days: I64Array, settings: DedupSettings) -> I64Array:
+    """Final labels of items, some in earlier clusters (`old[i]`, a number per earlier cluster;
+    -1 for a new item): new items go where the full grouping's clustering of all the items
+    (`fresh_labels`) puts them, and earlier clusters never split.
+
+    The fresh clusters are matched to the earlier ones by largest overlap: an earlier cluster
+    belongs to the fresh cluster that holds most of its items, if that is more than half of
+    them. A fresh cluster's new items join the earlier clusters that belong to it, which merge
+    if there are several; with none, they make a new cluster. An earlier cluster keeps all its
+    items wherever the fresh clustering puts a few of them.
+
+    Why not simply cluster the earlier clusters as blocks (`block_linkage`): clusters formed
+    before all of an event's coverage arrived then take in a neighbouring event's first story,
+    and every later story of that event follows it in, since nothing can take it out again. On
+    events-dev replayed in 20 batches that cost 0.07 of pairwise precision (docs/tuning.md)."""
+    n = len(old)
+    fresh = fresh_labels(n, edges, days, settings)
+    inside = np.flatnonzero(old >= 0)
+    overlap: dict[tuple[int, int], int] = defaultdict(int)
+    size: dict[int, int] = defaultdict(int)
+    for i in inside.tolist():
+        overlap[(int(fresh[i]), int(old[i]))] += 1
+        size[int(old[i])] += 1
+    best: dict[int, tuple[int, int]] = {}  # earlier cluster -> (items in, fresh label)
+    for (q, c), k in sorted(overlap.items()):
+        if c not in best or k > best[c][0]:
+            best[c] = (k, q)
+    belongs = {c: q for c, (k, q) in best.items() if 2 * k > size[c]}
+    labels = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = int(old[i])
+        if c < 0:
+            labels[i] = fresh[i]
+        else:
+            q = belongs.get(c, -1)
+            labels[i] = q if q >= 0 else n + c
+    return labels
 
 
 # --- The model a run leaves for the next --------------------------------------------------------
@@ -873,7 +929,14 @@ def add_documents(
             )
             size_a = np.asarray([len(sets[a]) for a in plausible[:, 0].tolist()])
             size_b = np.asarray([len(sets[b]) for b in plausible[:, 1].tolist()])
-            for a, b in plausible[_copies(shared, size_a, size_b, s)].tolist():
+            copies = _copies(shared, size_a, size_b, s)
+            # A template filled in for another subject is no copy (the full grouping's rule).
+            checked_items = sorted(set(plausible.ravel().tolist()))
+            at = {i: k for k, i in enumerate(checked_items)}
+            subjects = snapshot_space([sigs[items[i]] for i in checked_items], m.stats, s)
+            pairs_at = np.asarray([(at[a], at[b]) for a, b in plausible.tolist()], dtype=np.int64)
+            copies &= ~subjects.pair_disagreements(pairs_at[:, 0], pairs_at[:, 1])
+            for a, b in plausible[copies].tolist():
                 copy_of[a].append(b)
                 copy_of[b].append(a)
     # Components of copies among the new representatives and the old items they copy.
@@ -954,13 +1017,13 @@ def add_documents(
         involved.update((a, b))
     involved.discard(-1)
     units = sorted({u for c in involved for u in step.cluster_units[c]} | new_unit_set)
-    block = np.arange(len(units), dtype=np.int64)
+    block = np.full(len(units), -1, dtype=np.int64)  # the earlier cluster of each unit (-1: new)
     first_of_cluster: dict[int, int] = {}
     for i, u in enumerate(units):
         c = m.unit_cluster[u]
         if c >= 0:
             block[i] = first_of_cluster.setdefault(c, i)
-    for a, b in bridges:  # one text in two clusters: they are one block
+    for a, b in bridges:  # one text in two clusters: they are one
         ia, ib = first_of_cluster[a], first_of_cluster[b]
         lo, hi = min(block[ia], block[ib]), max(block[ia], block[ib])
         block[block == hi] = lo
@@ -978,7 +1041,7 @@ def add_documents(
         np.concatenate((old.weights, fresh_local.weights)),
     )
     unit_days = np.asarray([m.unit_day[u] for u in units], dtype=np.int64)
-    labels = cluster_blocks(block, local_edges, unit_days, s) if units else np.empty(0, dtype=np.int64)
+    labels = settle(block, local_edges, unit_days, s) if units else np.empty(0, dtype=np.int64)
     # Store the new edges.
     m.edges_a = np.concatenate((m.edges_a, new_edges.pairs[:, 0].astype(np.int32)))
     m.edges_b = np.concatenate((m.edges_b, new_edges.pairs[:, 1].astype(np.int32)))
@@ -1081,6 +1144,10 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
     weights *= date_gaps(days, local, s)
     weights -= _date_penalties(days, local, s)
     kept = strongest_edges(local, weights, s.event_edges_per_story)
+    # Different subjects never share a cluster: cannot-links where they would have been an edge.
+    apart = space.pair_disagreements(local[:, 0], local[:, 1]) & (weights > 0)
+    weights[apart] = CANNOT_LINK
+    kept |= apart
     # Best raw scores per unit, for later crowd levels.
     if k:
         for u in units:
@@ -1229,10 +1296,9 @@ class Refresh:
 
 def refresh_grouping(graph: EventGraph, previous: GroupingModel, leave_out: Iterable[str] = ()) -> Refresh:
     """A regroup with fresh statistics that keeps cluster ids: the full grouping's graph,
-    clustered with each earlier cluster as one block (`cluster_blocks`), so clusters only grow
-    or merge; a cluster keeps the oldest id among the earlier ones it holds (the others are
-    retired into it), a new one is named as the full grouping names it. `leave_out` as
-    `EventGraph.grouping`."""
+    settled with the earlier clusters (`settle`), so clusters only grow or merge; a cluster keeps
+    the oldest id among the earlier ones it holds (the others are retired into it), a new one is
+    named as the full grouping names it. `leave_out` as `EventGraph.grouping`."""
     s = graph.settings
     gone = frozenset(leave_out)
     members = {u: [d for d in docs if d not in gone] for u, docs in graph.members.items()}
@@ -1254,13 +1320,12 @@ def refresh_grouping(graph: EventGraph, previous: GroupingModel, leave_out: Iter
             a, b = find(earlier[0]), find(c)
             parent[max(a, b)] = min(a, b)
         old_of_unit.append(earlier)
-    block = np.arange(n, dtype=np.int64)
-    first: dict[int, int] = {}
+    block = np.full(n, -1, dtype=np.int64)
     for i, earlier in enumerate(old_of_unit):
         if earlier and live[i]:
-            block[i] = first.setdefault(find(earlier[0]), i)
+            block[i] = find(earlier[0])
     edges = graph.edges.where(live[graph.edges.pairs[:, 0]] & live[graph.edges.pairs[:, 1]])
-    labels = cluster_blocks(block, edges, graph.days, s)
+    labels = settle(block, edges, graph.days, s)
     by_label: dict[int, list[str]] = defaultdict(list)
     for i, u in enumerate(graph.units):
         if live[i]:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import EVENTS_PATH, require_shared, table
+from common import EVENTS_PATH, heading, require_shared, table
 from groupmetrics import score
 
 from newsclean.flows.executors.direct import DirectExecutor
@@ -106,7 +106,9 @@ def replay(
         seconds.append(time.perf_counter() - started)
         modes.append(str(summary.grouping.get("mode", "?")))
         now, into = _clusters(out), _merges(out)
-        unrecorded += sum(1 for doc, cid in previous.items() if doc in now and now[doc] != _followed(cid, into))
+        unrecorded += sum(
+            1 for doc, cid in previous.items() if doc in now and now[doc] != _followed(cid, into)
+        )
         previous = now
     started = time.perf_counter()
     run_pipeline(RunOptions(raw, full_out, settings, full=True), DirectExecutor(workers), LOG)
@@ -152,6 +154,18 @@ def replay_rows(results: list[dict[str, Any]]) -> None:
     )
 
 
+def section_replay(bench: Any) -> None:
+    """Why: incremental runs must group close to a fresh full run and keep every cluster id."""
+    heading("replay (issue 29): events-dev in 20 date-ordered batches, one incremental run each, vs --full")
+    require_shared(EVENTS_PATH)
+    rows = [json.loads(line) for line in EVENTS_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
+    share = DedupSettings().snapshot_refresh_share
+    result = replay(rows, Path(bench.tmp) / "replay", 20, share, bench.args.workers)
+    replay_rows([result])
+    print(f"grouping of each run: {', '.join(result['modes'])}")
+    bench.figures["replay"] = result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=20)
@@ -167,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for share in (float(x) for x in args.shares.split(",")):
-            result = replay(rows, root / f"share-{share}", args.batches, share, args.workers, json.loads(args.dedup))
+            result = replay(
+                rows, root / f"share-{share}", args.batches, share, args.workers, json.loads(args.dedup)
+            )
             print(f"share {share}: {result['modes']}", flush=True)
             results.append(result)
         replay_rows(results)

@@ -33,6 +33,7 @@ T = TypeVar("T")
 # Workers that may start a child process: batches with a time limit run in one (see
 # `newsclean.distributed.clean`).
 NON_DAEMONIC_WORKERS = {"distributed.worker.daemon": False}
+LOOPBACK_DASHBOARD = "127.0.0.1:0"
 
 
 @contextmanager
@@ -47,11 +48,13 @@ def dask_client(address: str | None, workers: int) -> Iterator[Client]:
         finally:
             client.close()
         return
-    dashboard = ":0" if importlib.util.find_spec("bokeh") else None  # the dashboard needs bokeh
+    # Scheduler and dashboard on loopback only (a free port): a run's cluster serves nobody else.
+    dashboard = LOOPBACK_DASHBOARD if importlib.util.find_spec("bokeh") else None  # needs bokeh
     with (
         dask.config.set(NON_DAEMONIC_WORKERS),
         LocalCluster(
             n_workers=max(1, workers),
+            host="127.0.0.1",
             threads_per_worker=1,
             processes=True,
             dashboard_address=dashboard,

@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect_dask import DaskTaskRunner, get_dask_client
 
 from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store
-from newsclean.flows.executors.dask import NON_DAEMONIC_WORKERS, dashboard_link
+from newsclean.flows.executors.dask import LOOPBACK_DASHBOARD, NON_DAEMONIC_WORKERS, dashboard_link
 from newsclean.flows.executors.prefect import FILE_RETRIES, FILE_RETRY_DELAYS, PrefectExecutor
 from newsclean.report import RunSummary
 from newsclean.run import RunOptions, run_pipeline
@@ -41,11 +41,12 @@ def dask_task_runner(run: RunSettings) -> DaskTaskRunner:
     ~80 MiB a run, prefect#21697)."""
     if run.dask_address:
         return DaskTaskRunner(address=run.dask_address)
-    dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+    dashboard = LOOPBACK_DASHBOARD if importlib.util.find_spec("bokeh") else None
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",
         cluster_kwargs={
             "n_workers": run.workers,
+            "host": "127.0.0.1",
             "threads_per_worker": 1,
             "processes": True,
             "dashboard_address": dashboard,

@@ -96,8 +96,9 @@ def event_terms(text: str, title: str | None = None, names: set[str] | None = No
     Every distinct token is judged once (`_token_kind`, cached across documents) and counted as
     often as it occurs; only capitalised tokens are looked at in sequence, for phrases. Judging
     each occurrence in a Python loop cost a millisecond per article, a third of cleaning it.
-    `names`, when given, receives the text's (not the title's) single-word names, collected in
-    the same pass (`subject_terms` reads them).
+    `names`, when given, receives the text's (not the title's) single-word names capitalised
+    inside a sentence (not only as its first word), collected in the same pass
+    (`subject_terms` reads them).
     """
     bag: Counter[str] = Counter()
     for source, found in ((text, names), (title or "", None)):
@@ -116,8 +117,8 @@ def event_terms(text: str, title: str | None = None, names: set[str] | None = No
             if kind != _NAME and kind != _CAPITALISED:
                 previous = None
                 continue
-            if found is not None and kind == _NAME:
-                found.add(lower)
+            if found is not None and kind == _NAME and i and not _SENTENCE_END.search(parts[2 * i]):
+                found.add(lower)  # capitalised inside a sentence: a name, not a sentence's first word
             # parts[2 * i] is the text between this token and the one before it.
             if (
                 previous is not None
@@ -130,6 +131,8 @@ def event_terms(text: str, title: str | None = None, names: set[str] | None = No
     return bag
 
 
+# The gap before a token that starts a sentence (or a line, a heading, a quotation).
+_SENTENCE_END = re.compile(r"(?:[.!?:;\"“”‘’'(\[]|\n)\s*$")
 _TOKEN_SPLIT = re.compile("(" + _TOKEN.pattern + ")")
 _OTHER, _NUMBER, _RARE_WORD, _NAME, _CAPITALISED = range(5)
 

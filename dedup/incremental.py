@@ -1149,11 +1149,15 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
     weights[apart] = CANNOT_LINK
     kept |= apart
     # Best raw scores per unit, for later crowd levels.
-    if k:
-        for u in units:
-            mine = np.concatenate((raw[local[:, 0] == at[u]], raw[local[:, 1] == at[u]], m.unit_best[u]))
-            m.unit_best[u] = np.sort(mine)[::-1][:k]
     unit_array = np.asarray(units, dtype=np.int64)
+    if k:
+        ends = np.concatenate((local[:, 0], local[:, 1], np.repeat(np.arange(len(units)), k)))
+        values = np.concatenate((raw, raw, m.unit_best[unit_array].ravel()))
+        order = np.lexsort((-values, ends))
+        ends, values = ends[order], values[order]
+        starts = np.searchsorted(ends, np.arange(len(units)))
+        take = starts[:, None] + np.arange(k)[None, :]  # every unit has its k stored values at least
+        m.unit_best[unit_array] = values[take]
     return Edges(unit_array[local[kept]], weights[kept])
 
 

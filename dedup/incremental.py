@@ -4,10 +4,11 @@ A full grouping (`newsclean.dedup.grouping.event_graph`) reads every document an
 corpus statistics (document frequencies, crowd levels) from all of them. An incremental run
 keeps those statistics as they were when last learned (`Statistics`, the snapshot), looks a new
 story's candidates up in an LSH index kept from earlier runs (`BandIndex`), scores them with the
-same functions as the full grouping (score, conflicts, crowd scaling, date factors, strongest
-edges), and clusters by the same rules (average-linkage cut and span cap, then the lone-story
-fit), with one difference that the contract requires: clusters that exist are blocks, never
-split (`block_linkage`). Clusters only grow or merge, so a document keeps its cluster id.
+same functions as the full grouping (score, conflicts, subject cannot-links, crowd scaling,
+date factors, strongest edges), and clusters the stories it reaches by the same rules
+(average-linkage cut and span cap, then the lone-story fit), with one difference that the
+contract requires: clusters that exist never split (`settle`). Clusters only grow or merge, so
+a document keeps its cluster id.
 
 `GroupingModel` is what a run leaves for the next one; `add_documents` is the incremental step.
 The module knows nothing of files or the run state: the group stage reads and stores.
@@ -15,7 +16,6 @@ The module knows nothing of files or the run state: the group stage reads and st
 
 from __future__ import annotations
 
-import heapq
 import io
 import json
 from collections import defaultdict
@@ -318,86 +318,6 @@ class BandIndex:
 # --- Clustering blocks --------------------------------------------------------------------------
 
 
-def block_linkage(block: I64Array, edges: Edges, threshold: float, days: I64Array, max_span: int) -> I64Array:
-    """Average linkage (`newsclean.dedup.linkage.average_linkage`'s rule) over blocks of items
-    that stay together: merge the two blocks of highest average similarity (sum of the edges
-    between them over the product of their sizes; missing edges are 0) while it is at least
-    `threshold`, never making a block whose dated items lie more than `max_span` days apart
-    (0: no limit). Ties go to the smaller labels. `block[i]` is item i's starting block, an item
-    of it; returns each item's final label, an item of its cluster.
-
-    Why blocks: an existing cluster may only grow or merge (its documents keep their ids), so
-    it enters as one block; a new story enters alone. With every block a single item this is
-    the full grouping's linkage."""
-    n = len(block)
-    label = np.asarray(block, dtype=np.int64).copy()
-    size: dict[int, int] = defaultdict(int)
-    lo_day: dict[int, int] = {}
-    hi_day: dict[int, int] = {}
-    for item, b in enumerate(label.tolist()):
-        size[b] += 1
-        d = int(days[item])
-        if d >= 0:
-            lo_day[b] = min(lo_day.get(b, d), d)
-            hi_day[b] = max(hi_day.get(b, d), d)
-    sums: dict[int, dict[int, float]] = defaultdict(dict)
-    a_lab, b_lab = label[edges.pairs[:, 0]], label[edges.pairs[:, 1]]
-    for x, y, w in zip(a_lab.tolist(), b_lab.tolist(), edges.weights.tolist(), strict=True):
-        if x == y:
-            continue
-        sums[x][y] = sums[x].get(y, 0.0) + w
-        sums[y][x] = sums[y].get(x, 0.0) + w
-    heap: list[tuple[float, int, int]] = []
-    for x, row in sums.items():
-        for y, total in row.items():
-            if x < y and total / (size[x] * size[y]) >= threshold:
-                heap.append((-total / (size[x] * size[y]), x, y))
-    heapq.heapify(heap)
-    alive = set(size)
-    parent = {b: b for b in size}
-
-    def spans_ok(x: int, y: int) -> bool:
-        if max_span <= 0 or x not in lo_day or y not in lo_day:
-            return True
-        return max(hi_day[x], hi_day[y]) - min(lo_day[x], lo_day[y]) <= max_span
-
-    while heap:
-        negative, x, y = heapq.heappop(heap)
-        if x not in alive or y not in alive:
-            continue
-        current = sums[x].get(y)
-        if current is None or abs(-negative - current / (size[x] * size[y])) > 1e-12:
-            continue  # stale entry
-        if not spans_ok(x, y):
-            continue
-        keep, gone = (x, y) if x < y else (y, x)
-        alive.discard(gone)
-        parent[gone] = keep
-        size[keep] += size.pop(gone)
-        if gone in lo_day:
-            lo_day[keep] = min(lo_day.get(keep, lo_day[gone]), lo_day.pop(gone))
-            hi_day[keep] = max(hi_day.get(keep, hi_day[gone]), hi_day.pop(gone))
-        merged = sums.pop(gone)
-        merged.pop(keep, None)
-        row = sums[keep]
-        row.pop(gone, None)
-        for z, total in merged.items():
-            row[z] = row.get(z, 0.0) + total
-            sums[z].pop(gone, None)
-            sums[z][keep] = row[z]
-        for z, total in row.items():
-            average = total / (size[keep] * size[z])
-            if average >= threshold:
-                heapq.heappush(heap, (-average, min(keep, z), max(keep, z)))
-
-    def root(b: int) -> int:
-        while parent[b] != b:
-            b = parent[b]
-        return b
-
-    return np.fromiter((root(b) for b in label.tolist()), dtype=np.int64, count=n)
-
-
 def fresh_labels(n_items: int, edges: Edges, days: I64Array, settings: DedupSettings) -> I64Array:
     """The full grouping's clustering of items (`EventGraph._cluster`): average linkage at the
     cut and span cap, then the lone-story fit."""
@@ -419,7 +339,7 @@ def settle(old: I64Array, edges: Edges, days: I64Array, settings: DedupSettings)
     if there are several; with none, they make a new cluster. An earlier cluster keeps all its
     items wherever the fresh clustering puts a few of them.
 
-    Why not simply cluster the earlier clusters as blocks (`block_linkage`): clusters formed
+    Why not cluster the earlier clusters as blocks (average linkage merging whole blocks): clusters formed
     before all of an event's coverage arrived then take in a neighbouring event's first story,
     and every later story of that event follows it in, since nothing can take it out again. On
     events-dev replayed in 20 batches that cost 0.07 of pairwise precision (docs/tuning.md)."""

@@ -1,6 +1,6 @@
 """The incremental grouping's pieces against the full grouping's own functions: the snapshot
 space scores as `EventSpace` does, the kept LSH index finds what `candidate_pairs` finds, and
-block linkage over single items is average linkage."""
+settling new items follows a fresh clustering without splitting earlier clusters."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from newsclean.dedup.incremental import (
     BandIndex,
     Statistics,
     StatisticsBuilder,
-    block_linkage,
+    fresh_labels,
+    settle,
     snapshot_space,
     space_inputs,
 )
-from newsclean.dedup.linkage import Edges, average_linkage
+from newsclean.dedup.linkage import Edges
 from newsclean.dedup.lsh import candidate_pairs
 from newsclean.dedup.signing import Signer
 from newsclean.settings import DedupSettings
@@ -45,6 +46,7 @@ def test_a_snapshot_of_the_items_themselves_scores_as_event_space() -> None:
     left, right = left.astype(np.int64), right.astype(np.int64)
     assert np.allclose(snap.pair_scores(left, right), own.pair_scores(left, right), atol=1e-12)
     assert np.allclose(snap.pair_conflicts(left, right), own.pair_conflicts(left, right), atol=1e-12)
+    assert np.array_equal(snap.pair_disagreements(left, right), own.pair_disagreements(left, right))
     assert own.pair_scores(left, right).max() > 0.1  # the texts do share events
     # Statistics of a stream equal those of the list (copies of one text counted once).
     builder = StatisticsBuilder()
@@ -73,30 +75,24 @@ def test_the_kept_index_finds_the_candidates_lsh_pairs() -> None:
     assert found == {p for p in expected if p[0] < 30 <= p[1]}
 
 
-def test_block_linkage_of_single_items_is_average_linkage() -> None:
-    rng = np.random.default_rng(7)
-    for trial in range(20):
-        n = 30
-        pairs = np.array(
-            [(a, b) for a in range(n) for b in range(a + 1, n) if rng.random() < 0.2], dtype=np.int64
-        )
-        weights = rng.random(len(pairs)) * 0.6
-        edges = Edges(pairs, weights)
-        days = rng.integers(0, 60, size=n).astype(np.int64) if trial % 2 else np.full(n, -1, dtype=np.int64)
-        span = 20 if trial % 2 else 0
-        expected = average_linkage(n, edges, 0.25, days, span)
-        got = block_linkage(np.arange(n, dtype=np.int64), edges, 0.25, days, span)
-        assert _partition(got.tolist()) == _partition(expected)
-
-
-def test_blocks_stay_whole() -> None:
-    # Items 0-1 are one block; 2 likes 1 far more than 0: as single items 1 and 2 would pair.
-    pairs = np.array([(0, 1), (1, 2), (0, 2)], dtype=np.int64)
-    edges = Edges(pairs, np.array([0.3, 0.9, 0.0]))
-    labels = block_linkage(np.array([0, 0, 2]), edges, 0.3, np.full(3, -1, dtype=np.int64), 0)
-    assert labels.tolist() == [0, 0, 0]  # average (0.9 + 0) / 2 = 0.45 >= 0.3
-    labels = block_linkage(np.array([0, 0, 2]), edges, 0.5, np.full(3, -1, dtype=np.int64), 0)
-    assert labels.tolist() == [0, 0, 2]  # 0.45 < 0.5: 2 stays out, the block stays whole
+def test_settling_follows_a_fresh_clustering_without_splitting_earlier_clusters() -> None:
+    settings = DedupSettings(linkage_threshold=0.3, lone_story_fit=0.0, event_span_days=0)
+    days = np.full(7, -1, dtype=np.int64)
+    # Items 0-2: an earlier cluster A, whose item 2 really belongs with the new items 3 and 4;
+    # items 5-6: an earlier cluster B of the same event as A's 0 and 1.
+    pairs = [(0, 1, 0.9), (0, 2, 0.35), (1, 2, 0.35), (2, 3, 0.9), (2, 4, 0.9), (3, 4, 0.9), (0, 5, 0.8),
+             (1, 5, 0.8), (0, 6, 0.8), (1, 6, 0.8), (5, 6, 0.9)]  # fmt: skip
+    edges = Edges(np.array([p[:2] for p in pairs], dtype=np.int64), np.array([p[2] for p in pairs]))
+    old = np.array([0, 0, 0, -1, -1, 1, 1], dtype=np.int64)
+    fresh = fresh_labels(7, edges, days, settings)
+    assert _partition(fresh.tolist()) == {frozenset({0, 1, 5, 6}), frozenset({2, 3, 4})}
+    labels = settle(old, edges, days, settings).tolist()
+    # A and B merge (most of each is in one fresh cluster); 2 stays with A (no split); 3 and 4
+    # do not follow 2 into A: their fresh cluster holds no earlier cluster's majority.
+    assert _partition(labels) == {frozenset({0, 1, 2, 5, 6}), frozenset({3, 4})}
+    # With no earlier clusters, settling is the fresh clustering.
+    alone = settle(np.full(7, -1, dtype=np.int64), edges, days, settings).tolist()
+    assert _partition(alone) == _partition(fresh.tolist())
 
 
 def _partition(labels: list[int]) -> set[frozenset[int]]:

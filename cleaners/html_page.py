@@ -16,7 +16,7 @@ import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
-from newsclean.cleaners.article import Candidate, choose_article
+from newsclean.cleaners.article import Candidate, choose_article, title_affinity
 from newsclean.cleaners.blocks import is_prose, length_units
 from newsclean.cleaners.dates import normalise_date
 from newsclean.cleaners.markup import fragment_to_text
@@ -71,12 +71,38 @@ def _trafilatura(
     passes = [("trafilatura", extract(True, options.html_favor))]
     if _prose_words(passes[0][1]) < options.html_fallback_below_words:
         passes.insert(0, ("trafilatura-fallbacks", extract(False, options.html_favor)))
-    if options.html_compare_passes and options.html_favor != "balanced":
+    if (
+        options.html_compare_passes
+        and options.html_favor != "balanced"
+        and not _reads_as_article(passes[0][1], tree)
+    ):
         passes.append(("trafilatura-balanced", extract(True, "balanced")))
-    passes = [(name, text) for name, text in passes if text.strip()]
+    distinct: dict[str, str] = {}  # text -> name: a pass that found an earlier one's text adds nothing
+    for name, text in passes:
+        if text.strip():
+            distinct.setdefault(text, name)
+    passes = [(name, text) for text, name in distinct.items()]
     if not passes:
         return None
     return passes, _page_metadata(tree, url)
+
+
+def _reads_as_article(text: str, tree: HtmlElement) -> bool:
+    """The kept pass is plainly the article, so no other pass is made to compare with it: a
+    story (`LONG_STORY_WORDS` words of prose) that opens on the title's words (half of them).
+    A balanced pass costs as much as the kept one, and it replaced no such extraction on the
+    wceb-dev and AEB pages (the longest it replaced that opened on the title held 138 prose
+    words: docs/tuning.md, "Article choice")."""
+    if _prose_words(text) < LONG_STORY_WORDS:
+        return False
+    from trafilatura import metadata as tmeta
+
+    title = tmeta.examine_meta(tree).title or tmeta.extract_title(tree)
+    affinity = title_affinity(text, title)
+    return affinity is not None and affinity >= 0.5
+
+
+LONG_STORY_WORDS = 150
 
 
 def _page_metadata(tree: HtmlElement, url: str | None) -> Metadata:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
 
 import lxml.html
 from lxml import etree
@@ -197,6 +198,49 @@ def extract_page(html: str, options: CleaningOptions, url: str | None = None) ->
     return text, meta, "beautifulsoup"
 
 
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """One extraction of a page, cleaned: its name and text (`candidate`), the cleaning's result
+    and the repairs made to its text before cleaning."""
+
+    candidate: Candidate
+    result: CleanedText
+    repairs: tuple[Removal, ...]
+
+
+def page_extractions(
+    html: str,
+    options: CleaningOptions,
+    url: str | None = None,
+    known: Metadata = Metadata(),
+    decode_options: DecodeOptions | None = None,
+) -> list[Extraction]:
+    """The page's extractions, each repaired and cleaned: the one kept so far first (trafilatura's
+    kept pass, or the page without its chrome when that pass kept too little prose), then the
+    others for `choose_article` to compare."""
+    found = _trafilatura(html, url, options) if options.html_extractor == "trafilatura" else None
+    if found is None:
+        text, page_meta = _soup_text(html)
+        passes = [("beautifulsoup", text)]
+    else:
+        passes, page_meta = found
+    cleaned: list[Extraction] = []
+    for name, raw in passes:
+        text, meta, repairs = _repair(raw, page_meta, options, decode_options)
+        result = clean_text(text, options, known.merged(meta))
+        cleaned.append(Extraction(Candidate(name, result.text), result, repairs))
+    kept = cleaned[0]
+    if kept.candidate.name != "beautifulsoup" and kept.candidate.prose_words < options.html_min_prose_words:
+        # The extractor kept too little (a reprint notice, a teaser): render the page without its
+        # chrome and let the text cleaner find the body; keep whichever holds more prose.
+        soup_text, soup_meta = _soup_text(html)
+        soup_text, soup_meta, soup_repairs = _repair(soup_text, soup_meta, options, decode_options)
+        fallback = clean_text(soup_text, options, known.merged(meta).merged(soup_meta))
+        if _prose_words(fallback.text) > 2 * kept.candidate.prose_words:
+            cleaned.insert(0, Extraction(Candidate("beautifulsoup", fallback.text), fallback, soup_repairs))
+    return cleaned
+
+
 def clean_html(
     html: str,
     options: CleaningOptions | None = None,
@@ -211,46 +255,27 @@ def clean_html(
 
     Never lose the article: each extraction is cleaned, and the one that reads as the article is
     kept (`newsclean.cleaners.article.choose_article`); a replacement is logged as a removal of
-    kind "lost_article" naming the rule and the extraction set aside.
+    kind "lost_article" (rule "article-choice") naming the extraction set aside and why.
     """
     opts = options or CleaningOptions()
-    found = _trafilatura(html, url, opts) if opts.html_extractor == "trafilatura" else None
-    if found is None:
-        text, page_meta = _soup_text(html)
-        passes = [("beautifulsoup", text)]
-    else:
-        passes, page_meta = found
-    cleaned: list[tuple[Candidate, CleanedText, tuple[Removal, ...]]] = []
-    for name, raw in passes:
-        text, meta, repairs = _repair(raw, page_meta, opts, decode_options)
-        result = clean_text(text, opts, known.merged(meta))
-        cleaned.append((Candidate(name, result.text), result, repairs))
-    page_meta = meta  # repaired
-    kept = cleaned[0]
-    if kept[0].name != "beautifulsoup" and _prose_words(kept[1].text) < opts.html_min_prose_words:
-        # The extractor kept too little (a reprint notice, a teaser): render the page without its
-        # chrome and let the text cleaner find the body; keep whichever holds more prose.
-        soup_text, soup_meta = _soup_text(html)
-        soup_text, soup_meta, soup_repairs = _repair(soup_text, soup_meta, opts, decode_options)
-        fallback = clean_text(soup_text, opts, known.merged(page_meta).merged(soup_meta))
-        if _prose_words(fallback.text) > 2 * _prose_words(kept[1].text):
-            kept = (Candidate("beautifulsoup", fallback.text), fallback, soup_repairs)
+    extractions = page_extractions(html, opts, url, known, decode_options)
+    kept = extractions[0]
     choice_log: tuple[Removal, ...] = ()
-    if len(cleaned) > 1:
-        by_name = {candidate.name: (candidate, result, repairs) for candidate, result, repairs in cleaned}
-        others = [c for c, _, _ in cleaned if c.name != kept[0].name]
-        chosen, reason = choose_article(kept[0], others, kept[1].metadata.title)
+    if len(extractions) > 1:
+        by_name = {e.candidate.name: e for e in extractions}
+        others = [e.candidate for e in extractions[1:]]
+        chosen, reason = choose_article(kept.candidate, others, kept.result.metadata.title)
         if reason is not None:
-            choice_log = (Removal("lost_article", "article-choice", f"{kept[0].name} set aside: {reason}"),)
+            text = f"{kept.candidate.name} set aside: {reason}"
+            choice_log = (Removal("lost_article", "article-choice", text),)
             kept = by_name[chosen.name]
-    candidate, result, repairs = kept
     removals = (
-        Removal("page_chrome", candidate.name, "non-article page content"),
+        Removal("page_chrome", kept.candidate.name, "non-article page content"),
         *choice_log,
-        *repairs,
-        *result.removals,
+        *kept.repairs,
+        *kept.result.removals,
     )
-    return CleanedText(result.text, result.metadata, removals)
+    return CleanedText(kept.result.text, kept.result.metadata, removals)
 
 
 def _repair(

@@ -137,7 +137,9 @@ def test_stale_canonical_pages_are_removed(tmp_path: Path) -> None:
     run(raw, tmp_path / "out")
     after = {p.name for p in (tmp_path / "out" / "canonical").iterdir()}
     clusters = {f"{c['cluster_id']}.md" for c in read_jsonl(tmp_path / "out" / "canonical.jsonl")}
-    assert after == clusters and len(after) == 3
+    # An incremental run keeps the clusters that lost documents (ids are stable; a fresh --full
+    # may group what is left otherwise): only the pages of clusters left empty go.
+    assert after == clusters
     assert len(before) > len(after)
 
 

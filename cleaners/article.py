@@ -74,7 +74,8 @@ def title_affinity(text: str, title: str | None) -> float | None:
     wanted = content_words(title or "")
     if not wanted:
         return None
-    opening = " ".join(text.split()[:OPENING_WORDS])
+    # Prose only: a label line ("Related To Story Other News Video") is not a story's opening.
+    opening = " ".join(" ".join(line for line in text.split("\n") if is_prose(line)).split()[:OPENING_WORDS])
     return len(wanted & content_words(opening)) / len(wanted)
 
 

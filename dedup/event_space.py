@@ -280,15 +280,19 @@ class EventSpace:
         if len(left) == 0:
             return np.zeros(0, dtype=bool)
         has = np.diff(self.subject_matrix.indptr) > 0
+        has_rare = np.diff(self.rare_subject_matrix.indptr) > 0
         out = has[left] & has[right]
         for mine, theirs in ((left, right), (right, left)):
             held = _pair_cover(self.matrix, self.subject_matrix, theirs, mine, threads=self.threads)
             out &= held == 0
-            # An untitled story states no subject; it must name the other's rare one.
-            untitled = ~self.titled[theirs] & (np.diff(self.rare_subject_matrix.indptr)[mine] > 0)
-            if untitled.any():
-                rare = _pair_cover(self.matrix, self.rare_subject_matrix, theirs, mine, threads=self.threads)
-                out |= untitled & (rare == 0)
+            # An untitled story states no subject; it must name the other's rare one (only those
+            # pairs are looked at: most pairs have two titles or no rare subject).
+            asked = np.flatnonzero(~self.titled[theirs] & has_rare[mine])
+            if len(asked):
+                rare = _pair_cover(
+                    self.matrix, self.rare_subject_matrix, theirs[asked], mine[asked], threads=self.threads
+                )
+                out[asked[rare == 0]] = True
         return out
 
     def pair_scores(

@@ -17,6 +17,7 @@ import struct
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -121,25 +122,18 @@ class DocSignature:
         n_subject = rest[1] if len(rest) > 1 else 0
         n_rare = rest[2] if len(rest) > 2 else 0
         offset = _HEADER.size + size
-        near = np.frombuffer(data, dtype="<u4", count=n_near, offset=offset)
-        offset += 4 * n_near
-        shingles = np.frombuffer(data, dtype="<u4", count=n_shingles, offset=offset)
-        offset += 4 * n_shingles
-        salient = np.frombuffer(data, dtype="<u4", count=n_salient, offset=offset)
-        offset += 4 * n_salient
-        ids = np.frombuffer(data, dtype="<u8", count=n_terms, offset=offset)
-        offset += 8 * n_terms
-        counts = np.frombuffer(data, dtype="<u4", count=n_terms, offset=offset)
-        offset += 4 * n_terms
-        event_at = np.frombuffer(data, dtype="<u4", count=n_events, offset=offset)
-        offset += 4 * n_events
-        priors = np.frombuffer(data, dtype="<f8", count=n_events, offset=offset)
-        offset += 8 * n_events
-        principal = np.frombuffer(data, dtype="<u4", count=n_principal, offset=offset)
-        offset += 4 * n_principal
-        subject = np.frombuffer(data, dtype="<u4", count=n_subject, offset=offset)
-        offset += 4 * n_subject
-        rare = np.frombuffer(data, dtype="<u4", count=n_rare, offset=offset)
+
+        def take(dtype: str, count: int) -> npt.NDArray[Any]:
+            """The next `count` values of `dtype`, a read-only view into `data`."""
+            nonlocal offset
+            values = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+            offset += values.nbytes
+            return values
+
+        near, shingles, salient = take("<u4", n_near), take("<u4", n_shingles), take("<u4", n_salient)
+        ids, counts = take("<u8", n_terms), take("<u4", n_terms)
+        event_at, priors = take("<u4", n_events), take("<f8", n_events)
+        principal, subject, rare = take("<u4", n_principal), take("<u4", n_subject), take("<u4", n_rare)
         return cls(
             header["k"], header["w"], header["s"], near, shingles, salient, ids, counts, event_at, priors,
             principal, subject, rare, bool(header.get("t", 0)),

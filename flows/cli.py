@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import select
 import signal
 import sys
 from pathlib import Path
@@ -366,11 +367,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (poll reports POLLERR)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    # `newsclean run | head` should end quietly, like any Unix tool, not with a traceback.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        code = int(args.func(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # `newsclean why … | head` ends quietly, like any Unix tool. SIGPIPE keeps Python's
+        # default (ignored): with SIG_DFL a write to a worker pipe that a stop had just closed
+        # would kill the run by SIGPIPE before its own clean-up ran.
+        if not _stdout_reader_gone():
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -397,3 +397,25 @@ def test_an_output_folder_in_the_raw_folder_is_a_usage_error(tmp_path: Path, whe
     (line,) = done.stderr.strip().splitlines()
     assert "must not be the raw folder" in line
     assert sorted(p.as_posix() for p in raw.rglob("*")) == before  # nothing created in raw/
+
+
+# 7. A closed standard output ------------------------------------------------------------------
+
+
+def test_a_reader_that_closed_stdout_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`newsclean explain FILE | head`: the reader is gone before anything is written; the command
+    ends with 128 + SIGPIPE and no traceback (SIGPIPE itself stays ignored, see `main`)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "newsclean.flows.cli", "explain", str(sorted(INPUTS.glob("*.txt"))[0])],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=DEADLINE,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 128 + signal.SIGPIPE, done.stderr
+    assert "Traceback" not in done.stderr

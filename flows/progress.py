@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.progress import (
-    Progress as RichProgress,
-)
-from rich.text import Text
+if TYPE_CHECKING:  # types only: importing the clean stage costs the cleaners and dedup (seconds)
+    from rich.console import Console
+    from rich.progress import TaskID
 
-from newsclean.stages.clean import BatchResult
-from newsclean.stages.plan import BatchSpec
+    from newsclean.stages.clean import BatchResult
+    from newsclean.stages.plan import BatchSpec
 
 
 class Progress(Protocol):
@@ -88,32 +76,54 @@ class LineProgress:
         pass
 
 
-class _Files(ProgressColumn):
-    """`done/total files` on the clean stage's bar; nothing on a stage without files."""
+def _bar_columns() -> list[Any]:
+    """The bar's columns, rich's and ours. rich is imported here, when a terminal shows a bar: a
+    piped or quiet run (a scheduled one) does not pay for it."""
+    from rich.progress import (
+        BarColumn,
+        ProgressColumn,
+        SpinnerColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
 
-    def render(self, task: Task) -> Text:
-        if "documents" not in task.fields:
-            return Text("")
-        return Text(f"{task.completed:,.0f}/{task.total or 0:,.0f} files", style="progress.download")
+    class _Files(ProgressColumn):
+        """`done/total files` on the clean stage's bar; nothing on a stage without files."""
 
+        def render(self, task: Task) -> Text:
+            if "documents" not in task.fields:
+                return Text("")
+            return Text(f"{task.completed:,.0f}/{task.total or 0:,.0f} files", style="progress.download")
 
-class _DocumentRate(ProgressColumn):
-    """Documents cleaned per second so far (the task's `documents` field)."""
+    class _DocumentRate(ProgressColumn):
+        """Documents cleaned per second so far (the task's `documents` field)."""
 
-    def render(self, task: Task) -> Text:
-        documents = task.fields.get("documents")
-        if documents is None or not task.elapsed:
-            return Text("")
-        return Text(f"{documents / task.elapsed:,.0f} docs/s", style="progress.data.speed")
+        def render(self, task: Task) -> Text:
+            documents = task.fields.get("documents")
+            if documents is None or not task.elapsed:
+                return Text("")
+            return Text(f"{documents / task.elapsed:,.0f} docs/s", style="progress.data.speed")
 
+    class _TimeLeft(TimeRemainingColumn):
+        """`eta 0:01:23` while files are being cleaned; nothing on other stages or once done."""
 
-class _TimeLeft(TimeRemainingColumn):
-    """`eta 0:01:23` while files are being cleaned; nothing on other stages or once done."""
+        def render(self, task: Task) -> Text:
+            if "documents" not in task.fields or task.finished:
+                return Text("")
+            return Text.assemble("eta ", super().render(task))
 
-    def render(self, task: Task) -> Text:
-        if "documents" not in task.fields or task.finished:
-            return Text("")
-        return Text.assemble("eta ", super().render(task))
+    return [
+        SpinnerColumn(finished_text="[green]✓"),
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        _Files(),
+        _DocumentRate(),
+        _TimeLeft(),
+        TimeElapsedColumn(),
+    ]
 
 
 class BarProgress:
@@ -121,17 +131,9 @@ class BarProgress:
     total, with documents/s and the time left; other stages show their elapsed time."""
 
     def __init__(self, console: Console) -> None:
-        self._bars = RichProgress(
-            SpinnerColumn(finished_text="[green]✓"),
-            TextColumn("{task.description:<14}"),
-            BarColumn(),
-            _Files(),
-            _DocumentRate(),
-            _TimeLeft(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
+        from rich.progress import Progress as RichProgress
+
+        self._bars = RichProgress(*_bar_columns(), console=console, transient=False)
         self._bars.start()
         self._current: TaskID | None = None
         self._documents = 0
@@ -170,5 +172,7 @@ def progress_for(quiet: bool, stream: TextIO = sys.stderr) -> Progress:
     if quiet:
         return QuietProgress()
     if stream.isatty():
+        from rich.console import Console
+
         return BarProgress(Console(file=stream))
     return LineProgress(stream)

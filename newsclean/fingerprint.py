@@ -28,6 +28,7 @@ CLEANING_SOURCES = (
     "cleaners/*.py",
     "decode.py",
     "sources.py",
+    "walk.py",  # the names documents are reported by (display_path)
     "records.py",
     "stages/clean.py",
     "dedup/features.py",

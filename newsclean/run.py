@@ -16,17 +16,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from newsclean.fingerprint import outputs_key, settings_fingerprint
 from newsclean.lock import output_lock
 from newsclean.report import RunSummary
 from newsclean.settings import Settings
-from newsclean.stages.clean import WORKER_PHASES, BatchResult, clean_batch, record_batches
-from newsclean.stages.group import group_batches
-from newsclean.stages.plan import BatchSpec, RunPlan, plan_batches
-from newsclean.stages.write import output_stamps, remove_leftovers, write_outputs
+from newsclean.stages.plan import RunPlan, plan_batches
+from newsclean.stages.write import output_stamps, remove_leftovers
 from newsclean.state import RunState, state_path
+
+if TYPE_CHECKING:  # the clean and group stages are imported when a run has work for them
+    from newsclean.stages.clean import BatchResult
+    from newsclean.stages.plan import BatchSpec
 
 T = TypeVar("T")
 Logger = logging.Logger | logging.LoggerAdapter[Any]
@@ -140,7 +142,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
     seconds: dict[str, float] = {}
     fingerprint = settings_fingerprint(options.settings)
     key = outputs_key(fingerprint, options.settings, options.debug_removals)
-    worker_seconds = dict.fromkeys(WORKER_PHASES, 0.0)
+    worker_seconds: dict[str, float] = {}  # by phase; none when nothing was cleaned
     with output_lock(out, options.wait_seconds, warn):
         leftovers = _remove_leftovers(out)
         if leftovers:
@@ -231,6 +233,13 @@ def _clean_group_write(
 ) -> tuple[dict[str, Any], int, dict[str, float]]:
     """The stages after the plan: (output summary, candidate pairs, worker seconds by phase);
     fills `seconds` per stage."""
+    # Imported here, not at the top: a run with nothing new (a scheduled run's common case) ends
+    # after the plan, and these stages' imports (cleaners, dedup: numpy, scipy, numba) cost
+    # seconds.
+    from newsclean.stages.clean import WORKER_PHASES, clean_batch, record_batches
+    from newsclean.stages.group import group_batches
+    from newsclean.stages.write import write_outputs
+
     t = time.perf_counter()
     batches = executor.map_batches(clean_batch, plan.specs, options.settings)
     work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]

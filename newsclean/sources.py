@@ -12,7 +12,6 @@ lives.
 from __future__ import annotations
 
 import errno
-import functools
 import hashlib
 import io
 import json
@@ -22,7 +21,7 @@ import stat as stat_mode
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from newsclean.cleaners.dates import normalise_date
 from newsclean.cleaners.repair import fix_text
@@ -38,15 +37,16 @@ from newsclean.decode import (
 from newsclean.records import Quarantined, SourceDoc
 from newsclean.settings import DecodeOptions
 
+# The walk (`newsclean.walk`), here under the names the readers and their callers use.
+from newsclean.walk import PATH_TOO_LONG, UNLISTABLE_FOLDER, display_path
+from newsclean.walk import Refused as _Refused
+from newsclean.walk import follow_link as _follow_link
+from newsclean.walk import os_problem as _os_problem
+from newsclean.walk import scan as scan
+
 TEXT_SUFFIXES = (".txt", ".md", ".text", ".markdown")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
-# Why the walk could not use an entry (the quarantine reasons of `scan` and `read_file`).
-UNLISTABLE_FOLDER = "unlistable folder"
-PATH_TOO_LONG = "path too long"
-SYMLINK_LOOP = "symlink loop"
-DANGLING_LINK = "dangling link"
-LINK_OUTSIDE = "link outside raw/"
 
 ReadResult = SourceDoc | Quarantined
 
@@ -61,123 +61,9 @@ def document_id(source_path: str, record_id: str | None) -> str:
     return hashlib.blake2b(key, digest_size=8).hexdigest()
 
 
-class ScanEntry(NamedTuple):
-    """An entry of the raw folder: its relative POSIX path; its stat, None when the entry
-    cannot be used as it is (reading it quarantines it with the reason); and `problem`, the
-    reason when the walk itself found it unusable (`UNLISTABLE_FOLDER`, `PATH_TOO_LONG`, ...)."""
-
-    rel: str
-    stat: os.stat_result | None
-    problem: str | None = None
-
-
-class _Refused(Exception):
-    """Raised inside the reader for a file it refuses; becomes the file's quarantine record."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(reason, detail)
-        self.reason, self.detail = reason, detail
-
-
-def _os_problem(exc: OSError, *, link: bool = False) -> str:
-    """The quarantine reason for an entry the system refuses."""
-    if exc.errno == errno.ENAMETOOLONG:
-        return PATH_TOO_LONG
-    if exc.errno == errno.ELOOP:
-        return SYMLINK_LOOP
-    if link and exc.errno in (errno.ENOENT, errno.ENOTDIR):
-        return DANGLING_LINK
-    return "unreadable"
-
-
-@functools.lru_cache(maxsize=8)
-def _real_root(root: str) -> str:
-    return os.path.realpath(root)
-
-
-def _inside(real_path: str, real_root: str) -> bool:
-    return real_path == real_root or real_path.startswith(real_root.rstrip("/") + "/")
-
-
-def _follow_link(path: str, root: str) -> tuple[os.stat_result, str]:
-    """A symlink's target, its stat and real path, when it exists and stays inside the raw root;
-    else `_Refused` with why."""
-    try:
-        target_stat = os.stat(path)
-    except OSError as exc:
-        raise _Refused(_os_problem(exc, link=True), f"{type(exc).__name__}: {exc.strerror}") from None
-    target = os.path.realpath(path)
-    if not _inside(target, _real_root(root)):
-        raise _Refused(LINK_OUTSIDE, f"points to {display_path(target)}")
-    return target_stat, target
-
-
-def scan(raw_root: Path) -> list[ScanEntry]:
-    """Every entry under the root the run must account for, as sorted relative POSIX paths:
-    each regular file with its stat, and each entry that cannot be used with None (reading it
-    quarantines it with the reason): a folder that cannot be listed (`problem` says so: its
-    earlier documents are not deleted), a path too long to open, a symlink loop, a dangling
-    link, a link out of the root, a FIFO or device.
-
-    Symlinks to files inside the root count; symlinked folders are not entered (a link cycle
-    must not loop; one inside the root is read where it is). The root itself that cannot be
-    listed raises `OSError`: a run must fail rather than call every earlier file deleted. One
-    `os.scandir` walk: pathlib's `rglob`, `is_file` and `relative_to`, then a second `stat` per
-    file, cost a scheduled run 0.9 s per 10k files before it had found any work to do."""
-    root = os.fspath(raw_root)
-    found: list[ScanEntry] = []
-    pending = [(root, "")]
-    while pending:
-        folder, prefix = pending.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = list(listing)
-        except OSError as exc:
-            if not prefix:
-                raise
-            problem = PATH_TOO_LONG if exc.errno == errno.ENAMETOOLONG else UNLISTABLE_FOLDER
-            found.append(ScanEntry(prefix[:-1], None, problem))
-            continue
-        for entry in entries:
-            rel = prefix + entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, rel + "/"))
-                    continue
-                link = entry.is_symlink()
-            except OSError as exc:
-                found.append(ScanEntry(rel, None, _os_problem(exc)))
-                continue
-            if link:
-                try:
-                    stat: os.stat_result | None = _follow_link(entry.path, root)[0]
-                except _Refused as refused:
-                    found.append(ScanEntry(rel, None, refused.reason))
-                    continue
-                if stat is not None and stat_mode.S_ISDIR(stat.st_mode):
-                    continue  # a linked folder inside the root: its files are found where they are
-            else:
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except OSError as exc:
-                    found.append(ScanEntry(rel, None, _os_problem(exc)))
-                    continue
-            if stat is not None and not stat_mode.S_ISREG(stat.st_mode):
-                stat = None  # a FIFO, socket or device: reading it says so, and never opens it
-            found.append(ScanEntry(rel, stat))
-    found.sort(key=lambda item: item[0])
-    return found
-
-
 def discover(raw_root: Path) -> list[str]:
     """Every entry under the root a run accounts for, as sorted relative POSIX paths (see `scan`)."""
     return [entry.rel for entry in scan(raw_root)]
-
-
-def display_path(rel_path: str) -> str:
-    """A path as it appears in output and state: a file name that is not valid UTF-8 (Python keeps
-    its bytes as surrogates) gets backslash escapes, since JSON and SQLite need real text."""
-    return rel_path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _logical_name(rel_path: str) -> str:

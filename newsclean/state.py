@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from newsclean.output import pack, unpack
 
@@ -80,11 +80,11 @@ class StoredResult:
     line_keys: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class FileStamp:
+class FileStamp(NamedTuple):
     """What says a file is unchanged without reading it: its size, modification time and status
     change time (a chmod changes only the last: a file quarantined as unreadable is read again
-    once it is readable)."""
+    once it is readable). A tuple: the plan compares a whole folder's stats with the stored
+    stamps as plain tuples, in C."""
 
     size: int
     mtime_ns: int
@@ -172,10 +172,8 @@ class RunState:
         return _Transaction(self.db)
 
     def stamps(self) -> dict[str, FileStamp]:
-        return {
-            path: FileStamp(*stamp)
-            for path, *stamp in self.db.execute("SELECT path, size, mtime_ns, ctime_ns FROM files")
-        }
+        rows = self.db.execute("SELECT path, size, mtime_ns, ctime_ns FROM files").fetchall()
+        return {path: FileStamp(size, mtime, ctime) for path, size, mtime, ctime in rows}
 
     def replace_file(self, path: str, stamp: FileStamp, results: Iterable[StoredResult]) -> None:
         """Store one file's fresh results (call inside a transaction)."""

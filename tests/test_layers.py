@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("newsclean.cleaners", "newsclean.dedup"),
     (
         "newsclean.decode",
+        "newsclean.walk",
         "newsclean.sources",
         "newsclean.corpus",
         "newsclean.state",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from newsclean.flows.executors.pool import worker_pool
 from newsclean.flows.progress import Progress, QuietProgress
-from newsclean.settings import Settings
-from newsclean.stages.clean import BatchResult
-from newsclean.stages.plan import BatchSpec
+
+if TYPE_CHECKING:  # types only: a run with nothing to clean never imports the clean stage
+    from newsclean.settings import Settings
+    from newsclean.stages.clean import BatchResult
+    from newsclean.stages.plan import BatchSpec
 
 T = TypeVar("T")
 

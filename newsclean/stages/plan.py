@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsclean.settings import RunSettings
-from newsclean.sources import UNLISTABLE_FOLDER, display_path, scan
 from newsclean.state import FileStamp
+from newsclean.walk import UNLISTABLE_FOLDER, display_path, scan
 
 log = logging.getLogger("newsclean.plan")
 
@@ -71,14 +71,23 @@ def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[s
     stamps: dict[str, FileStamp] = {}  # by the path as reported (display_path)
     todo: list[str] = []  # the paths as opened
     unlisted: list[str] = []
+    present: set[str] = set()
+    # One pass, stamps compared as tuples (FileStamp is one): at 100k files the per-file objects
+    # and calls of a plainer loop cost a run that finds nothing new a second.
+    get = known.get
     for rel, stat, problem in found:
-        stamp = FileStamp(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) if stat else _UNKNOWN
-        shown = display_path(rel)
-        if known.get(shown) != stamp or stat is None:
-            stamps[shown] = stamp
+        shown = rel if rel.isascii() else display_path(rel)  # an ASCII name is shown as it is
+        present.add(shown)
+        if stat is None:
+            stamps[shown] = _UNKNOWN
             todo.append(rel)
-        if problem == UNLISTABLE_FOLDER:
-            unlisted.append(shown + "/")
+            if problem == UNLISTABLE_FOLDER:
+                unlisted.append(shown + "/")
+            continue
+        stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        if get(shown) != stamp:
+            stamps[shown] = FileStamp(*stamp)
+            todo.append(rel)
     # Interleaved, not contiguous: files of one kind sit together in path order (a scraper's
     # folder of whole pages), and contiguous batches would leave those on one core at the end.
     count = batch_count(len(todo), run)
@@ -87,7 +96,6 @@ def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[s
         BatchSpec(n, len(chunks), str(raw_root), chunk, str(work_dir / f"batch-{n:05d}.jsonl"))
         for n, chunk in enumerate(chunks, start=1)
     ]
-    present = {display_path(entry.rel) for entry in found}
     gone = sorted(p for p in known if p not in present)
     prefixes = tuple(unlisted)
     kept = [p for p in gone if p.startswith(prefixes)] if prefixes else []

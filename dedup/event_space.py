@@ -135,7 +135,9 @@ class EventSpace:
         self,
         features: Sequence[tuple[U64Array, U32Array]],
         events: Sequence[
-            tuple[U32Array, F64Array] | tuple[U32Array, F64Array, U32Array, U32Array, U32Array, bool]
+            tuple[U32Array, F64Array]
+            | tuple[U32Array, F64Array, U32Array, U32Array, U32Array, bool]
+            | tuple[U32Array, F64Array, U32Array, U32Array, U32Array, bool, U32Array]
         ],
         *,
         overlap_offset: float,
@@ -144,8 +146,9 @@ class EventSpace:
     ) -> None:
         """`features[i]` is item i's `term_arrays`; `events[i]` its `event_features`, and
         optionally where its principal specifics, its headline's names and the rare ones among
-        them sit in its features and whether it has a headline (`DocSignature.principal_at`,
-        `subject_at`, `rare_subject_at`, `titled`); `threads` share the pair scoring
+        them sit in its features, whether it has a headline and where its headline's company
+        codes sit (`DocSignature.principal_at`, `subject_at`, `rare_subject_at`, `titled`,
+        `code_at`); `threads` share the pair scoring
         (`newsclean.dedup.parallel`)."""
         self.offset = overlap_offset
         self.reference = overlap_reference
@@ -165,6 +168,7 @@ class EventSpace:
             self.subject_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
             self.rare_subject_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
             self.titled: npt.NDArray[np.bool_] = np.zeros(n, dtype=bool)
+            self.code_matrix: sparse.csr_matrix = sparse.csr_matrix(self.matrix.shape)
             return
         event_ids = np.concatenate([ids[i][e[0]] for i, e in enumerate(events)])
         frequencies = np.concatenate([counts[i][e[0]] for i, e in enumerate(events)]).astype(np.float64)
@@ -192,6 +196,9 @@ class EventSpace:
         rare = _principal_matrix(self.matrix, [e[4] if len(e) > 4 else None for e in events])
         self.rare_subject_matrix = _row_maxima(rare)
         self.titled = np.fromiter((bool(e[5]) if len(e) > 5 else True for e in events), dtype=bool, count=n)
+        # The company codes each headline marks, as 1s (`pair_disagreements`: another company).
+        self.code_matrix = _principal_matrix(self.matrix, [e[6] if len(e) > 6 else None for e in events])
+        self.code_matrix.data[:] = 1.0
 
     @classmethod
     def from_texts(
@@ -276,7 +283,10 @@ class EventSpace:
         coverage that centres on different people: docs/tuning.md), so a story with a headline
         and an untitled one disagree when the untitled one never mentions the headline's
         subject among its names rare in general English (`features.rare_subject_terms`): a
-        company code or unusual name that any account of the same happening would carry."""
+        company code or unusual name that any account of the same happening would carry.
+        Two wire headlines that mark companies by code (`features.headline_codes`), none in
+        common, are about different companies whatever their texts mention: a bid's two sides
+        or a sector's same-day results, each its own event."""
         if len(left) == 0:
             return np.zeros(0, dtype=bool)
         has = np.diff(self.subject_matrix.indptr) > 0
@@ -293,6 +303,13 @@ class EventSpace:
                     self.matrix, self.rare_subject_matrix, theirs[asked], mine[asked], threads=self.threads
                 )
                 out[asked[rare == 0]] = True
+        coded = np.diff(self.code_matrix.indptr) > 0
+        both = np.flatnonzero(coded[left] & coded[right] & ~out)
+        if len(both):
+            shared = _pair_cover(
+                self.code_matrix, self.code_matrix, left[both], right[both], threads=self.threads
+            )
+            out[both[shared == 0]] = True
         return out
 
     def pair_scores(

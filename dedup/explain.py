@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from newsclean.dedup.event_space import term_id
 from newsclean.dedup.features import event_terms, principal_terms, rarity_prior, subject_terms
 from newsclean.dedup.grouping import EventGraph, _parse_day, date_closeness, date_gaps, event_graph
-from newsclean.dedup.signing import DocSignature, Signer
+from newsclean.dedup.signing import DocSignature, Signer, specific_id
 from newsclean.dedup.types import DedupDoc
 from newsclean.settings import DedupSettings
 
@@ -117,7 +116,7 @@ def _subject(graph: EventGraph, item: int, unit: str, sig_of: dict[str, DocSigna
         names: set[str] = set()
         bag = event_terms(doc.text, doc.title, names)
         for term in subject_terms(principal_terms(doc.text, doc.title, bag), doc.title, names):
-            if sig.term_ids[at] == np.uint64(term_id(term)):
+            if sig.term_ids[at] == np.uint64(specific_id(term)):
                 return term
     return None
 
@@ -135,5 +134,5 @@ def _specifics(doc: DedupDoc, other: DocSignature) -> dict[str, set[str]]:
     """`doc`'s principal specifics split by whether the other story's features hold them."""
     ids = set(other.term_ids.tolist())
     terms = principal_terms(doc.text, doc.title)
-    held = {t for t in terms if term_id("\x00" + t if t.startswith("#") else t) in ids}
+    held = {t for t in terms if specific_id(t) in ids}
     return {"shared": held, "missing": terms - held}

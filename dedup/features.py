@@ -128,6 +128,9 @@ def event_terms(text: str, title: str | None = None, names: set[str] | None = No
             ):
                 bag[previous[0] + " " + lower] += 1
             previous, previous_at = (lower, kind), i
+        if "<" in source:
+            for code in _HEADLINE_CODE.findall(source):
+                bag[code_term(code)] += 1
     return bag
 
 
@@ -166,9 +169,9 @@ def _token_kind(token: str) -> tuple[str, int]:
 
 @lru_cache(maxsize=200_000)
 def rarity_prior(term: str) -> float:
-    """Rarer in general English means more telling; numbers and phrases count as rare.
+    """Rarer in general English means more telling; numbers, codes and phrases count as rare.
     Cached: each story's terms are ranked by it and then stored with it, twice per term."""
-    if term.startswith("#") or " " in term:
+    if term.startswith(("#", "<")) or " " in term:
         return 1.5
     return min(1.5, max(0.25, (7.0 - zipf(term)) / 4.0))
 
@@ -190,9 +193,16 @@ def principal_terms(text: str, title: str | None, bag: Mapping[str, int] | None 
     return {t for t, n in event_terms(title).items() if " " not in t and (caps or bag.get(t, 0) > n)}
 
 
-# A code in angle brackets in a headline: how wires mark the company a story is about
-# ("<CHL>", "<IBM.N>"; the exchange suffix is not part of it).
-_HEADLINE_CODE = re.compile(r"<([A-Za-z0-9]{1,8})(?:\.[A-Za-z]{1,3})*>")
+# A code in angle brackets: how wires mark a company, in a headline or at its first mention in
+# the text ("<CHL>", "<IBM.N>", "<AT&T>"; the exchange suffix is not part of it). Capitals
+# only: lower-case ones ("<noframe>") are markup left in a text.
+_HEADLINE_CODE = re.compile(r"<([A-Z0-9&]{1,8})(?:\.[A-Z]{1,3})*>")
+
+
+def code_term(code: str) -> str:
+    """The event term of a company code: "<cts>", never the word "cts" (cents), "t" or "else",
+    so that only a story that marks the same code carries it."""
+    return f"<{code.casefold()}>"
 
 
 def subject_terms(principal: set[str], title: str | None, body_names: set[str]) -> set[str]:
@@ -203,15 +213,21 @@ def subject_terms(principal: set[str], title: str | None, body_names: set[str]) 
     headline in capitals, or in Title Case, capitalises every word ("RAISES", "Begin").
     Grouping takes the one rarest in the corpus as the story's subject
     (`EventSpace.pair_disagreements`). `body_names`: `event_terms(text, title, names=...)`."""
-    codes = {code.casefold() for code in _HEADLINE_CODE.findall(title or "")}
-    return {t for t in principal if t in body_names} | codes
+    return {t for t in principal if t in body_names} | headline_codes(title)
+
+
+def headline_codes(title: str | None) -> set[str]:
+    """The company codes a headline marks (`code_term`s): whom a wire story is about."""
+    if not title or "<" not in title:
+        return set()
+    return {code_term(code) for code in _HEADLINE_CODE.findall(title)}
 
 
 def rare_subject_terms(subjects: set[str]) -> set[str]:
     """The subject names rare in general English (a code, an unusual name: "hwp", "hefner"):
     names no other account of the same happening would leave out or spell another way, as it
     might "Defence" or "Tokyo" ("Defense", "the Japanese capital")."""
-    return {t for t in subjects if zipf(t) < _RARE_ZIPF}
+    return {t for t in subjects if t.startswith("<") or zipf(t) < _RARE_ZIPF}
 
 
 def salient_terms(bag: Counter[str], k: int) -> set[str]:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from newsclean.dedup.event_space import event_features, term_arrays, term_counts, term_id
 from newsclean.dedup.features import (
     event_terms,
+    headline_codes,
     joined_key,
     principal_terms,
     rare_subject_terms,
@@ -65,11 +66,13 @@ class DocSignature:
     # ... and those of them rare in general English (`features.rare_subject_terms`), sorted.
     rare_subject_at: U32Array = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     titled: bool = False  # it came with a headline
+    # Where the company codes its headline marks (`features.headline_codes`) sit in term_ids.
+    code_at: U32Array = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
 
-    def event_parts(self) -> tuple[U32Array, F64Array, U32Array, U32Array, U32Array, bool]:
+    def event_parts(self) -> tuple[U32Array, F64Array, U32Array, U32Array, U32Array, bool, U32Array]:
         """What `EventSpace` takes of a story beside its features (its `events` entry)."""
         subjects = (self.subject_at, self.rare_subject_at)
-        return (self.event_at, self.event_priors, self.principal_at, *subjects, self.titled)
+        return (self.event_at, self.event_priors, self.principal_at, *subjects, self.titled, self.code_at)
 
     def to_bytes(self) -> bytes:
         """Compact and exact: a JSON header, then the arrays' bytes (little-endian)."""
@@ -90,6 +93,7 @@ class DocSignature:
                         self.principal_at,
                         self.subject_at,
                         self.rare_subject_at,
+                        self.code_at,
                     )
                 ],
             },
@@ -110,6 +114,7 @@ class DocSignature:
                 self.principal_at.astype("<u4").tobytes(),
                 self.subject_at.astype("<u4").tobytes(),
                 self.rare_subject_at.astype("<u4").tobytes(),
+                self.code_at.astype("<u4").tobytes(),
             )
         )
 
@@ -121,6 +126,7 @@ class DocSignature:
         n_principal = rest[0] if rest else 0
         n_subject = rest[1] if len(rest) > 1 else 0
         n_rare = rest[2] if len(rest) > 2 else 0
+        n_codes = rest[3] if len(rest) > 3 else 0
         offset = _HEADER.size + size
 
         def take(dtype: str, count: int) -> npt.NDArray[Any]:
@@ -136,7 +142,7 @@ class DocSignature:
         principal, subject, rare = take("<u4", n_principal), take("<u4", n_subject), take("<u4", n_rare)
         return cls(
             header["k"], header["w"], header["s"], near, shingles, salient, ids, counts, event_at, priors,
-            principal, subject, rare, bool(header.get("t", 0)),
+            principal, subject, rare, bool(header.get("t", 0)), take("<u4", n_codes),
         )  # fmt: skip
 
     def to_text(self) -> str:
@@ -178,6 +184,7 @@ class Signer:
             subjects = subject_terms(principal, title, names[i])
             subject_at = _principal_positions(ids, subjects)
             rare_subject_at = _principal_positions(ids, rare_subject_terms(subjects))
+            code_at = _principal_positions(ids, headline_codes(title))
             out.append(
                 DocSignature(
                     exact_key=joined_key(joined[i]),
@@ -194,18 +201,22 @@ class Signer:
                     subject_at=subject_at,
                     rare_subject_at=rare_subject_at,
                     titled=bool(title and title.strip()),
+                    code_at=code_at,
                 )
             )
         return out
 
 
+def specific_id(term: str) -> int:
+    """The feature id under which a story holds a specific: a number or a company code as its
+    event term (NUL-prefixed, `event_space.term_counts`), a name or rare word as its word."""
+    return term_id("\x00" + term if term.startswith(("#", "<")) else term)
+
+
 def _principal_positions(ids: U64Array, terms: set[str]) -> U32Array:
-    """Where the principal specifics sit in a story's features, sorted: a number as its event
-    term, a name or rare word as its plain word (which any story that has it at all has, however
-    capitalised), so that another story's features say whether it contains the specific."""
-    wanted = np.asarray(
-        sorted({term_id("\x00" + t if t.startswith("#") else t) for t in terms}), dtype=np.uint64
-    )
+    """Where the principal specifics sit in a story's features (`specific_id`), sorted: so that
+    another story's features say whether it contains the specific."""
+    wanted = np.asarray(sorted({specific_id(t) for t in terms}), dtype=np.uint64)
     if not len(ids) or not len(wanted):
         return np.empty(0, dtype=np.uint32)
     at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)

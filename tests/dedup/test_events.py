@@ -131,8 +131,8 @@ def test_same_day_same_wording_about_different_subjects_is_a_cannot_link() -> No
     assert sorted(clusters.values()) == [["boatmen"], ["chemical"], ["mercantile"]]
     parts = why(docs, "chemical", "mercantile")
     assert parts["different_subjects"] and not parts["same_cluster"]
-    assert parts["subjects"]["chemical"] in {"chemical", "chl"}  # equally rare here: either
-    assert parts["subjects"]["mercantile"] in {"mercantile", "mtrc"}
+    assert parts["subjects"]["chemical"] in {"chemical", "<chl>"}  # equally rare here: either
+    assert parts["subjects"]["mercantile"] in {"mercantile", "<mtrc>"}
     assert parts["date_gap_days"] == 0  # the same day lifts nothing here
     # The same bank's story told twice (its subject in both) is one event.
     again = DedupDoc(
@@ -142,6 +142,54 @@ def test_same_day_same_wording_about_different_subjects_is_a_cannot_link() -> No
     grouped = group_documents([docs[0], again]).assignments
     assert grouped["chemical"].cluster_id == grouped["chemical-2"].cluster_id
     assert not why([docs[0], again], "chemical", "chemical-2")["different_subjects"]
+
+
+def test_wire_headlines_marking_different_company_codes_are_different_events() -> None:
+    # A bid's two sides, the same day: each text names the other company with its code and
+    # tells the same deal; the headlines mark different codes, so two events.
+    bidder = DedupDoc(
+        "bp",
+        "British Petroleum Co PLC <BP> may have to raise its 70 dlr a share tender offer for the "
+        "45 pct of Standard Oil Co <SRD> it does not already own, analysts said, as Standard "
+        "Oil shares traded above the offer price on Wall Street today.",
+        "BP <BP> MAY HAVE TO RAISE BID - ANALYSTS", "1987-03-26", "Reuters",
+    )  # fmt: skip
+    target = DedupDoc(
+        "srd",
+        "Standard Oil Co <SRD> said its cash flow will rise in 1987 on higher crude prices. "
+        "The company, in which British Petroleum Co PLC <BP> holds 55 pct and whose 70 dlr a "
+        "share tender offer for the rest began this week, gave no forecast of earnings.",
+        "STANDARD OIL <SRD> SEES BOOST IN 1987 CASH FLOW", "1987-03-26", "Reuters",
+    )  # fmt: skip
+    both = DedupDoc(
+        "bid",
+        "British Petroleum Co PLC <BP> started its 70 dlr a share tender offer for the 45 pct "
+        "of Standard Oil Co <SRD> it does not already own, the company said in New York.",
+        "BP <BP> STARTS BID FOR STANDARD OIL <SRD> SHARES", "1987-03-26", "Reuters",
+    )  # fmt: skip
+    docs = [bidder, target, both]
+    parts = why(docs, "bp", "srd")
+    assert parts["different_subjects"] and not parts["same_cluster"]
+    assert parts["subjects"]["bp"] == "<bp>" and parts["subjects"]["srd"] in {"srd", "<srd>"}
+    # A headline that marks a code of each side shares one with either: no cannot-link.
+    assert not why(docs, "bp", "bid")["different_subjects"]
+    assert not why(docs, "srd", "bid")["different_subjects"]
+
+
+def test_a_company_code_is_not_the_word_it_spells() -> None:
+    # Two results tables: CTS Corp's code is the "cts" (cents) of every other table, and AT&T's
+    # the letter T; a code counts only where a text marks it in angle brackets.
+    table = "Oper shr profit 62 cts vs profit seven cts\n\nOper net profit 3,492,000 vs profit 401,000"
+    docs = [
+        DedupDoc("cts", table, "CTS CORP <CTS> 3RD QTR OPER NET", "1987-10-19", "Reuters"),
+        DedupDoc(
+            "mtrm", table.replace("62", "12"), "MONITERM CORP <MTRM.O> 3RD QTR OPER NET", "1987-10-19", None
+        ),
+        DedupDoc("t", table.replace("62", "71"), "AT AND T <T> 3RD QTR NET", "1987-10-19", "Reuters"),
+    ]
+    assert sorted(group_documents(docs).clusters().values()) == [["cts"], ["mtrm"], ["t"]]
+    for a, b in (("cts", "mtrm"), ("cts", "t"), ("mtrm", "t")):
+        assert why(docs, a, b)["different_subjects"], (a, b)
 
 
 def test_a_cannot_link_holds_against_chains_and_lone_joins() -> None:

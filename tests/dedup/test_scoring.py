@@ -368,7 +368,7 @@ def test_shared_shingles_and_copy_decisions_equal_their_set_definitions(spill: b
 
 def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from() -> None:
     from newsclean.dedup.minhash import MinHasher
-    from newsclean.dedup.signing import DocSignature, Signer
+    from newsclean.dedup.signing import DocSignature, Signer, specific_id
 
     settings = DedupSettings()
     texts = [seed_text(p.name) for p in sorted(SEEDS.glob("*.txt"))] + ["two words", ""]
@@ -387,6 +387,16 @@ def test_signatures_round_trip_and_hold_the_shingles_their_minhash_is_made_from(
         bag = event_terms(text)
         assert sorted(sig.term_counts[sig.event_at].tolist()) == sorted(bag.values())
         assert sorted(sig.event_priors.tolist()) == sorted(rarity_prior(t) for t in bag)
+    # A wire item: its headline's subject and company codes round-trip too.
+    wire = Signer(settings).sign(
+        ["Lotus Development Corp said it will ship software for Apple Computer Inc <AAPL> machines."],
+        ["LOTUS <LOTS> INTRODUCES NEW SOFTWARE"],
+    )[0]
+    back = DocSignature.from_text(wire.to_text())
+    for field in ("principal_at", "subject_at", "rare_subject_at", "code_at"):
+        assert (getattr(back, field) == getattr(wire, field)).all(), field
+    assert back.titled and len(wire.code_at) == 1  # <LOTS>, not the <AAPL> its text names
+    assert wire.term_ids[wire.code_at[0]] == specific_id("<lots>")
 
 
 def test_date_closeness_raises_only_pairs_dated_within_the_window() -> None:

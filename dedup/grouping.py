@@ -18,7 +18,9 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -142,9 +144,13 @@ def date_closeness(days: np.ndarray, pairs: np.ndarray, settings: DedupSettings)
     return np.where(close, 1.0 + settings.event_close_bonus, 1.0)
 
 
-def strongest_edges(pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.ndarray:
+def strongest_edges(
+    pairs: np.ndarray, scores: np.ndarray, per_item: int, owned: npt.NDArray[np.bool_] | None = None
+) -> np.ndarray:
     """Mask of the positive edges kept for clustering: each item's `per_item` strongest
     (an edge stays when it is among the strongest of either end; 0 keeps every positive edge).
+    With `owned` (a mask of items), only owned ends choose: a partition holding every edge of
+    its owned items decides for them exactly, and the union over partitions is the whole's.
 
     Why: on a corpus whose stories share much vocabulary the candidate graph grows to hundreds
     of edges per story, and the clustering's memory grows with the edges. An average over a
@@ -153,16 +159,25 @@ def strongest_edges(pairs: np.ndarray, scores: np.ndarray, per_item: int) -> np.
     if per_item <= 0 or len(pairs) == 0:
         return keep
     strong = np.zeros(len(pairs), dtype=bool)
-    _, edges, rank = edge_ranks(pairs, scores)
-    strong[edges[rank < per_item]] = True
+    items, edges, rank = edge_ranks(pairs, scores)
+    chosen = rank < per_item
+    if owned is not None:  # an item's ranks need only its own edges, in their global order
+        chosen &= owned[items]
+    strong[edges[chosen]] = True
     return keep & strong
 
 
 def top_candidates(
-    codes: np.ndarray, n_items: int, strength: np.ndarray, rank: np.ndarray, per_item: int
+    codes: np.ndarray,
+    n_items: int,
+    strength: np.ndarray,
+    rank: np.ndarray,
+    per_item: int,
+    owned: npt.NDArray[np.bool_] | None = None,
 ) -> np.ndarray:
     """Mask of the pairs (sorted codes `i * n_items + j`) among the `per_item` strongest
-    candidates of either end.
+    candidates of either end. With `owned` (a mask of items), only owned ends choose (as in
+    `strongest_edges`): exact for an owned item when `codes` hold all of its candidates.
 
     Why: below the bucket cap the candidates per story still grow with the corpus, because more
     stories share some salient name, and every later step (scores, crowd levels, edge ranking)
@@ -201,6 +216,10 @@ def top_candidates(
     quota = per_item - at_least[every_item, cutoff.astype(np.int64) + 1]  # of the tied ones
     all_fit = at_least[every_item, cutoff] <= per_item
     n_tied = int(by_level[every_item, cutoff][~all_fit].sum())  # candidates at a cut-off that overflows
+    if owned is not None:  # other items choose nothing: a cut-off above every level
+        n_tied = int(by_level[every_item, cutoff][~all_fit & owned].sum())
+        cutoff = np.where(owned, cutoff.astype(np.int64), levels)
+        all_fit = all_fit & owned
     del at_least, enough, histogram, by_level
     keep = np.zeros(n_pairs, dtype=bool)
     items = np.empty(n_tied, dtype=np.int64)
@@ -224,6 +243,13 @@ def crowd_scaled(n_units: int, pairs: np.ndarray, scores: np.ndarray, settings: 
     if not settings.event_crowd_neighbours or len(scores) == 0:
         return np.asarray(scores, dtype=np.float64)
     levels = neighbourhood_levels(n_units, pairs, scores, settings.event_crowd_neighbours)
+    return scaled_by_levels(levels, pairs, scores, settings)
+
+
+def scaled_by_levels(
+    levels: np.ndarray, pairs: np.ndarray, scores: np.ndarray, settings: DedupSettings
+) -> np.ndarray:
+    """`crowd_scaled` given each item's level (`neighbourhood_levels` over all the pairs)."""
     spread = np.sqrt(levels[pairs[:, 0]] * levels[pairs[:, 1]])
     factor = np.minimum(1.0, settings.event_crowd_reference / np.maximum(spread, 1e-12))
     scaled: np.ndarray = scores * factor
@@ -266,6 +292,236 @@ def _unit_pairs(rep_pairs: np.ndarray, unit_of_rep: np.ndarray, n_units: int) ->
     return unique_pairs(joined, n_units)
 
 
+# --- The pair steps: candidates, copy checks, scored edges, clustering -------------------------
+# `event_graph` calls these through a `GraphSteps`: `LocalSteps` runs each over every pair in
+# this process; the dask engine (`newsclean.distributed.grouping`) runs the same block functions
+# over partitions of the pairs on a cluster. Each block function decides per pair, or per item
+# over all of an item's pairs (`owned`), so the partitioning changes no result.
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateInputs:
+    """What the candidate search reads per representative (item i: the i-th in id order)."""
+
+    order: npt.NDArray[np.int64]  # neighbourhood rank inside an oversized LSH bucket
+    near_signatures: np.ndarray  # word-shingle MinHash rows
+    salient: np.ndarray  # salient event-term MinHash rows
+    sizes: npt.NDArray[np.float64]  # shingles per representative
+    space: EventSpace
+    threads: int
+
+
+@dataclass(slots=True)
+class Candidates:
+    """The candidate search's result: the pairs to check as copies (`to_check`, few, sorted)
+    and the event candidate pairs of representatives (`event_pairs`: the engine's own holder,
+    taken once by its `unit_edges`), with their counts."""
+
+    to_check: npt.NDArray[np.int64]
+    event_pairs: Any
+    n_near: int
+    n_lsh_event: int
+    n_event: int
+    n_checks: int
+
+    def take_event_pairs(self) -> Any:
+        """The event pairs, let go here (so the taker alone holds them)."""
+        pairs, self.event_pairs = self.event_pairs, None
+        return pairs
+
+
+def topical_signatures(space: EventSpace, s: DedupSettings) -> np.ndarray | None:
+    """MinHash rows of each story's top TF-IDF features (None when `topic_terms_per_doc` is 0)."""
+    if not s.topic_terms_per_doc:
+        return None
+    topic_hasher = MinHasher(s.event_num_perm, s.seed + 2)
+    return topic_hasher.signatures(space.top_terms(s.topic_terms_per_doc))
+
+
+def event_sketch(salient: np.ndarray, topical: np.ndarray | None) -> npt.NDArray[np.uint64]:
+    """The byte sketch that ranks event candidates (`top_candidates`)."""
+    return byte_sketch(np.hstack((salient, topical)) if topical is not None else salient)
+
+
+def plausible_to_check(
+    checked: npt.NDArray[np.int64], near_signatures: np.ndarray, sizes: np.ndarray, s: DedupSettings
+) -> npt.NDArray[np.int64]:
+    """The candidate pairs (sorted, distinct) whose signatures leave them plausible copies."""
+    picked: npt.NDArray[np.int64] = checked[_plausible_copies(checked, near_signatures, sizes, s)]
+    return picked
+
+
+def copy_groups(
+    to_check: npt.NDArray[np.int64],
+    rep_ids: list[str],
+    shingles_of: ShingleSets,
+    space: EventSpace,
+    s: DedupSettings,
+) -> UnionFind[int]:
+    """Near-copy groups of representatives: `to_check`'s pairs (in their sorted order, which
+    decides each group's root) checked on their shingle sets."""
+    near = UnionFind(range(len(rep_ids)))
+    left_ids = [rep_ids[a] for a in to_check[:, 0].tolist()]
+    right_ids = [rep_ids[b] for b in to_check[:, 1].tolist()]
+    shared = shingles_of.shared(left_ids, right_ids)
+    copies = _copies(shared, shingles_of.sizes(left_ids), shingles_of.sizes(right_ids), s)
+    # A template filled in for another subject (another bank's prime rate notice) is no copy.
+    copies &= ~space.pair_disagreements(to_check[:, 0], to_check[:, 1])
+    for a, b in to_check[copies].tolist():
+        near.union(a, b)
+    return near
+
+
+def unit_codes(rep_pairs: np.ndarray, unit_of_rep: np.ndarray, n_units: int) -> npt.NDArray[np.int64]:
+    """The pairs of units that representatives' pairs join, as codes (unsorted, repeats kept;
+    a pair inside one unit drops out): `_unit_pairs` before its sort."""
+    if len(rep_pairs) == 0:
+        return np.empty(0, dtype=np.int64)
+    ua, ub = unit_of_rep[rep_pairs[:, 0]], unit_of_rep[rep_pairs[:, 1]]
+    distinct = ua != ub
+    codes: npt.NDArray[np.int64] = np.minimum(ua, ub)[distinct].astype(np.int64) * n_units + np.maximum(
+        ua, ub
+    )[distinct].astype(np.int64)
+    return codes
+
+
+def score_pairs(
+    space: EventSpace, rep_of_unit: np.ndarray, unit_pairs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair of units: (score, agreement, different subjects), from their representatives."""
+    left_reps, right_reps = rep_of_unit[unit_pairs[:, 0]], rep_of_unit[unit_pairs[:, 1]]
+    agreement = 1.0 - space.pair_conflicts(left_reps, right_reps)
+    scores = space.pair_scores(left_reps, right_reps) * agreement
+    apart = space.pair_disagreements(left_reps, right_reps)
+    return scores, agreement, apart
+
+
+def dated(
+    weights: np.ndarray, agreement: np.ndarray, days: np.ndarray, pairs: np.ndarray, s: DedupSettings
+) -> np.ndarray:
+    """`weights` (changed in place) raised for pairs published close together and lowered for
+    dates far apart (`date_closeness`, `date_gaps`, `_date_penalties`)."""
+    weights *= 1.0 + (date_closeness(days, pairs, s) - 1.0) * agreement
+    weights *= date_gaps(days, pairs, s)
+    weights -= _date_penalties(days, pairs, s)
+    return weights
+
+
+def with_cannot_links(
+    pairs: np.ndarray, weights: np.ndarray, kept: np.ndarray, apart: np.ndarray
+) -> tuple[Edges, int]:
+    """The kept edges, with the cannot-links among the pairs (changes `weights`, `kept`, `apart`
+    in place); and how many cannot-links there are."""
+    # Different subjects never share a cluster: kept as cannot-links wherever they would have
+    # been an edge (weight > 0), so that no chain of other links can join them either.
+    apart &= weights > 0
+    weights[apart] = CANNOT_LINK
+    kept |= apart
+    return Edges(pairs[kept], weights[kept]), int(apart.sum())
+
+
+def cluster_units(days: npt.NDArray[np.int64], edges: Edges, s: DedupSettings) -> list[int]:
+    """Label per item (one per entry of `days`, its day ordinal or -1): average linkage, then
+    lone items join the cluster they fit, neither making a cluster span more than
+    event_span_days. No cluster crosses a connected part of `edges` (`newsclean.dedup.linkage`)."""
+    n_items = len(days)
+    cut, span = s.linkage_threshold, s.event_span_days
+    labels = average_linkage(n_items, edges, cut, days, span)
+    return attach_lone_items(labels, edges, cut, s.lone_story_fit, days, span)
+
+
+class GraphSteps:
+    """How `event_graph` and `EventGraph.grouping` run their pair-heavy steps: every pair in
+    this process. A subclass may run them elsewhere (the dask engine's), with equal results."""
+
+    def candidates(self, inputs: CandidateInputs, s: DedupSettings) -> Candidates:
+        """Candidate pairs of representatives from the three LSH indexes; each story's best
+        event candidates; the pairs plausible as copies."""
+        n_reps, order, threads = len(inputs.order), inputs.order, inputs.threads
+        near_signatures, salient = inputs.near_signatures, inputs.salient
+        near_pairs = candidate_pairs(
+            near_signatures, s.near_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
+            skip=np.all(near_signatures == EMPTY_HASH, axis=1),
+        )  # fmt: skip
+        event_parts = [
+            candidate_codes(
+                salient, s.event_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
+                skip=np.all(salient == EMPTY_HASH, axis=1), threads=threads,
+            )
+        ]  # fmt: skip
+        release_freed_memory()
+        topical = topical_signatures(inputs.space, s)
+        if topical is not None:
+            event_parts.append(
+                candidate_codes(
+                    topical, s.topic_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
+                    skip=np.all(topical == EMPTY_HASH, axis=1), threads=threads,
+                )
+            )  # fmt: skip
+        event_codes = merge_codes(event_parts)  # empties event_parts: nothing else holds the parts
+        release_freed_memory()
+        lsh_event_pairs = len(event_codes)
+        if s.event_candidates_per_story:  # each story's best-agreeing candidates go on
+            sketch = event_sketch(salient, topical)
+            strength = sketch_agreement(event_codes, n_reps, sketch, threads=threads)
+            release_freed_memory()
+            best = top_candidates(event_codes, n_reps, strength, order, s.event_candidates_per_story)
+            event_codes = event_codes[best]
+            del sketch, strength, best
+        event_pairs = pairs_of_codes(event_codes, n_reps)
+        del event_codes
+        checked = unique_pairs(np.concatenate((near_pairs, event_pairs)), n_reps)
+        to_check = plausible_to_check(checked, near_signatures, inputs.sizes, s)
+        return Candidates(
+            to_check, event_pairs, len(near_pairs), lsh_event_pairs, len(event_pairs), len(to_check)
+        )
+
+    def unit_edges(
+        self,
+        found: Candidates,
+        unit_of_rep: npt.NDArray[np.int64],
+        rep_of_unit: npt.NDArray[np.int64],
+        days: npt.NDArray[np.int64],
+        space: EventSpace,
+        s: DedupSettings,
+    ) -> tuple[Edges, int]:
+        """The scored same-event edges between units (with the cannot-links), and how many
+        cannot-links there are."""
+        n_units = len(rep_of_unit)
+        unit_pair_array = _unit_pairs(found.take_event_pairs(), unit_of_rep, n_units)
+        scores, agreement, apart = score_pairs(space, rep_of_unit, unit_pair_array)
+        weights = crowd_scaled(n_units, unit_pair_array, scores, s)
+        dated(weights, agreement, days, unit_pair_array, s)
+        kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
+        edges, n_apart = with_cannot_links(unit_pair_array, weights, kept, apart)
+        del scores, weights, unit_pair_array, kept, apart, agreement
+        return edges, n_apart
+
+    def cluster(self, days: npt.NDArray[np.int64], edges: Edges, s: DedupSettings) -> list[int]:
+        """`cluster_units`."""
+        return cluster_units(days, edges, s)
+
+
+_STEPS: ContextVar[GraphSteps | None] = ContextVar("newsclean_graph_steps", default=None)
+_LOCAL_STEPS = GraphSteps()
+
+
+def current_steps() -> GraphSteps:
+    """The steps grouping runs with here: those of the innermost `use_steps`, else local."""
+    return _STEPS.get() or _LOCAL_STEPS
+
+
+@contextmanager
+def use_steps(steps: GraphSteps) -> Iterator[GraphSteps]:
+    """Grouping inside the block runs its pair steps with `steps` (an engine's choice of where
+    they run; the results are the same)."""
+    token = _STEPS.set(steps)
+    try:
+        yield steps
+    finally:
+        _STEPS.reset(token)
+
+
 def event_graph(
     signed: Iterable[tuple[DedupDoc, DocSignature]],
     settings: DedupSettings | None = None,
@@ -302,6 +558,7 @@ def event_graph(
     #    story's salient event terms and its top TF-IDF features find coverage of one event.
     #    Every candidate pair is first checked as a copy, so a teaser (too short for Jaccard,
     #    found through what it is about) joins its article.
+    steps = current_steps()
     rep_ids = sorted(reps)
     n_reps = len(rep_ids)
     rep_sigs = [sig_of[r] for r in rep_ids]
@@ -319,61 +576,23 @@ def event_graph(
     )
     order = np.empty(n_reps, dtype=np.int64)
     order[day_rank] = np.arange(n_reps)
-    near_signatures = _stack([rep.near for rep in rep_sigs], s.near_num_perm)
-    near_pairs = candidate_pairs(
-        near_signatures, s.near_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
-        skip=np.all(near_signatures == EMPTY_HASH, axis=1),
-    )  # fmt: skip
-    salient = _stack([rep.salient for rep in rep_sigs], s.event_num_perm)
-    sizes = np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64)
+    inputs = CandidateInputs(
+        order,
+        _stack([rep.near for rep in rep_sigs], s.near_num_perm),
+        _stack([rep.salient for rep in rep_sigs], s.event_num_perm),
+        np.array([rep.n_shingles for rep in rep_sigs], dtype=np.float64),
+        space,
+        threads,
+    )
     # The graph keeps the shingle sets, not the signatures, which are done with from here on.
     shingles_of = ShingleSets(list(sig_of), [sig.shingles for sig in sig_of.values()], spill_dir)
     del sig_of, rep_sigs
     release_freed_memory()
-    event_parts = [
-        candidate_codes(
-            salient, s.event_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
-            skip=np.all(salient == EMPTY_HASH, axis=1), threads=threads,
-        )
-    ]  # fmt: skip
+    found = steps.candidates(inputs, s)
+    del inputs
     release_freed_memory()
-    if s.topic_terms_per_doc:
-        topic_hasher = MinHasher(s.event_num_perm, s.seed + 2)
-        topical = topic_hasher.signatures(space.top_terms(s.topic_terms_per_doc))
-        event_parts.append(
-            candidate_codes(
-                topical, s.topic_lsh_threshold, order=order, bucket_cap=s.lsh_bucket_cap,
-                skip=np.all(topical == EMPTY_HASH, axis=1), threads=threads,
-            )
-        )  # fmt: skip
-    event_codes = merge_codes(event_parts)  # empties event_parts: nothing else holds the parts
-    release_freed_memory()
-    lsh_event_pairs = len(event_codes)
-    if s.event_candidates_per_story:  # each story's best-agreeing candidates go on
-        sketch = byte_sketch(np.hstack((salient, topical)) if s.topic_terms_per_doc else salient)
-        strength = sketch_agreement(event_codes, n_reps, sketch, threads=threads)
-        release_freed_memory()
-        best = top_candidates(event_codes, n_reps, strength, order, s.event_candidates_per_story)
-        event_codes = event_codes[best]
-        del sketch, strength, best
-    event_pairs = pairs_of_codes(event_codes, n_reps)
-    del event_codes
-    checked = unique_pairs(np.concatenate((near_pairs, event_pairs)), n_reps)
-    plausible = _plausible_copies(checked, near_signatures, sizes, s)
-    near = UnionFind(range(n_reps))
-    to_check = checked[plausible]
-    left_ids = [rep_ids[a] for a in to_check[:, 0].tolist()]
-    right_ids = [rep_ids[b] for b in to_check[:, 1].tolist()]
-    shared = shingles_of.shared(left_ids, right_ids)
-    copies = _copies(shared, shingles_of.sizes(left_ids), shingles_of.sizes(right_ids), s)
-    # A template filled in for another subject (another bank's prime rate notice) is no copy.
-    copies &= ~space.pair_disagreements(to_check[:, 0], to_check[:, 1])
-    for a, b in to_check[copies].tolist():
-        near.union(a, b)
-    del to_check, left_ids, right_ids, shared, copies
-    # Counted, then freed: these arrays are large, and the pair scoring below is the next peak.
-    n_near, n_event, n_checks = len(near_pairs), len(event_pairs), int(plausible.sum())
-    del near_pairs, checked, plausible, sizes, near_signatures, salient
+    near = copy_groups(found.to_check, rep_ids, shingles_of, space, s)
+    found.to_check = np.empty((0, 2), dtype=np.int64)
     release_freed_memory()
     near_groups = {rep_ids[u]: [rep_ids[m] for m in members] for u, members in near.groups().items()}
     t_near = time.perf_counter()
@@ -393,39 +612,22 @@ def event_graph(
         ]
         unit_day.append(min(known) if known else None)
     unit_of_rep = np.array([unit_index[rep_ids[near.find(i)]] for i in range(n_reps)], dtype=np.int64)
-    unit_pair_array = _unit_pairs(event_pairs, unit_of_rep, len(units))
-    del event_pairs, unit_of_rep
-    rep_of_unit = np.asarray(unit_rep, dtype=np.int64)
-    left_reps, right_reps = rep_of_unit[unit_pair_array[:, 0]], rep_of_unit[unit_pair_array[:, 1]]
-    agreement = 1.0 - space.pair_conflicts(left_reps, right_reps)
-    scores = space.pair_scores(left_reps, right_reps) * agreement
-    apart = space.pair_disagreements(left_reps, right_reps)
-    del left_reps, right_reps
     days = np.array([d.toordinal() if d is not None else -1 for d in unit_day], dtype=np.int64)
-    weights = crowd_scaled(len(units), unit_pair_array, scores, s)
-    weights *= 1.0 + (date_closeness(days, unit_pair_array, s) - 1.0) * agreement
-    weights *= date_gaps(days, unit_pair_array, s)
-    weights -= _date_penalties(days, unit_pair_array, s)
-    kept = strongest_edges(unit_pair_array, weights, s.event_edges_per_story)
-    # Different subjects never share a cluster: kept as cannot-links wherever they would have
-    # been an edge (weight > 0), so that no chain of other links can join them either.
-    apart &= weights > 0
-    weights[apart] = CANNOT_LINK
-    kept |= apart
-    edges = Edges(unit_pair_array[kept], weights[kept])
-    n_apart = int(apart.sum())
-    del scores, weights, unit_pair_array, kept, apart
+    edges, n_apart = steps.unit_edges(
+        found, unit_of_rep, np.asarray(unit_rep, dtype=np.int64), days, space, s
+    )
+    del unit_of_rep
     release_freed_memory()
     finished = time.perf_counter()
     stats = {
         "documents": float(len(by_id)),
         "exact_groups": float(len(reps)),
-        "near_candidate_pairs": float(n_near),
-        "copy_checks": float(n_checks),
+        "near_candidate_pairs": float(found.n_near),
+        "copy_checks": float(found.n_checks),
         "near_groups": float(len(near_groups)),
-        "event_lsh_pairs": float(lsh_event_pairs),
-        "event_candidate_pairs": float(n_event),
-        "candidate_pairs": float(n_near + n_event),
+        "event_lsh_pairs": float(found.n_lsh_event),
+        "event_candidate_pairs": float(found.n_event),
+        "candidate_pairs": float(found.n_near + found.n_event),
         "cannot_links": float(n_apart),
         "seconds_near": round(t_near - started, 4),
         "seconds_event": round(finished - t_near, 4),
@@ -504,13 +706,8 @@ class EventGraph:
         return Grouping(assignments=assignments, stats=stats)
 
     def _cluster(self, days: npt.NDArray[np.int64], edges: Edges) -> list[int]:
-        """Label per item (one per entry of `days`, its day ordinal or -1): average linkage,
-        then lone items join the cluster they fit, neither making a cluster span more than
-        event_span_days."""
-        n_items = len(days)
-        cut, span = self.settings.linkage_threshold, self.settings.event_span_days
-        labels = average_linkage(n_items, edges, cut, days, span)
-        return attach_lone_items(labels, edges, cut, self.settings.lone_story_fit, days, span)
+        """`cluster_units` of the items (one per entry of `days`), by the current steps."""
+        return current_steps().cluster(days, edges, self.settings)
 
     def _recluster_around(self, dead: npt.NDArray[np.bool_], live_edges: Edges) -> list[int]:
         """`_cluster` of every unit over `live_edges` (the edges between live units), clustering

@@ -359,3 +359,38 @@ def test_a_lone_story_joins_the_cluster_it_fits_nearly_as_well_as_its_loosest_me
     for ordered in (tie, dict(reversed(tie.items()))):
         joined_tie = attach_lone_items(tie_labels, Edges.of(ordered), cut, 0.4)
         assert joined_tie[4] == min(tie_labels[0], tie_labels[2])
+
+
+def test_choices_per_item_split_by_owner_equal_the_whole() -> None:
+    """`top_candidates` and `strongest_edges` with `owned`: partitions of the items, each given
+    every pair of its items (in their global order), choose together what the whole chooses,
+    ties included (the dask engine's per-item steps rest on this)."""
+    from newsclean.dedup.grouping import strongest_edges, top_candidates
+
+    rng = np.random.default_rng(31)
+    cut = 0  # cases where the choices drop pairs
+    for _ in range(40):
+        n = int(rng.integers(4, 200))
+        a, b = rng.integers(0, n, (2, int(rng.integers(10, 2000))))
+        drawn = np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)[a != b]
+        pairs = np.unique(drawn, axis=0)
+        codes = pairs[:, 0] * n + pairs[:, 1]
+        strength = rng.integers(0, 6, len(pairs)).astype(np.uint16)  # many ties
+        scores = rng.integers(-2, 5, len(pairs)) / 4.0  # ties, and non-positive edges
+        rank = rng.permutation(n)
+        k = int(rng.integers(1, 12))
+        whole_top = top_candidates(codes, n, strength, rank, k)
+        whole_strong = strongest_edges(pairs, scores, k)
+        top = np.zeros(len(pairs), dtype=bool)
+        strong = np.zeros(len(pairs), dtype=bool)
+        cuts = np.sort(rng.choice(np.arange(1, n), size=min(3, n - 1), replace=False))
+        for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [n])), strict=True):
+            owned = np.zeros(n, dtype=bool)
+            owned[lo:hi] = True
+            mine = np.flatnonzero(owned[pairs[:, 0]] | owned[pairs[:, 1]])
+            top[mine[top_candidates(codes[mine], n, strength[mine], rank, k, owned)]] = True
+            strong[mine[strongest_edges(pairs[mine], scores[mine], k, owned)]] = True
+        assert (top == whole_top).all()
+        assert (strong == whole_strong).all()
+        cut += int(not whole_top.all()) + int(not (whole_strong | (scores <= 0)).all())
+    assert cut > 20

@@ -121,14 +121,6 @@ def _counted(values: U64Array) -> tuple[U64Array, I64Array]:
     return ordered[starts], counts
 
 
-def space_inputs(signature: DocSignature) -> tuple[Any, ...]:
-    """What the full grouping gives `EventSpace` of a story besides its features (`event_graph`:
-    event terms and priors, principal specifics, subject). Hook wanted in
-    newsclean.dedup.grouping: one function making an item's space inputs (or the space) from
-    signatures, for both paths."""
-    return (signature.event_at, signature.event_priors, signature.principal_at, signature.subject_at)
-
-
 def snapshot_space(
     signatures: Sequence[DocSignature], stats: Statistics, settings: DedupSettings
 ) -> EventSpace:
@@ -146,7 +138,10 @@ def snapshot_space(
     weighting lives in one place."""
     space = EventSpace(
         [(g.term_ids, g.term_counts) for g in signatures],
-        [space_inputs(g) for g in signatures],
+        # As `event_graph` builds it: each story's own `event_parts` (a copy of some of the parts
+        # once left out the rare subjects and the headline flag, so an untitled story was never
+        # barred from a headline's cluster here as it is in a full grouping).
+        [g.event_parts() for g in signatures],
         overlap_offset=settings.event_overlap_offset,
         overlap_reference=settings.event_overlap_reference,
     )
@@ -202,23 +197,34 @@ def snapshot_space(
     principal.data[:] = np.log((n + 1) / (doc_freq[principal.indices] + 0.5))
     space.principal_totals = np.asarray(principal.sum(axis=1), dtype=np.float64).ravel()
     # The subject: of a story's subject names, the rarest in the corpus (the snapshot's).
-    names = [g.subject_at.astype(np.int64) for g in signatures]
-    name_sizes = np.fromiter((len(x) for x in names), dtype=np.int64, count=n_rows)
-    name_entries = np.repeat(matrix.indptr[:-1].astype(np.int64), name_sizes) + np.concatenate(
-        [*names, np.empty(0, dtype=np.int64)]
+    space.subject_matrix = _row_maxima(_idf_entries(matrix, [g.subject_at for g in signatures], doc_freq, n))
+    # The rare ones among them (`rare_subject_at`), chosen the same way: an untitled story must
+    # name a headline's rarest of these to share its cluster (`pair_disagreements`).
+    space.rare_subject_matrix = _row_maxima(
+        _idf_entries(matrix, [g.rare_subject_at for g in signatures], doc_freq, n)
     )
-    name_cols = matrix.indices[name_entries]
-    weights = sparse.csr_matrix(
-        (
-            np.log((n + 1) / (doc_freq[name_cols] + 0.5)),
-            name_cols,
-            np.concatenate(([0], np.cumsum(name_sizes))),
-        ),
+    return space
+
+
+def _idf_entries(
+    matrix: sparse.csr_matrix, positions: Sequence[np.ndarray], doc_freq: F64Array, n: int
+) -> sparse.csr_matrix:
+    """Rows of `matrix`'s shape holding each item's features at `positions[i]` (places in its
+    row) at the snapshot's IDF, log((n + 1) / (df + 0.5)): `EventSpace`'s principal and subject
+    entries, weighted by the snapshot instead of these items."""
+    n_rows = matrix.shape[0]
+    at = [np.asarray(p, dtype=np.int64) for p in positions]
+    sizes = np.fromiter((len(x) for x in at), dtype=np.int64, count=n_rows)
+    entries = np.repeat(matrix.indptr[:-1].astype(np.int64), sizes) + np.concatenate(
+        [*at, np.empty(0, dtype=np.int64)]
+    )
+    cols = matrix.indices[entries]
+    out = sparse.csr_matrix(
+        (np.log((n + 1) / (doc_freq[cols] + 0.5)), cols, np.concatenate(([0], np.cumsum(sizes)))),
         shape=matrix.shape,
     )
-    weights.sort_indices()
-    space.subject_matrix = _row_maxima(weights)
-    return space
+    out.sort_indices()
+    return out
 
 
 def topic_signatures(space: EventSpace, settings: DedupSettings) -> U32Array:
@@ -364,7 +370,52 @@ def settle(old: I64Array, edges: Edges, days: I64Array, settings: DedupSettings)
         else:
             q = belongs.get(c, -1)
             labels[i] = q if q >= 0 else n + c
-    return labels
+    return _without_cannot_links(labels, old, edges)
+
+
+def _without_cannot_links(labels: I64Array, old: I64Array, edges: Edges) -> I64Array:
+    """`labels` where no cluster holds both ends of a cannot-link, the full grouping's rule
+    (average linkage never merges across one, a lone story never joins a cluster that holds
+    one). The fresh clustering keeps it among the items it puts together, but an earlier cluster
+    joins a fresh one whole, so its items the fresh clustering put elsewhere come along: a new
+    story, or another earlier cluster, barred from one of them must then stay apart. A clashing
+    cluster is made again from its parts (earlier clusters whole, largest first, then the new
+    items in order): each part goes with the first group it has no cannot-link with, else
+    starts one. Earlier clusters never split."""
+    barred = edges.weights == CANNOT_LINK
+    if not barred.any():
+        return labels
+    one, two = edges.pairs[barred, 0], edges.pairs[barred, 1]
+    clashing = np.unique(labels[one][labels[one] == labels[two]])
+    if len(clashing) == 0:
+        return labels
+    out = labels.copy()
+    bars: dict[int, set[int]] = defaultdict(set)
+    for a, b in zip(one.tolist(), two.tolist(), strict=True):
+        bars[a].add(b)
+        bars[b].add(a)
+    next_label = int(labels.max()) + 1
+    for label in clashing.tolist():
+        items = np.flatnonzero(labels == label).tolist()
+        blocks: dict[int, list[int]] = defaultdict(list)
+        for i in items:
+            blocks[int(old[i])].append(i)
+        parts = sorted((b for c, b in blocks.items() if c >= 0), key=lambda b: (-len(b), b[0]))
+        parts += [[i] for i in blocks.get(-1, [])]
+        groups: list[tuple[set[int], set[int]]] = []  # (items, the items they cannot link with)
+        for part in parts:
+            for members, barred_from in groups:
+                if barred_from.isdisjoint(part):
+                    members.update(part)
+                    barred_from.update(*(bars[i] for i in part))
+                    break
+            else:
+                groups.append((set(part), set().union(*(bars[i] for i in part))))
+        for k, (members, _) in enumerate(groups):
+            if k:
+                out[sorted(members)] = next_label
+                next_label += 1
+    return out
 
 
 # --- The model a run leaves for the next --------------------------------------------------------
@@ -925,7 +976,7 @@ def add_documents(
         ua, ub = m.doc_unit[items[a]], m.doc_unit[items[b]]
         if ua != ub and (ua in new_unit_set or ub in new_unit_set):
             unit_pairs.add((min(ua, ub), max(ua, ub)))
-    new_edges = _score_units(step, sorted(unit_pairs), new_units)
+    new_edges = _keep_strongest(m, _score_units(step, sorted(unit_pairs), new_units), s)
 
     # 4. Clustering: the clusters the new units reach, as blocks, and the new units.
     involved = {m.unit_cluster[u] for u in grown_units}
@@ -949,23 +1000,12 @@ def add_documents(
         block[block == hi] = lo
     unit_index = np.full(len(m.unit_rep), -1, dtype=np.int64)
     unit_index[np.asarray(units, dtype=np.int64)] = np.arange(len(units))
-    if len(m.edges_a):
-        ea, eb = unit_index[m.edges_a], unit_index[m.edges_b]
-        inside = (ea >= 0) & (eb >= 0)
-        old = Edges(np.stack((ea[inside], eb[inside]), axis=1), m.edges_w[inside])
-    else:
-        old = Edges(np.empty((0, 2), dtype=np.int64), np.empty(0))
-    fresh_local = Edges(unit_index[new_edges.pairs].reshape(-1, 2), new_edges.weights)
-    local_edges = Edges(
-        np.concatenate((old.pairs, fresh_local.pairs)).astype(np.int64),
-        np.concatenate((old.weights, fresh_local.weights)),
-    )
+    # The stored edges (this run's kept ones among them: `_keep_strongest`) between these units.
+    ea, eb = unit_index[m.edges_a], unit_index[m.edges_b]
+    inside = (ea >= 0) & (eb >= 0)
+    local_edges = Edges(np.stack((ea[inside], eb[inside]), axis=1).astype(np.int64), m.edges_w[inside])
     unit_days = np.asarray([m.unit_day[u] for u in units], dtype=np.int64)
     labels = settle(block, local_edges, unit_days, s) if units else np.empty(0, dtype=np.int64)
-    # Store the new edges.
-    m.edges_a = np.concatenate((m.edges_a, new_edges.pairs[:, 0].astype(np.int32)))
-    m.edges_b = np.concatenate((m.edges_b, new_edges.pairs[:, 1].astype(np.int32)))
-    m.edges_w = np.concatenate((m.edges_w, new_edges.weights))
 
     # 5. Cluster ids: a group keeps the oldest id among its clusters; the others are retired.
     groups: dict[int, list[int]] = defaultdict(list)
@@ -1025,11 +1065,38 @@ def _order(published: str | None) -> int:
     return day if day >= 0 else UNDATED
 
 
+def _keep_strongest(m: GroupingModel, scored: Edges, s: DedupSettings) -> Edges:
+    """The edges a full grouping would keep of the stored ones and this run's `scored` pairs
+    (unit ids): each unit's `event_edges_per_story` strongest over all of its edges, old and
+    new (`strongest_edges`), and every cannot-link. The stored edges become these (edges of
+    departed units leave); returns the kept ones among `scored`.
+
+    Why over the stored edges too: ranked among this run's pairs alone, an earlier unit kept
+    every new edge run after run, and gathered far more edges than a full grouping leaves it
+    (on events-dev replayed in 20 batches, 30% more), which then merged clusters a full
+    grouping keeps apart. A dropped edge was below both ends' cut, and more edges only push it
+    further down, so the stored ones are all a unit's strongest can come from. One difference
+    remains: a cannot-link takes no place among a unit's strongest here (its score is not
+    kept), where the full grouping ranks it by its score before barring the pair."""
+    alive = np.asarray(m.unit_alive, dtype=bool)
+    old_pairs = np.stack((m.edges_a, m.edges_b), axis=1).astype(np.int64).reshape(-1, 2)
+    live = alive[old_pairs[:, 0]] & alive[old_pairs[:, 1]]
+    pairs = np.concatenate((old_pairs[live], scored.pairs.astype(np.int64).reshape(-1, 2)))
+    weights = np.concatenate((m.edges_w[live], scored.weights))
+    barred = weights == CANNOT_LINK
+    keep = strongest_edges(pairs, np.where(barred, 0.0, weights), s.event_edges_per_story) | barred
+    order = np.lexsort((pairs[keep, 1], pairs[keep, 0]))  # in pair order, as a full grouping's
+    kept_pairs, kept_weights = pairs[keep][order], weights[keep][order]
+    m.edges_a, m.edges_b = kept_pairs[:, 0].astype(np.int32), kept_pairs[:, 1].astype(np.int32)
+    m.edges_w = kept_weights
+    return scored.where(keep[int(live.sum()) :])
+
+
 def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Sequence[int]) -> Edges:
     """Weighted same-event edges for unit pairs that involve a new unit: the full grouping's
     score x agreement, crowd scaling (old units' levels from their stored best scores), date
-    closeness, gap factor and penalty, then each unit's strongest edges. Updates the units'
-    best scores."""
+    closeness, gap factor and penalty, cannot-links for different subjects; every scored pair
+    (`_keep_strongest` then keeps each unit's strongest). Updates the units' best scores."""
     m, s = step.m, step.s
     if not pairs:
         return Edges(np.empty((0, 2), dtype=np.int64), np.empty(0))
@@ -1063,11 +1130,9 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
     weights = weights * (1.0 + (date_closeness(days, local, s) - 1.0) * agreement)
     weights *= date_gaps(days, local, s)
     weights -= _date_penalties(days, local, s)
-    kept = strongest_edges(local, weights, s.event_edges_per_story)
     # Different subjects never share a cluster: cannot-links where they would have been an edge.
     apart = space.pair_disagreements(local[:, 0], local[:, 1]) & (weights > 0)
     weights[apart] = CANNOT_LINK
-    kept |= apart
     # Best raw scores per unit, for later crowd levels.
     unit_array = np.asarray(units, dtype=np.int64)
     if k:
@@ -1078,7 +1143,7 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
         starts = np.searchsorted(ends, np.arange(len(units)))
         take = starts[:, None] + np.arange(k)[None, :]  # every unit has its k stored values at least
         m.unit_best[unit_array] = values[take]
-    return Edges(unit_array[local[kept]], weights[kept])
+    return Edges(unit_array[local], weights)
 
 
 def _assign(step: _Step, changes: Changes, counts: dict[str, int]) -> None:

@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -173,7 +174,9 @@ class RunState:
 
     def stamps(self) -> dict[str, FileStamp]:
         rows = self.db.execute("SELECT path, size, mtime_ns, ctime_ns FROM files").fetchall()
-        return {path: FileStamp(size, mtime, ctime) for path, size, mtime, ctime in rows}
+        # Built by C-level iteration (no Python frame per file): 100k files on every run.
+        stamps = map(FileStamp._make, map(itemgetter(slice(1, 4)), rows))
+        return dict(zip(map(itemgetter(0), rows), stamps, strict=True))
 
     def replace_file(self, path: str, stamp: FileStamp, results: Iterable[StoredResult]) -> None:
         """Store one file's fresh results (call inside a transaction)."""

@@ -14,9 +14,8 @@ from newsclean.dedup.incremental import (
     fresh_labels,
     settle,
     snapshot_space,
-    space_inputs,
 )
-from newsclean.dedup.linkage import Edges
+from newsclean.dedup.linkage import CANNOT_LINK, Edges
 from newsclean.dedup.lsh import candidate_pairs
 from newsclean.dedup.signing import Signer
 from newsclean.settings import DedupSettings
@@ -27,6 +26,11 @@ def _texts() -> list[tuple[str, str | None]]:
     texts = [(p.read_text(encoding="utf-8"), None) for p in sorted(SEEDS.glob("*.txt"))]
     texts += [(p.read_text(encoding="utf-8", errors="replace"), None) for p in sorted(INPUTS.glob("*.txt"))]
     halves = [(t[: len(t) // 2], "A headline about Okinawa") for t, _ in texts if len(t) > 400]
+    # A headline with a rare subject, which the untitled stories never name: they disagree with it.
+    named = texts[0][0][: len(texts[0][0]) // 2] + (
+        "\n\nAnalysts at Qarzenthal Holdings said on Monday that the Qarzenthal board would meet again."
+    )
+    halves.append((named, "Qarzenthal Holdings weighs the fallout"))
     return [(t, title) for t, title in texts + halves if t.strip()]
 
 
@@ -34,9 +38,9 @@ def test_a_snapshot_of_the_items_themselves_scores_as_event_space() -> None:
     settings = DedupSettings()
     texts = _texts()
     signatures = Signer(settings).sign([t for t, _ in texts], [title for _, title in texts])
-    own = EventSpace(
+    own = EventSpace(  # as event_graph makes it
         [(g.term_ids, g.term_counts) for g in signatures],
-        [space_inputs(g) for g in signatures],
+        [g.event_parts() for g in signatures],
         overlap_offset=settings.event_overlap_offset,
         overlap_reference=settings.event_overlap_reference,
     )
@@ -48,6 +52,7 @@ def test_a_snapshot_of_the_items_themselves_scores_as_event_space() -> None:
     assert np.allclose(snap.pair_conflicts(left, right), own.pair_conflicts(left, right), atol=1e-12)
     assert np.array_equal(snap.pair_disagreements(left, right), own.pair_disagreements(left, right))
     assert own.pair_scores(left, right).max() > 0.1  # the texts do share events
+    assert own.pair_disagreements(left, right).any()  # and untitled stories miss a rare subject
     # Statistics of a stream equal those of the list (copies of one text counted once).
     builder = StatisticsBuilder()
     for g in [*signatures, signatures[0]]:
@@ -93,6 +98,27 @@ def test_settling_follows_a_fresh_clustering_without_splitting_earlier_clusters(
     # With no earlier clusters, settling is the fresh clustering.
     alone = settle(np.full(7, -1, dtype=np.int64), edges, days, settings).tolist()
     assert _partition(alone) == _partition(fresh.tolist())
+
+
+def test_settling_keeps_a_cannot_link_apart_as_the_full_grouping_does() -> None:
+    settings = DedupSettings(linkage_threshold=0.3, lone_story_fit=0.0, event_span_days=0)
+    days = np.full(4, -1, dtype=np.int64)
+    # Items 0-2: an earlier cluster; the new item 3 belongs with 0 and 1 but has a different
+    # subject from 2 (a cannot-link), so the fresh clustering leaves 2 out of their cluster.
+    pairs = [(0, 1, 0.9), (0, 3, 0.9), (1, 3, 0.9), (0, 2, 0.35), (1, 2, 0.35), (2, 3, CANNOT_LINK)]
+    edges = Edges(np.array([p[:2] for p in pairs], dtype=np.int64), np.array([p[2] for p in pairs]))
+    assert _partition(fresh_labels(4, edges, days, settings).tolist()) == {
+        frozenset({0, 1, 3}),
+        frozenset({2}),
+    }
+    # The earlier cluster does not split, and 3 may not join it while 2 is in it.
+    old = np.array([0, 0, 0, -1], dtype=np.int64)
+    assert _partition(settle(old, edges, days, settings).tolist()) == {frozenset({0, 1, 2}), frozenset({3})}
+    # Two earlier clusters with a cannot-link between them do not merge either.
+    old = np.array([0, 0, 1, 2], dtype=np.int64)
+    two = Edges(np.array([[0, 1], [0, 3], [1, 3], [0, 2], [1, 2], [2, 3]]), edges.weights)
+    merged = _partition(settle(old, two, days, settings).tolist())
+    assert not any({2, 3} <= group for group in merged)
 
 
 def _partition(labels: list[int]) -> set[frozenset[int]]:

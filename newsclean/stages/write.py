@@ -197,14 +197,20 @@ def output_stamps(out: Path) -> dict[str, list[int]] | None:
         link = out / name
         if not link.is_symlink() or os.readlink(link) != f"{CURRENT}/{name}":
             return None
-    names = [*OUTPUT_FILES, *sorted(f"canonical/{p.name}" for p in (out / "canonical").glob("*.md"))]
     stamps: dict[str, list[int]] = {CURRENT: [_number(current), 0]}
-    for name in names:
-        try:
+    try:
+        for name in OUTPUT_FILES:
             stat = (out / name).stat()
-        except OSError:
-            return None
-        stamps[name] = [stat.st_size, stat.st_mtime_ns]
+            stamps[name] = [stat.st_size, stat.st_mtime_ns]
+        # One listing of the pages with each entry's own stat (a run that finds nothing new
+        # checks every page: 17,605 at 100k files, through pathlib a second of its time).
+        with os.scandir(current / CANONICAL_DIR) as listing:
+            pages = [(entry.name, entry.stat(follow_symlinks=True)) for entry in listing]
+    except OSError:
+        return None
+    for name, stat in sorted(pages):
+        if name.endswith(".md") and not name.startswith("."):  # as glob("*.md") finds them
+            stamps[f"{CANONICAL_DIR}/{name}"] = [stat.st_size, stat.st_mtime_ns]
     return stamps
 
 

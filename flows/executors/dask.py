@@ -1,5 +1,8 @@
 """The Dask executor: `newsclean run --engine dask`. Each batch a Dask task on a cluster's
-workers; the other stages in the calling process, as with the direct executor.
+workers; the other stages in the calling process, as with the direct executor, except that
+grouping's pair steps (candidates, scores, per-story choices, clustering) run on the cluster
+(`newsclean.distributed.grouping.DaskGraphSteps`): the run's process never holds every
+candidate pair.
 
 Imports Dask (`pip install 'newsclean[dask]'`): only the dask engine imports this module, so a
 local run never pays for, or depends on, Dask.
@@ -23,7 +26,9 @@ from typing import Any, TypeVar
 import dask
 from distributed import Client, Future, LocalCluster, as_completed
 
+from newsclean.dedup.grouping import use_steps
 from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store
+from newsclean.distributed.grouping import DaskGraphSteps
 from newsclean.flows.progress import Progress, QuietProgress
 from newsclean.settings import Settings
 from newsclean.stages.clean import BatchResult
@@ -34,6 +39,10 @@ T = TypeVar("T")
 # `newsclean.distributed.clean`).
 NON_DAEMONIC_WORKERS = {"distributed.worker.daemon": False}
 LOOPBACK_DASHBOARD = "127.0.0.1:0"
+# Grouping's pair blocks per worker: a block's tasks hold a share of the pairs (and a per-item
+# table each); two a worker keep both busy while one waits on a shuffle's input.
+GROUP_PARTITIONS_PER_WORKER = 2
+log = logging.getLogger("newsclean.dask")
 
 
 @contextmanager
@@ -127,4 +136,9 @@ class DaskExecutor:
 
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         self.progress.stage(name)
-        return fn(*args)
+        steps = DaskGraphSteps(self.client, GROUP_PARTITIONS_PER_WORKER * self.workers())
+        with use_steps(steps):  # read by grouping only: the other stages have no pair steps
+            result = fn(*args)
+        if steps.largest_block:
+            log.info("%s: the largest task held %d candidate pairs", name, steps.largest_block)
+        return result

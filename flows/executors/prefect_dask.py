@@ -6,7 +6,9 @@ Why one task per stage, not one per batch: a Prefect task on `DaskTaskRunner` co
 against ~3-5 ms for a bare Dask task (measured here), and flows of thousands of Dask-run tasks
 stall (prefect#12877); the batches are a Dask graph inside the stage's task instead. The other
 stages run in the flow's process, as with the Prefect executor: they read and write the run's
-folders. Imports Prefect and Dask: use it only in a flow run on the dask engine.
+folders; grouping's pair steps go to the flow's cluster through a client of it
+(`newsclean.distributed.grouping.DaskGraphSteps`), as on the plain dask engine. Imports
+Prefect and Dask: use it only in a flow run on the dask engine.
 """
 
 from __future__ import annotations
@@ -18,13 +20,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import dask
-from distributed import rejoin, secede
+from distributed import Client, rejoin, secede
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect_dask import DaskTaskRunner, get_dask_client
 
+from newsclean.dedup.grouping import use_steps
 from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store
-from newsclean.flows.executors.dask import LOOPBACK_DASHBOARD, NON_DAEMONIC_WORKERS, dashboard_link
+from newsclean.distributed.grouping import DaskGraphSteps
+from newsclean.flows.executors.dask import (
+    GROUP_PARTITIONS_PER_WORKER,
+    LOOPBACK_DASHBOARD,
+    NON_DAEMONIC_WORKERS,
+    dashboard_link,
+)
 from newsclean.flows.executors.prefect import FILE_RETRIES, FILE_RETRY_DELAYS, PrefectExecutor
 from newsclean.report import RunSummary
 from newsclean.run import RunOptions, run_pipeline
@@ -59,9 +68,10 @@ def _clean_on_cluster(
     specs: Sequence[BatchSpec],
     settings: Settings,
     store: str,
-) -> tuple[list[BatchResult], str | None]:
+) -> tuple[list[BatchResult], str | None, str]:
     """The clean stage's task (on a worker): every batch submitted to the cluster as a Dask task
-    (`clean_partition`); their results, in order, and the cluster's dashboard link. The task
+    (`clean_partition`); their results, in order, the cluster's dashboard link and its
+    scheduler's address (for grouping's pair steps, which the flow's process submits). The task
     leaves its worker's thread pool while it waits (`secede`), so its own worker cleans too."""
     with get_dask_client() as client:
         run = uuid.uuid4().hex[:8]
@@ -75,7 +85,7 @@ def _clean_on_cluster(
         finally:
             rejoin()
         get_run_logger().info("cleaned %d batches on the cluster", len(results))
-        return results, dashboard_link(client)
+        return results, dashboard_link(client), str(client.scheduler.address)
 
 
 class PrefectDaskExecutor:
@@ -85,6 +95,7 @@ class PrefectDaskExecutor:
     def __init__(self, store_url: str | None = None) -> None:
         self.store_url = store_url
         self.dashboard: str | None = None
+        self.scheduler: str | None = None  # the flow's cluster, once the clean stage has reached it
         self._stages = PrefectExecutor(1)
 
     def map_batches(
@@ -94,7 +105,7 @@ class PrefectDaskExecutor:
             return []
         store = new_store(self.store_url or str(Path(specs[0].work_file).parent / "partitions"))
 
-        def clean() -> tuple[list[BatchResult], str | None]:
+        def clean() -> tuple[list[BatchResult], str | None, str]:
             # The arguments travel in the closure: Prefect's walk of task parameters rebuilt the
             # batch specs (slotted dataclasses) as tuples on DaskTaskRunner.
             return _clean_on_cluster(fn, specs, settings, store)
@@ -108,13 +119,18 @@ class PrefectDaskExecutor:
             persist_result=False,
         )(clean)
         try:
-            results, self.dashboard = stage.submit().result()
+            results, self.dashboard, self.scheduler = stage.submit().result()
             return [fetch_partition(r, s.work_file) for r, s in zip(results, specs, strict=True)]
         finally:
             remove_store(store)
 
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:
-        return self._stages.run(name, fn, *args)
+        if self.scheduler is None:  # before the cluster is reached (plan), or nothing to clean
+            return self._stages.run(name, fn, *args)
+        with Client(self.scheduler, set_as_default=False) as client:  # the flow's cluster
+            workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+            with use_steps(DaskGraphSteps(client, GROUP_PARTITIONS_PER_WORKER * workers)):
+                return self._stages.run(name, fn, *args)
 
 
 def run_on_dask(options: RunOptions) -> tuple[RunSummary, str | None]:

@@ -7,6 +7,8 @@ into partitions that run as Dask tasks, each equal to the local function it stan
 - `lsh`: LSH candidate pairs as a shuffle on (band, key), the union partitioned by pair;
 - `components`: connected components of the edge graph as a tree reduce of spanning forests,
   then each part's clustering in parallel (clusters never cross parts, `dedup/linkage.py`).
+- `grouping`: grouping's pair steps (`DaskGraphSteps`): candidates, per-story choices, scores
+  and edges over blocks of pairs, clustering per component, with the library's block functions.
 
 Every function here calls the dedup library's own functions for the rules (bands, keys, windows,
 linkage, lone items): the partitioning is this package's, the decisions are the library's, so

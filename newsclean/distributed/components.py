@@ -5,7 +5,7 @@ Why this is the local clustering: average linkage merges only along edges, and a
 joins only a cluster it has edges into (`newsclean.dedup.linkage`), so no cluster crosses a
 connected component, and inside one the merges happen in the same order whatever happens in
 the others. Each partition clusters a set of whole components with the local engine's own
-clustering step (`EventGraph._cluster`), over its items in their global order and its edges in
+clustering step (`dedup.grouping.cluster_units`), over its items in their global order and its edges in
 their global order (so every tie breaks, and every sum adds up, as over the whole graph), and
 maps the labels back (a label is an item of its cluster). `newsclean.dedup.grouping`'s
 `_recluster_around` relies on the same property.
@@ -17,28 +17,19 @@ of their union. A forest holds at most one entry per item: no step holds every e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 from distributed import Client, Future
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from newsclean.dedup.grouping import EventGraph
+from newsclean.dedup.grouping import cluster_units
 from newsclean.dedup.linkage import Edges
 from newsclean.distributed.partitions import bounds
 from newsclean.settings import DedupSettings
 
 I64Array = npt.NDArray[np.int64]
 Forest = tuple[I64Array, I64Array]  # (nodes, each node's smallest node of its component), sorted
-
-
-@dataclass(frozen=True)
-class _ClusteringOnly:
-    """What `EventGraph._cluster` reads of its graph: the settings (see `cluster_labels`)."""
-
-    settings: DedupSettings
 
 
 def forest_of(pairs: I64Array) -> Forest:
@@ -85,7 +76,7 @@ def cluster_labels(
     settings: DedupSettings,
     partitions: int = 2,
 ) -> list[int]:
-    """`EventGraph._cluster(days, edges)` (average linkage, then lone items) computed per
+    """`cluster_units(days, edges, settings)` (average linkage, then lone items) computed per
     connected component on `client`'s workers, in `partitions` partitions of whole components."""
     parts = max(1, partitions)
     root = components(client, n_items, edges.pairs, parts)
@@ -116,7 +107,6 @@ def _cluster_part(
     """One partition's components clustered by the local step, over items renumbered in their
     order; its labels as global items."""
     local = np.searchsorted(items, pairs)
-    graph = _ClusteringOnly(settings)
-    # The local engine's own clustering step, given what it reads: its rules, never a copy here.
-    labels = EventGraph._cluster(graph, days, Edges(local.astype(np.int64), weights))  # type: ignore[arg-type]
+    # The local engine's own clustering step: its rules, never a copy here.
+    labels = cluster_units(days, Edges(local.astype(np.int64), weights), settings)
     return items, items[np.asarray(labels, dtype=np.int64)]

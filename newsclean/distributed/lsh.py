@@ -18,7 +18,7 @@ from operator import getitem
 
 import numpy as np
 import numpy.typing as npt
-from distributed import Client
+from distributed import Client, Future
 
 from newsclean.dedup.lsh import _band_keys, _pairs_windowed, bands_for, sorted_unique
 from newsclean.distributed.partitions import bounds
@@ -42,13 +42,32 @@ def candidate_codes(
     """`dedup.lsh.candidate_codes(signatures, threshold, order=, bucket_cap=, skip=)` computed
     in `partitions` partitions on `client`'s workers, as sorted code arrays over increasing
     ranges (their concatenation is the local array)."""
+    united = candidate_code_futures(
+        client, signatures, threshold, order=order, bucket_cap=bucket_cap, skip=skip, partitions=partitions
+    )
+    results: list[I64Array] = client.gather(united)
+    return results
+
+
+def candidate_code_futures(
+    client: Client,
+    signatures: np.ndarray,
+    threshold: float,
+    *,
+    order: npt.ArrayLike | None = None,
+    bucket_cap: int = 0,
+    skip: npt.ArrayLike | None = None,
+    partitions: int = 2,
+) -> list[Future]:
+    """`candidate_codes` left on the workers: one future per partition, partition k holding
+    the codes whose first row is in the k-th of `bounds(n, partitions)` (grouping's blocks)."""
     n_docs, num_perm = signatures.shape
+    parts = max(1, partitions)
     if n_docs < 2:
-        return [np.empty(0, dtype=np.int64)]
+        return [client.submit(_no_codes, pure=False) for _ in range(parts)]
     b, r = bands_for(threshold, num_perm)
     rank = np.arange(n_docs, dtype=np.int64) if order is None else np.asarray(order, dtype=np.int64)
     active = np.ones(n_docs, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
-    parts = max(1, partitions)
     mapped = [
         client.submit(_band_records, signatures[lo:hi], rank[lo:hi], active[lo:hi], lo, b, r, parts)
         for lo, hi in bounds(n_docs, parts)
@@ -59,11 +78,12 @@ def candidate_codes(
         )
         for j in range(parts)
     ]
-    united = [
-        client.submit(_union, [client.submit(getitem, red, k) for red in reduced]) for k in range(parts)
-    ]
-    results: list[I64Array] = client.gather(united)
-    return results
+    return [client.submit(_union, [client.submit(getitem, red, k) for red in reduced]) for k in range(parts)]
+
+
+def _no_codes() -> I64Array:
+    """No candidates (a task, not scattered data: recomputable, so never a lost dependency)."""
+    return np.empty(0, dtype=np.int64)
 
 
 def _band_records(

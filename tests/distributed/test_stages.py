@@ -5,14 +5,13 @@ rules change, the comparison follows them."""
 from __future__ import annotations
 
 import random
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from distributed import Client
 
 from newsclean.dedup.event_space import term_arrays, term_counts, tfidf_matrix
-from newsclean.dedup.grouping import EventGraph, event_graph
+from newsclean.dedup.grouping import EventGraph, cluster_units, event_graph
 from newsclean.dedup.linkage import Edges, connected_parts
 from newsclean.dedup.lsh import candidate_codes
 from newsclean.dedup.signing import Signer
@@ -83,7 +82,7 @@ def test_per_component_clustering_equals_the_local_clustering(client: Client, pa
     edges = _random_edges(n, seed=10 + partitions)
     rng = np.random.default_rng(partitions)
     days = np.where(rng.random(n) < 0.8, 738000 + rng.integers(0, 60, n), -1).astype(np.int64)
-    local = EventGraph._cluster(SimpleNamespace(settings=settings), days, edges)  # type: ignore[arg-type]
+    local = cluster_units(days, edges, settings)
     assert len(set(local)) < n - 50  # the clustering does merge here
     assert dc.cluster_labels(client, n, edges, days, settings, partitions) == local
 

@@ -124,6 +124,10 @@ def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sp
     )
 
 
+# A headline naming at least this many principal specifics speaks for its story against an
+# untitled one (`EventSpace.pair_conflicts`; chosen on the 1987 background: docs/tuning.md).
+HEADLINE_SPECIFICS = 3
+
 # Rows normalised at a time in `tfidf_matrix`: bounds each temporary (docs/tuning.md).
 _ROWS_PER_BLOCK = 8192
 
@@ -257,10 +261,13 @@ class EventSpace:
         over the two sides, of the IDF-weighted share of one side's principal specifics
         (`features.principal_terms`) that the other story does not contain at all. Both must
         name something the other never mentions: a short story whose few specifics a longer
-        one repeats agrees with it. A side with no principal specifics disagrees with nothing.
-        (Taking the titled side's share when only one has a title kept every labelled story out
-        of background clusters, but split one event's stories that spell a name two ways,
-        "Defence" and "Defense": docs/tuning.md.)"""
+        one repeats agrees with it. A side with no principal specifics disagrees with nothing,
+        except that an untitled story, which has none, is measured against a headline naming
+        at least `HEADLINE_SPECIFICS` of them by that headline's share alone: a story that
+        never names most of what a full headline says it is about (the New Zealand treasury
+        bill tender, not a climber's fall in New Zealand) is not its event. A headline of
+        one or two ("Tokyo"; "Tokyo", "Defence") is too little to judge by: another account
+        says "Japan" or spells "Defense" (docs/tuning.md)."""
         if len(left) == 0:
             return np.zeros(0, dtype=np.float64)
         shares = []
@@ -270,6 +277,11 @@ class EventSpace:
             share = np.divide(total - covered, total, out=np.zeros_like(total), where=total > 0)
             shares.append(np.clip(share, 0.0, 1.0))
         out: npt.NDArray[np.float64] = np.minimum(*shares)
+        full = self.titled & (np.diff(self.principal_matrix.indptr) >= HEADLINE_SPECIFICS)
+        only_left = full[left] & ~self.titled[right]
+        only_right = full[right] & ~self.titled[left]
+        out[only_left] = shares[0][only_left]
+        out[only_right] = shares[1][only_right]
         return out
 
     def pair_disagreements(

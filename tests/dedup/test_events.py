@@ -192,6 +192,30 @@ def test_a_company_code_is_not_the_word_it_spells() -> None:
         assert why(docs, a, b)["different_subjects"], (a, b)
 
 
+def test_a_full_headline_speaks_for_its_story_against_an_untitled_one() -> None:
+    climb = DedupDoc(
+        "climb",
+        "An Australian climber who watched his brother fall to his death on New Zealand's "
+        "highest peak, Aoraki Mount Cook, said he expected to die that night on the mountain. "
+        "Rescuers reached him after a storm cleared, police in Christchurch said.",
+    )
+    tender = DedupDoc(
+        "tender",
+        "The Reserve Bank of New Zealand said it cancelled this week's Treasury bill tender "
+        "because the government's cash position in Wellington was strong. The tender would "
+        "have offered 150 mln dlrs of bills.",
+        "NEW ZEALAND TREASURY BILL TENDER CANCELLED", "1987-03-29", "Reuters",
+    )  # fmt: skip
+    # The headline names four specifics; the climber's story has one of them (New Zealand).
+    parts = why([climb, tender], "climb", "tender")
+    assert parts["conflict"] > 0.5 and not parts["same_cluster"]
+    # Without its headline the tender story states nothing for the climber's story to miss.
+    bare = DedupDoc("tender", tender.text, None, "1987-03-29", "Reuters")
+    assert why([climb, bare], "climb", "tender")["conflict"] == 0.0
+    # A headline of one specific ("Tokyo") is too little to judge an untitled account by: the
+    # seeds' 2021 accounts that say "Japan" stay with it (tests/test_run.py::test_seeds_match_gold).
+
+
 def test_a_cannot_link_holds_against_chains_and_lone_joins() -> None:
     # 0-1 and 1-2 are strong, 0-2 a cannot-link: 0 and 2 never share a cluster.
     edges = Edges.of({(0, 1): 0.9, (1, 2): 0.9, (0, 2): CANNOT_LINK, (3, 4): 0.5})

@@ -24,7 +24,7 @@ from newsclean.report import RunSummary
 from newsclean.settings import Settings
 from newsclean.stages.plan import RunPlan, plan_batches
 from newsclean.stages.write import output_stamps, remove_leftovers
-from newsclean.state import RunState, state_path
+from newsclean.state import PLAN_TABLES, RunState, state_path
 
 if TYPE_CHECKING:  # the clean and group stages are imported when a run has work for them
     from newsclean.stages.clean import BatchResult
@@ -147,7 +147,10 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         leftovers = _remove_leftovers(out)
         if leftovers:
             log.info("removed what an interrupted run left: %s", ", ".join(leftovers))
-        with RunState.open(out, fingerprint, reset=options.full, check=True) as state:
+        # The first open checks only what the plan reads (all of it before a --full reset); a run
+        # with work checks the rest below.
+        tables = None if options.full else PLAN_TABLES
+        with RunState.open(out, fingerprint, reset=options.full, check=True, tables=tables) as state:
             if state.recovered:
                 warn(state.recovered)
             known = state.stamps()
@@ -176,6 +179,10 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
                 summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
                 candidate_pairs = int(written.get("candidate_pairs", 0))
             else:
+                with RunState.open(out, fingerprint, check=True) as state:  # the whole store
+                    if state.recovered:  # set aside: a new store, so every file is cleaned
+                        warn(state.recovered)
+                        plan = executor.run("plan", plan_batches, raw, work_dir, options.settings.run, {})
                 summary, candidate_pairs, worker_seconds = _clean_group_write(
                     options, executor, plan, state_file, fingerprint, work_dir, out, seconds
                 )

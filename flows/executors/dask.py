@@ -42,6 +42,8 @@ LOOPBACK_DASHBOARD = "127.0.0.1:0"
 # Grouping's pair blocks per worker: a block's tasks hold a share of the pairs (and a per-item
 # table each); two a worker keep both busy while one waits on a shuffle's input.
 GROUP_PARTITIONS_PER_WORKER = 2
+# ... but no block of fewer stories than this: a small corpus's grouping is a few blocks' tasks.
+GROUP_MIN_BLOCK_ITEMS = 5_000
 log = logging.getLogger("newsclean.dask")
 
 
@@ -136,7 +138,9 @@ class DaskExecutor:
 
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         self.progress.stage(name)
-        steps = DaskGraphSteps(self.client, GROUP_PARTITIONS_PER_WORKER * self.workers())
+        steps = DaskGraphSteps(
+            self.client, GROUP_PARTITIONS_PER_WORKER * self.workers(), GROUP_MIN_BLOCK_ITEMS
+        )
         with use_steps(steps):  # read by grouping only: the other stages have no pair steps
             result = fn(*args)
         if steps.largest_block:

@@ -29,6 +29,7 @@ from newsclean.dedup.grouping import use_steps
 from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store
 from newsclean.distributed.grouping import DaskGraphSteps
 from newsclean.flows.executors.dask import (
+    GROUP_MIN_BLOCK_ITEMS,
     GROUP_PARTITIONS_PER_WORKER,
     LOOPBACK_DASHBOARD,
     NON_DAEMONIC_WORKERS,
@@ -129,7 +130,8 @@ class PrefectDaskExecutor:
             return self._stages.run(name, fn, *args)
         with Client(self.scheduler, set_as_default=False) as client:  # the flow's cluster
             workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
-            with use_steps(DaskGraphSteps(client, GROUP_PARTITIONS_PER_WORKER * workers)):
+            steps = DaskGraphSteps(client, GROUP_PARTITIONS_PER_WORKER * workers, GROUP_MIN_BLOCK_ITEMS)
+            with use_steps(steps):
                 return self._stages.run(name, fn, *args)
 
 

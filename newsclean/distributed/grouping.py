@@ -54,16 +54,38 @@ F64Array = npt.NDArray[np.float64]
 class DaskGraphSteps(GraphSteps):
     """`GraphSteps` on `client`'s workers, the pairs in `partitions` blocks."""
 
-    def __init__(self, client: Client, partitions: int = 2) -> None:
+    def __init__(self, client: Client, partitions: int = 2, min_items: int = 0) -> None:
         self.client = client
         self.partitions = max(1, partitions)
-        self.largest_block = 0  # the most pairs one task held (a figure for bench/perf_dask.py)
+        # Fewer blocks for a small corpus: at least `min_items` items (stories) a block, since
+        # every block costs a few tasks of each step (0: always `partitions`).
+        self.min_items = min_items
+        # The most candidate pairs one task held: a block (LSH candidates before and after each
+        # story's choice, unit pairs) or an owner's share (a figure for bench/perf_dask.py).
+        self.largest_block = 0
+        self._held: list[Future] = []
+        self._parts = self.partitions
+
+    def _blocks(self, n_items: int) -> int:
+        """How many blocks `n_items` items go in (set for the step as `_parts`)."""
+        if self.min_items > 0:
+            self._parts = max(1, min(self.partitions, n_items // self.min_items))
+        else:
+            self._parts = self.partitions
+        return self._parts
 
     def _note(self, sizes: list[int]) -> None:
-        self.largest_block = max([self.largest_block, *sizes])
+        self.largest_block = max([self.largest_block, *sizes, *self.client.gather(self._held)])
+        self._held = []
+
+    def _shares(self, ends: list[Future]) -> list[list[Future]]:
+        """Each owner's pieces of a shuffle to both ends (`_to_ends`); their sizes to note."""
+        shares = [[self.client.submit(getitem, x, j) for x in ends] for j in range(self._parts)]
+        self._held.extend(self.client.submit(_held, share) for share in shares)
+        return shares
 
     def candidates(self, inputs: CandidateInputs, s: DedupSettings) -> Candidates:
-        client, parts = self.client, self.partitions
+        client, parts = self.client, self._blocks(len(inputs.order))
         n_reps, order = len(inputs.order), inputs.order
         cap = s.lsh_bucket_cap
 
@@ -79,7 +101,8 @@ class DaskGraphSteps(GraphSteps):
         if topical is not None:
             topic = lsh_blocks(topical, s.topic_lsh_threshold)
             event = [client.submit(_merged, e, t) for e, t in zip(event, topic, strict=True)]
-        n_lsh_event = sum(client.gather([client.submit(len, e) for e in event]))
+        lsh_sizes = client.gather([client.submit(len, e) for e in event])
+        n_lsh_event = sum(lsh_sizes)
         if s.event_candidates_per_story and n_lsh_event:
             [sketch, order_f] = client.scatter([event_sketch(inputs.salient, topical), order], broadcast=True)
             strength = [client.submit(sketch_agreement, e, n_reps, sketch) for e in event]
@@ -87,12 +110,9 @@ class DaskGraphSteps(GraphSteps):
                 client.submit(_to_ends, e, st, n_reps, parts) for e, st in zip(event, strength, strict=True)
             ]
             chosen = [
-                client.submit(
-                    _top_owned, [client.submit(getitem, x, j) for x in ends], n_reps, order_f,
-                    s.event_candidates_per_story, j, parts,
-                )
-                for j in range(parts)
-            ]  # fmt: skip
+                client.submit(_top_owned, share, n_reps, order_f, s.event_candidates_per_story, j, parts)
+                for j, share in enumerate(self._shares(ends))
+            ]
             event = [
                 client.submit(_union, [client.submit(getitem, c, k) for c in chosen]) for k in range(parts)
             ]
@@ -102,7 +122,7 @@ class DaskGraphSteps(GraphSteps):
             for nb, eb in zip(near, event, strict=True)
         ]
         results: list[tuple[I64Array, int, int]] = client.gather(checks)
-        self._note([n_near + n_event for _, n_near, n_event in results])
+        self._note([*lsh_sizes, *(n_near + n_event for _, n_near, n_event in results)])
         to_check = np.concatenate([r[0] for r in results]) if results else np.empty((0, 2), np.int64)
         n_near = sum(r[1] for r in results)
         n_event = sum(r[2] for r in results)
@@ -117,7 +137,7 @@ class DaskGraphSteps(GraphSteps):
         space: EventSpace,
         s: DedupSettings,
     ) -> tuple[Edges, int]:
-        client, parts = self.client, self.partitions
+        client, parts = self.client, self._blocks(len(rep_of_unit))
         n_reps, n_units = len(unit_of_rep), len(rep_of_unit)
         rep_blocks: list[Future] = found.take_event_pairs()
         [unit_of_rep_f, rep_of_unit_f, days_f, space_f] = client.scatter(
@@ -138,12 +158,9 @@ class DaskGraphSteps(GraphSteps):
                 for b, sc in zip(blocks, scored, strict=True)
             ]
             owned_levels = [
-                client.submit(
-                    _levels_owned, [client.submit(getitem, x, j) for x in ends], n_units,
-                    s.event_crowd_neighbours, j, parts,
-                )
-                for j in range(parts)
-            ]  # fmt: skip
+                client.submit(_levels_owned, share, n_units, s.event_crowd_neighbours, j, parts)
+                for j, share in enumerate(self._shares(ends))
+            ]
             levels = np.concatenate(client.gather(owned_levels))
             [levels_f] = client.scatter([levels], broadcast=True)
         weights = [
@@ -157,10 +174,8 @@ class DaskGraphSteps(GraphSteps):
                 client.submit(_to_ends, b, w, n_units, parts) for b, w in zip(blocks, weights, strict=True)
             ]
             chosen = [
-                client.submit(
-                    _strong_owned, [client.submit(getitem, x, j) for x in ends], n_units, per_item, j, parts
-                )
-                for j in range(parts)
+                client.submit(_strong_owned, share, n_units, per_item, j, parts)
+                for j, share in enumerate(self._shares(ends))
             ]
             kept = [
                 client.submit(_union, [client.submit(getitem, c, k) for c in chosen]) for k in range(parts)
@@ -170,6 +185,7 @@ class DaskGraphSteps(GraphSteps):
             for b, w, sc, kb in zip(blocks, weights, scored, kept, strict=True)
         ]
         results: list[tuple[I64Array, F64Array, int]] = client.gather(edge_blocks)
+        self._note([])
         pairs = (
             np.concatenate([r[0] for r in results]).reshape(-1, 2) if results else np.empty((0, 2), np.int64)
         )
@@ -177,7 +193,7 @@ class DaskGraphSteps(GraphSteps):
         return Edges(pairs.astype(np.int64, copy=False), values), sum(r[2] for r in results)
 
     def cluster(self, days: I64Array, edges: Edges, s: DedupSettings) -> list[int]:
-        return components.cluster_labels(self.client, len(days), edges, days, s, self.partitions)
+        return components.cluster_labels(self.client, len(days), edges, days, s, self._blocks(len(days)))
 
 
 # --- Tasks: each a block or an owner's share, calling the library's step -----------------------
@@ -204,6 +220,11 @@ def _union(pieces: list[I64Array]) -> I64Array:
     joined = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
     unique: I64Array = sorted_unique(joined.astype(np.int64, copy=False))
     return unique
+
+
+def _held(share: list[tuple[I64Array, np.ndarray]]) -> int:
+    """How many pairs an owner's share holds."""
+    return sum(len(piece[0]) for piece in share)
 
 
 def _to_ends(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
@@ -21,10 +22,14 @@ from newsclean.cleaners.article import Candidate, choose_article, title_affinity
 from newsclean.cleaners.blocks import is_prose, length_units
 from newsclean.cleaners.dates import normalise_date
 from newsclean.cleaners.markup import fragment_to_text
+from newsclean.cleaners.page_meta import find_author, prune_for_author
 from newsclean.cleaners.pipeline import clean_text
 from newsclean.cleaners.repair import fix_text
 from newsclean.cleaners.types import CleanedText, Metadata, Removal
 from newsclean.settings import CleaningOptions, DecodeOptions
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document
 
 _CHROME = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form",
            "iframe", "svg", "button", "select")  # fmt: skip
@@ -72,10 +77,13 @@ def _trafilatura(
     passes = [("trafilatura", extract(True, options.html_favor))]
     if _prose_words(passes[0][1]) < options.html_fallback_below_words:
         passes.insert(0, ("trafilatura-fallbacks", extract(False, options.html_favor)))
+    from trafilatura import metadata as tmeta
+
+    found = tmeta.examine_meta(tree)  # read once: the gate below and the page's metadata
     if (
         options.html_compare_passes
         and options.html_favor != "balanced"
-        and not _reads_as_article(passes[0][1], tree)
+        and not _reads_as_article(passes[0][1], found, tree)
     ):
         passes.append(("trafilatura-balanced", extract(True, "balanced")))
     distinct: dict[str, str] = {}  # text -> name: a pass that found an earlier one's text adds nothing
@@ -85,10 +93,10 @@ def _trafilatura(
     passes = [(name, text) for text, name in distinct.items()]
     if not passes:
         return None
-    return passes, _page_metadata(tree, url)
+    return passes, _page_metadata(tree, url, found)
 
 
-def _reads_as_article(text: str, tree: HtmlElement) -> bool:
+def _reads_as_article(text: str, found: Document, tree: HtmlElement) -> bool:
     """The kept pass is plainly the article, so no other pass is made to compare with it: a
     story (`LONG_STORY_WORDS` words of prose) that opens on the title's words (half of them).
     A balanced pass costs as much as the kept one, and it replaced no such extraction on the
@@ -98,31 +106,29 @@ def _reads_as_article(text: str, tree: HtmlElement) -> bool:
         return False
     from trafilatura import metadata as tmeta
 
-    title = tmeta.examine_meta(tree).title or tmeta.extract_title(tree)
-    affinity = title_affinity(text, title)
+    affinity = title_affinity(text, found.title or tmeta.extract_title(tree))
     return affinity is not None and affinity >= 0.5
 
 
 LONG_STORY_WORDS = 150
 
 
-def _page_metadata(tree: HtmlElement, url: str | None) -> Metadata:
+def _page_metadata(tree: HtmlElement, url: str | None, found: Document) -> Metadata:
     """Title, date, author, outlet and URL, as trafilatura's `extract_metadata` finds them.
 
     The same steps in the same way (date search as extensive as trafilatura's default config
     makes it in bare_extraction), minus what newsclean never reads: categories, tags and licence, a third
-    of its time. The author search prunes `tree` in place instead of pruning a deep copy, so it
-    runs last and the tree must not be used after this call.
+    of its time. `found` is trafilatura's `examine_meta(tree)`, read before the passes. The author
+    search (`newsclean.cleaners.page_meta`, trafilatura's expressions in one walk) prunes `tree`
+    in place instead of pruning a deep copy, so it runs last and the tree must not be used after
+    this call.
     """
     from courlan import extract_domain
     from htmldate import find_date
     from trafilatura import metadata as tmeta
-    from trafilatura.htmlprocessing import prune_unwanted_nodes
     from trafilatura.json_metadata import normalize_authors
     from trafilatura.settings import DEFAULT_CONFIG, set_date_params
-    from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
-    found = tmeta.examine_meta(tree)
     if found.author and " " not in found.author:
         found.author = None  # as trafilatura: a one-word meta author is a handle, not a name
     with contextlib.suppress(Exception):  # as trafilatura: a bug in its JSON-LD reader must not lose the page
@@ -145,8 +151,8 @@ def _page_metadata(tree: HtmlElement, url: str | None) -> Metadata:
     elif found.url and (match := tmeta.META_URL.match(found.url)):
         found.sitename = match[1]
     if not found.author:
-        pruned = prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS)  # in place: the last use
-        author = tmeta.extract_metainfo(pruned, AUTHOR_XPATHS, len_limit=120)
+        prune_for_author(tree)  # in place: the last use of the tree
+        author = find_author(tree, len_limit=120)
         found.author = normalize_authors(None, author) if author else None
     found.clean_and_trim()
     return Metadata(

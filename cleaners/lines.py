@@ -295,11 +295,16 @@ def _drop_photo_captions(state: _LineState) -> None:
     A photo block is alt text, a caption title and a caption, ending in a credit. Only lines in the
     same run of non-blank lines are taken, at most three, and in a long run (an article written
     with single newlines) only short ones, so an article paragraph is never taken for a caption.
+    A run that is the whole text is a long run whatever its length: an extractor's output has a
+    paragraph a line and no blank lines, so there a short run is a short article, not a photo
+    block, and the paragraphs above a credit at its end are the story's last ones.
     """
     credits = sorted(i for i, r in state.removed.items() if r.kind == "photo_credit")
+    present = [i for i, line in enumerate(state.squashed) if line]
     for credit in credits:
         start, end = state.block_of(credit)
-        small_block = end - start <= 7
+        whole_text = start <= present[0] and end > present[-1]
+        small_block = end - start <= 7 and not whole_text
         taken = 0
         i = credit - 1
         while i >= start and taken < 3:

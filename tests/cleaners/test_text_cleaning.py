@@ -125,3 +125,31 @@ def test_headline_with_an_abbreviation_and_a_kicker_above_it() -> None:
     # A first line with a sentence in it is text, not a title.
     lede = f"Opinions are mine alone. All prices were checked in May.\n\n{body}"
     assert clean_text(lede).text.startswith("Opinions are mine alone.")
+
+
+def test_a_credit_ending_a_short_article_takes_no_paragraph_with_it() -> None:
+    # An extractor's output: a paragraph a line, no blank lines; the credit is the lead photo's.
+    story = [
+        "The company has sold through all of its launch day pre-order stock of the new tablet, "
+        "according to a report published on Tuesday by an industry website.",
+        "Early adopters were angry at the announcement because it came only months after the last "
+        "model, and the older one will no longer be sold.",
+        "But clearly, the company is not getting hurt by releasing a new version of a product.",
+        "As for its other new product, orders are scheduled to ship two weeks after pre-orders.",
+    ]
+    result = clean_text("\n".join([*story, "Photo by Dean Takahashi/VentureBeat"]))
+    assert [line for line in result.text.split("\n") if line] == story
+    assert [r.rule for r in result.removals] == ["photo-by"]
+
+
+def test_a_photo_block_between_paragraphs_still_loses_its_caption() -> None:
+    story = (
+        "The council met on Monday to vote on the new budget, which passed by a narrow margin after "
+        "a long debate about the library.\n\n"
+        "The mayor arrives at the council chamber on Monday evening\n"
+        "Photo by Jane Smith\n\n"
+        "Members said the vote would be revisited next year, when the figures for the library are known."
+    )
+    result = clean_text(story)
+    assert "The mayor arrives" not in result.text
+    assert "caption-above-credit" in [r.rule for r in result.removals]

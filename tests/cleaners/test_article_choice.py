@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from newsclean.cleaners import clean_html
 from newsclean.cleaners.article import Candidate, choose_article, cohesion, title_affinity
+from newsclean.flows.cli import main
 from newsclean.settings import CleaningOptions
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
@@ -76,3 +79,10 @@ def test_a_lede_that_repeats_the_title_never_replaces_the_whole_story() -> None:
     lede = Candidate("precision", f"{TITLE}\n\n{STORY[0]}")
     chosen, _ = choose_article(whole, [lede], TITLE)
     assert chosen is whole
+
+
+def test_newsclean_explain_names_the_article_choice(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(PAGES / "promo_above_article.html")]) == 0
+    shown = capsys.readouterr().out
+    assert '[lost_article / article-choice] "trafilatura set aside' in shown
+    assert "harbour council voted on Tuesday night" in shown.split("--- removed")[0]

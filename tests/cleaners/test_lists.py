@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from newsclean.cleaners import clean_text
 from newsclean.cleaners.blocks import list_blocks, teaser_blocks
+from newsclean.flows.cli import main
 from newsclean.settings import CleaningOptions
 
 STORY = [
@@ -65,3 +70,12 @@ def test_other_stories_teasers_ending_in_full_story_are_dropped() -> None:
 def test_one_read_more_under_a_story_is_not_a_teaser_list() -> None:
     lines = [*STORY, "Read more"]
     assert teaser_blocks(lines) == []
+
+
+def test_newsclean_explain_names_the_list_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "currency.txt"
+    path.write_text("\n\n".join(STORY) + "\n\nCurrency rates\n" + "\n".join(ticker(120)), encoding="utf-8")
+    assert main(["explain", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "[page_chrome / non-prose-list] 'USD/EUR" in shown
+    assert "USD/EUR" not in shown.split("--- removed")[0]

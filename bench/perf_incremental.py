@@ -72,10 +72,16 @@ def section_incremental(bench: Bench) -> None:
         newsclean_run(raw, out, args, full=False, what=f"{label(n)} settling run")
         rounds: list[RunResult] = []
         unrecorded = attempts = 0
+        # Round numbers past every earlier one on this corpus (a prepared folder keeps its grown
+        # manifest, saved below): a repeated number makes the same file names again, so a second
+        # bench on one folder would overwrite files (changed, not new) instead of adding them.
+        first_round = 1000 + len(manifest.entries)
         while len(rounds) < args.runs and attempts < args.runs + 3:
             attempts += 1
             before = _clusters(out)
-            change = pc.grow_corpus(raw, manifest, max(1, n // 100), 0, 0, 1000 + attempts)
+            change = pc.grow_corpus(raw, manifest, max(1, n // 100), 0, 0, first_round + attempts)
+            if args.incremental_from:
+                manifest.save(Path(args.incremental_from) / "manifest.json")
             what = f"{label(n)} incremental round {len(rounds) + 1}/{args.runs} ({change['new']} new files)"
             result = newsclean_run(raw, out, args, full=False, what=what)
             if not result.ok:

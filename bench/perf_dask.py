@@ -120,24 +120,28 @@ def run_engine(raw: Path, out: Path, engine: str, workers: int, timeout: float) 
         cmd[0:1] = [sys.executable, "-c", LOGGED_CLI]
     cmd += ["--workers", str(workers), "--full", "--engine", engine]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peaks = ProcessPeaks(proc.pid)
-    peaks.start()
-    err: list[str] = []
+    # stdout to a file: `communicate` would read stderr too, beside the thread that watches it
+    with tempfile.TemporaryFile(mode="w+") as stdout_file:
+        proc = subprocess.Popen(cmd, stdout=stdout_file, stderr=subprocess.PIPE, text=True)
+        peaks = ProcessPeaks(proc.pid)
+        peaks.start()
+        err: list[str] = []
 
-    def read_stderr() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            peaks.progress(line)
-            err.append(line)
+        def read_stderr() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                peaks.progress(line)
+                err.append(line)
 
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
-    try:
-        stdout, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, _ = proc.communicate()
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        stdout_file.seek(0)
+        stdout = stdout_file.read()
     wall = time.perf_counter() - started
     peaks.stop()
     reader.join(timeout=10)

@@ -27,7 +27,7 @@ import dask
 from distributed import Client, Future, LocalCluster, as_completed
 
 from newsclean.dedup.grouping import use_steps
-from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store
+from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store, stop_child
 from newsclean.distributed.grouping import DaskGraphSteps
 from newsclean.flows.progress import Progress, QuietProgress
 from newsclean.settings import Settings
@@ -127,6 +127,7 @@ class DaskExecutor:
             raise
         finally:
             remove_store(store)
+        self.client.run(stop_child)  # the workers' cleaning children: not needed by later stages
         unlimited = sum(1 for r in results.values() if r.phases.get("no_time_limit"))
         if unlimited:
             logging.getLogger("newsclean").warning(

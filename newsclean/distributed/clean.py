@@ -93,6 +93,16 @@ def _run_limited(
     return child.submit(fn, spec, settings).result()
 
 
+def stop_child() -> None:
+    """End this worker's child process for limited batches (run on every worker once the clean
+    stage is done: its ~0.5 GB would otherwise sit beside grouping's blocks on the worker)."""
+    global _child
+    with _child_lock:
+        child, _child = _child, None
+    if child is not None:
+        child.shutdown(wait=True)
+
+
 def write_lines(url: str, lines: list[bytes]) -> None:
     """Lines as a one-column Parquet file at `url` (any fsspec URL)."""
     fs, path = fsspec.core.url_to_fs(url)

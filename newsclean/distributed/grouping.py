@@ -9,7 +9,10 @@ so the blocks in order are the local engine's sorted array). Two kinds of step:
   story's strongest edges): a shuffle sends every pair to the partition of each of its two
   ends; a partition decides for the items it owns (`owned`), whose pairs it then holds in their
   global order, so ties break as over the whole; the pairs chosen go back to their blocks.
-Everything a step decides is the dedup library's own functions (`dedup.grouping`'s block steps,
+Data every task of a step reads (signatures, the event space, per-item arrays) is scattered to
+every worker once, under a fresh key (`hash=False`): with content-hashed keys a second grouping
+on one client, scattering the same arrays again, stalled here. Everything a step decides is the
+dedup library's own functions (`dedup.grouping`'s block steps,
 `dedup.event_space.neighbourhood_levels`): the partitioning is this module's, the rules are the
 library's. What reaches the run's process: the pairs plausible as copies (checked there on the
 shingle sets, which stay with the graph), per-item arrays (levels), counts, and the kept edges.
@@ -104,7 +107,9 @@ class DaskGraphSteps(GraphSteps):
         lsh_sizes = client.gather([client.submit(len, e) for e in event])
         n_lsh_event = sum(lsh_sizes)
         if s.event_candidates_per_story and n_lsh_event:
-            [sketch, order_f] = client.scatter([event_sketch(inputs.salient, topical), order], broadcast=True)
+            [sketch, order_f] = client.scatter(
+                [event_sketch(inputs.salient, topical), order], broadcast=True, hash=False
+            )
             strength = [client.submit(sketch_agreement, e, n_reps, sketch) for e in event]
             ends = [
                 client.submit(_to_ends, e, st, n_reps, parts) for e, st in zip(event, strength, strict=True)
@@ -116,7 +121,7 @@ class DaskGraphSteps(GraphSteps):
             event = [
                 client.submit(_union, [client.submit(getitem, c, k) for c in chosen]) for k in range(parts)
             ]
-        [near_f, sizes_f] = client.scatter([inputs.near_signatures, inputs.sizes], broadcast=True)
+        [near_f, sizes_f] = client.scatter([inputs.near_signatures, inputs.sizes], broadcast=True, hash=False)
         checks = [
             client.submit(_to_check, nb, eb, n_reps, near_f, sizes_f, s)
             for nb, eb in zip(near, event, strict=True)
@@ -141,7 +146,7 @@ class DaskGraphSteps(GraphSteps):
         n_reps, n_units = len(unit_of_rep), len(rep_of_unit)
         rep_blocks: list[Future] = found.take_event_pairs()
         [unit_of_rep_f, rep_of_unit_f, days_f, space_f] = client.scatter(
-            [unit_of_rep, rep_of_unit, days, space], broadcast=True
+            [unit_of_rep, rep_of_unit, days, space], broadcast=True, hash=False
         )
         mapped = [
             client.submit(_unit_codes_split, b, n_reps, unit_of_rep_f, n_units, parts) for b in rep_blocks
@@ -162,7 +167,7 @@ class DaskGraphSteps(GraphSteps):
                 for j, share in enumerate(self._shares(ends))
             ]
             levels = np.concatenate(client.gather(owned_levels))
-            [levels_f] = client.scatter([levels], broadcast=True)
+            [levels_f] = client.scatter([levels], broadcast=True, hash=False)
         weights = [
             client.submit(_weigh_block, b, n_units, sc, levels_f, days_f, s)
             for b, sc in zip(blocks, scored, strict=True)

@@ -113,12 +113,16 @@ class Run:
     error: str = ""
 
 
-def run_engine(raw: Path, out: Path, engine: str, workers: int, timeout: float) -> Run:
-    """One full `newsclean run` on `engine` with `workers` workers, watched."""
+def run_engine(
+    raw: Path, out: Path, engine: str, workers: int, timeout: float, settings: Path | None = None
+) -> Run:
+    """One `newsclean run` on `engine` with `workers` workers, watched: a full one (`--full`),
+    or with `settings`, a run over the state in `out` under those settings."""
     cmd = [str(NEWSCLEAN), "run", "--raw", str(raw), "--out", str(out), "--json", "--no-prefect"]
     if engine == "dask":  # the CLI with the engine's log lines on stderr (the largest task's pairs)
         cmd[0:1] = [sys.executable, "-c", LOGGED_CLI]
-    cmd += ["--workers", str(workers), "--full", "--engine", engine]
+    cmd += ["--workers", str(workers), "--engine", engine]
+    cmd += ["--full"] if settings is None else ["--settings", str(settings)]
     started = time.perf_counter()
     # stdout to a file: `communicate` would read stderr too, beside the thread that watches it
     with tempfile.TemporaryFile(mode="w+") as stdout_file:
@@ -197,10 +201,17 @@ def main() -> None:
     )
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--regroup",
+        action="store_true",
+        help="then regroup each dask run's state on both engines under a changed cluster setting "
+        "(no cleaning: the group stages side by side)",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="perf-dask-"))
     roots = {name: Path(folder) for name, _, folder in (c.partition("=") for c in args.corpus)}
     rows: list[list[object]] = []
+    regroups: list[list[object]] = []
     measured: dict[tuple[str, int], Run] = {}
     try:
         for name in args.only.split(","):
@@ -222,6 +233,8 @@ def main() -> None:
                 rows.append(_row(name, workers, local, dask))
                 if not dask.error:
                     measured[(name, workers)] = dask
+                    if args.regroup:
+                        regroups.append(regroup(name, raw, tmp / f"{name}-dask-{workers}", tmp, args.timeout))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -236,7 +249,51 @@ def main() -> None:
         "driver's peak while it ran (its pair steps on the workers); task pairs: the most candidate "
         "pairs one task held (cand pairs: all of them)."
     )
+    if regroups:
+        heading("the group stage alone: a run's state regrouped on each engine (2 workers)")
+        table(REGROUP_HEADERS, regroups)
+        print(
+            f"{REGROUP_SETTING}: a cluster setting, so the outputs' key changes (a full regrouping) "
+            "and the cleaned state is kept (no file cleaned); identical: all output files' sha256."
+        )
     projection(measured)
+
+
+REGROUP_SETTING = {"dedup": {"lone_story_fit": 0.73}}  # default 0.72: any change regroups
+REGROUP_HEADERS = ["corpus", "docs", "group s loc", "group s dask", "ratio", "identical", "cand pairs",
+                   "task pairs", "group MB loc", "group MB dask", "worker MB dask"]  # fmt: skip
+
+
+def regroup(name: str, raw: Path, state: Path, tmp: Path, timeout: float) -> list[object]:
+    """The state of a run in `state` regrouped by each engine (copies of it, so each starts
+    from the same state), under `REGROUP_SETTING`; a row of `REGROUP_HEADERS`."""
+    settings = tmp / "regroup.json"
+    settings.write_text(json.dumps(REGROUP_SETTING), encoding="utf-8")
+    runs = {}
+    for engine in ("local", "dask"):
+        out = tmp / f"{name}-regroup-{engine}"
+        shutil.copytree(state, out, symlinks=True)
+        log(f"{name}: regroup on the {engine} engine")
+        runs[engine] = run_engine(raw, out, engine, 2, timeout, settings)
+        shutil.rmtree(out, ignore_errors=True)
+    local, dask = runs["local"], runs["dask"]
+    if local.error or dask.error:
+        return [f"{name}: regroup failed: local {local.error or 'ok'}, dask {dask.error or 'ok'}"]
+    group_local = float(local.summary["seconds"]["group"])
+    group_dask = float(dask.summary["seconds"]["group"])
+    return [
+        name,
+        int(dask.summary["documents"]),
+        round(group_local, 1),
+        round(group_dask, 1),
+        round(group_dask / group_local, 2),
+        "yes" if local.digests == dask.digests else "NO",
+        int(dask.summary.get("candidate_pairs", 0)),
+        dask.task_pairs,
+        round(local.group_driver_mb),
+        round(dask.group_driver_mb),
+        round(dask.worker_mb),
+    ]
 
 
 def _row(name: str, workers: int, local: Run, dask: Run) -> list[object]:

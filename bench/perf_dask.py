@@ -231,10 +231,12 @@ def main() -> None:
                 dask = run_engine(raw, tmp / f"{name}-dask-{workers}", "dask", workers, args.timeout)
                 log(f"  local {local.wall:.1f} s, dask {dask.wall:.1f} s {local.error} {dask.error}")
                 rows.append(_row(name, workers, local, dask))
+                log(f"  row: {rows[-1]}")  # as it comes: a long run stopped later keeps its figures
                 if not dask.error:
                     measured[(name, workers)] = dask
                     if args.regroup:
                         regroups.append(regroup(name, raw, tmp / f"{name}-dask-{workers}", tmp, args.timeout))
+                        log(f"  regroup row: {regroups[-1]}")
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

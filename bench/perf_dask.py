@@ -242,14 +242,15 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
     heading("--engine dask (LocalCluster) vs the local engine (2 workers), same corpus")
     headers = ["corpus", "docs", "dask workers", "local s", "dask s", "ratio", "identical", "group s",
-               "cand pairs", "task pairs", "driver MB", "group MB", "worker MB loc",
+               "cand pairs", "lsh pairs", "task pairs", "driver MB", "group MB", "worker MB loc",
                "worker MB dask"]  # fmt: skip
     table(headers, rows)
     print(
         f"targets: every output byte-identical; at 100k ratio <= {TIME_RATIO_LIMIT} and worker MB "
         f"<= {WORKER_LIMIT_MB:.0f}. group s / group MB: the group stage in the driver, its time and the "
         "driver's peak while it ran (its pair steps on the workers); task pairs: the most candidate "
-        "pairs one task held (cand pairs: all of them)."
+        "pairs one task held; lsh pairs: all pairs the LSH indexes found, cand pairs: those left "
+        "after each story's best event candidates."
     )
     if regroups:
         heading("the group stage alone: a run's state regrouped on each engine (2 workers)")
@@ -261,9 +262,16 @@ def main() -> None:
     projection(measured)
 
 
+def _lsh_pairs(run: Run) -> int:
+    """Every pair the LSH indexes found (near copies + event candidates before each story's
+    choice): what a single-process grouping holds at its peak."""
+    stats = run.summary.get("grouping", {})
+    return int(stats.get("near_candidate_pairs", 0) + stats.get("event_lsh_pairs", 0))
+
+
 REGROUP_SETTING = {"dedup": {"lone_story_fit": 0.73}}  # default 0.72: any change regroups
 REGROUP_HEADERS = ["corpus", "docs", "group s loc", "group s dask", "ratio", "identical", "cand pairs",
-                   "task pairs", "group MB loc", "group MB dask", "worker MB dask"]  # fmt: skip
+                   "lsh pairs", "task pairs", "group MB loc", "group MB dask", "worker MB dask"]  # fmt: skip
 
 
 def regroup(name: str, raw: Path, state: Path, tmp: Path, timeout: float) -> list[object]:
@@ -291,6 +299,7 @@ def regroup(name: str, raw: Path, state: Path, tmp: Path, timeout: float) -> lis
         round(group_dask / group_local, 2),
         "yes" if local.digests == dask.digests else "NO",
         int(dask.summary.get("candidate_pairs", 0)),
+        _lsh_pairs(dask),
         dask.task_pairs,
         round(local.group_driver_mb),
         round(dask.group_driver_mb),
@@ -314,6 +323,7 @@ def _row(name: str, workers: int, local: Run, dask: Run) -> list[object]:
         "-" if local.digests[OUTPUTS[0]] == "-" else "yes" if len(same) == len(OUTPUTS) else "NO",
         round(float(dask.summary["seconds"].get("group", 0.0)), 1),
         int(dask.summary.get("candidate_pairs", 0)),
+        _lsh_pairs(dask),
         dask.task_pairs,
         round(dask.driver_mb),
         round(dask.group_driver_mb),

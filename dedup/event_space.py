@@ -303,10 +303,10 @@ class EventSpace:
             return np.zeros(0, dtype=bool)
         has = np.diff(self.subject_matrix.indptr) > 0
         has_rare = np.diff(self.rare_subject_matrix.indptr) > 0
-        out = has[left] & has[right]
+        out = has[left] & has[right]  # both have subjects, and each story lacks the other's
         for mine, theirs in ((left, right), (right, left)):
-            held = _pair_cover(self.matrix, self.subject_matrix, theirs, mine, threads=self.threads)
-            out &= held == 0
+            out &= _pair_cover(self.matrix, self.subject_matrix, theirs, mine, threads=self.threads) == 0
+        for mine, theirs in ((left, right), (right, left)):
             # An untitled story states no subject; it must name the other's rare one (only those
             # pairs are looked at: most pairs have two titles or no rare subject).
             asked = np.flatnonzero(~self.titled[theirs] & has_rare[mine])
@@ -402,16 +402,25 @@ def _reduce_runs(
     return out
 
 
-def _principal_matrix(matrix: sparse.csr_matrix, principal: Sequence[U32Array | None]) -> sparse.csr_matrix:
+def _principal_matrix(
+    matrix: sparse.csr_matrix,
+    principal: Sequence[U32Array | None],
+    doc_freq: F64Array | None = None,
+    n_docs: int | None = None,
+) -> sparse.csr_matrix:
     """Rows of `matrix`'s shape holding each story's principal specifics (positions in its row,
     `DocSignature.principal_at`) at their IDF: log((n + 1) / (df + 0.5)), 0 for a term in every
-    story, so a specific every story shares weighs nothing."""
-    n = matrix.shape[0]
+    story, so a specific every story shares weighs nothing. df and n are those of `matrix`'s
+    rows, or `doc_freq` (per column) of `n_docs` stories when given (an incremental run's
+    snapshot)."""
+    n_rows = matrix.shape[0]
     indptr, indices = matrix.indptr, matrix.indices
-    if n == 0 or len(indices) == 0:
+    if n_rows == 0 or len(indices) == 0:
         return sparse.csr_matrix(matrix.shape)
-    doc_freq = np.bincount(indices, minlength=matrix.shape[1]).astype(np.float64)
-    sizes = np.fromiter((0 if p is None else len(p) for p in principal), dtype=np.int64, count=n)
+    if doc_freq is None:
+        doc_freq = np.bincount(indices, minlength=matrix.shape[1]).astype(np.float64)
+    n = n_rows if n_docs is None else n_docs
+    sizes = np.fromiter((0 if p is None else len(p) for p in principal), dtype=np.int64, count=n_rows)
     at = np.concatenate(
         [np.empty(0, dtype=np.int64)] + [np.asarray(p, dtype=np.int64) for p in principal if p is not None]
     )

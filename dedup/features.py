@@ -129,7 +129,7 @@ def event_terms(text: str, title: str | None = None, names: set[str] | None = No
                 bag[previous[0] + " " + lower] += 1
             previous, previous_at = (lower, kind), i
         if "<" in source:
-            for code in _HEADLINE_CODE.findall(source):
+            for code in _COMPANY_CODE.findall(source):
                 bag[code_term(code)] += 1
     return bag
 
@@ -196,7 +196,7 @@ def principal_terms(text: str, title: str | None, bag: Mapping[str, int] | None 
 # A code in angle brackets: how wires mark a company, in a headline or at its first mention in
 # the text ("<CHL>", "<IBM.N>", "<AT&T>"; the exchange suffix is not part of it). Capitals
 # only: lower-case ones ("<noframe>") are markup left in a text.
-_HEADLINE_CODE = re.compile(r"<([A-Z0-9&]{1,8})(?:\.[A-Z]{1,3})*>")
+_COMPANY_CODE = re.compile(r"<([A-Z0-9&]{1,8})(?:\.[A-Z]{1,3})*>")
 
 
 def code_term(code: str) -> str:
@@ -220,7 +220,7 @@ def headline_codes(title: str | None) -> set[str]:
     """The company codes a headline marks (`code_term`s): whom a wire story is about."""
     if not title or "<" not in title:
         return set()
-    return {code_term(code) for code in _HEADLINE_CODE.findall(title)}
+    return {code_term(code) for code in _COMPANY_CODE.findall(title)}
 
 
 def rare_subject_terms(subjects: set[str]) -> set[str]:

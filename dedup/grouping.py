@@ -38,6 +38,7 @@ from newsclean.dedup.lsh import (
     merge_codes,
     pairs_of_codes,
     sketch_agreement,
+    sorted_unique,
     unique_pairs,
 )
 from newsclean.dedup.memory import release_freed_memory
@@ -283,13 +284,8 @@ def group_signed(
 
 def _unit_pairs(rep_pairs: np.ndarray, unit_of_rep: np.ndarray, n_units: int) -> np.ndarray:
     """The distinct pairs of units that representatives' pairs join (a pair inside one unit
-    drops out)."""
-    if len(rep_pairs) == 0:
-        return np.empty((0, 2), dtype=np.int64)
-    ua, ub = unit_of_rep[rep_pairs[:, 0]], unit_of_rep[rep_pairs[:, 1]]
-    distinct = ua != ub
-    joined = np.stack((np.minimum(ua, ub)[distinct], np.maximum(ua, ub)[distinct]), axis=1)
-    return unique_pairs(joined, n_units)
+    drops out), sorted: `unit_codes`, decoded."""
+    return pairs_of_codes(sorted_unique(unit_codes(rep_pairs, unit_of_rep, n_units)), n_units)
 
 
 # --- The pair steps: candidates, copy checks, scored edges, clustering -------------------------
@@ -373,8 +369,8 @@ def copy_groups(
 
 
 def unit_codes(rep_pairs: np.ndarray, unit_of_rep: np.ndarray, n_units: int) -> npt.NDArray[np.int64]:
-    """The pairs of units that representatives' pairs join, as codes (unsorted, repeats kept;
-    a pair inside one unit drops out): `_unit_pairs` before its sort."""
+    """The pairs of units that representatives' pairs join, as codes `a * n_units + b` with
+    a < b (unsorted, repeats kept; a pair inside one unit drops out)."""
     if len(rep_pairs) == 0:
         return np.empty(0, dtype=np.int64)
     ua, ub = unit_of_rep[rep_pairs[:, 0]], unit_of_rep[rep_pairs[:, 1]]

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from newsclean.dedup.event_space import EventSpace, _row_maxima, edge_ranks
+from newsclean.dedup.event_space import EventSpace, _principal_matrix, _row_maxima, edge_ranks
 from newsclean.dedup.grouping import (  # private ones: the full grouping's rules, shared on purpose
     EventGraph,
     _canonical,
@@ -197,34 +197,15 @@ def snapshot_space(
     principal.data[:] = np.log((n + 1) / (doc_freq[principal.indices] + 0.5))
     space.principal_totals = np.asarray(principal.sum(axis=1), dtype=np.float64).ravel()
     # The subject: of a story's subject names, the rarest in the corpus (the snapshot's).
-    space.subject_matrix = _row_maxima(_idf_entries(matrix, [g.subject_at for g in signatures], doc_freq, n))
+    space.subject_matrix = _row_maxima(
+        _principal_matrix(matrix, [g.subject_at for g in signatures], doc_freq, n)
+    )
     # The rare ones among them (`rare_subject_at`), chosen the same way: an untitled story must
     # name a headline's rarest of these to share its cluster (`pair_disagreements`).
     space.rare_subject_matrix = _row_maxima(
-        _idf_entries(matrix, [g.rare_subject_at for g in signatures], doc_freq, n)
+        _principal_matrix(matrix, [g.rare_subject_at for g in signatures], doc_freq, n)
     )
     return space
-
-
-def _idf_entries(
-    matrix: sparse.csr_matrix, positions: Sequence[np.ndarray], doc_freq: F64Array, n: int
-) -> sparse.csr_matrix:
-    """Rows of `matrix`'s shape holding each item's features at `positions[i]` (places in its
-    row) at the snapshot's IDF, log((n + 1) / (df + 0.5)): `EventSpace`'s principal and subject
-    entries, weighted by the snapshot instead of these items."""
-    n_rows = matrix.shape[0]
-    at = [np.asarray(p, dtype=np.int64) for p in positions]
-    sizes = np.fromiter((len(x) for x in at), dtype=np.int64, count=n_rows)
-    entries = np.repeat(matrix.indptr[:-1].astype(np.int64), sizes) + np.concatenate(
-        [*at, np.empty(0, dtype=np.int64)]
-    )
-    cols = matrix.indices[entries]
-    out = sparse.csr_matrix(
-        (np.log((n + 1) / (doc_freq[cols] + 0.5)), cols, np.concatenate(([0], np.cumsum(sizes)))),
-        shape=matrix.shape,
-    )
-    out.sort_indices()
-    return out
 
 
 def topic_signatures(space: EventSpace, settings: DedupSettings) -> U32Array:

@@ -300,6 +300,8 @@ def _drop_photo_captions(state: _LineState) -> None:
     block, and the paragraphs above a credit at its end are the story's last ones.
     """
     credits = sorted(i for i, r in state.removed.items() if r.kind == "photo_credit")
+    if not credits:
+        return
     present = [i for i, line in enumerate(state.squashed) if line]
     for credit in credits:
         start, end = state.block_of(credit)

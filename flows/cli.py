@@ -22,7 +22,14 @@ from newsclean.flows.executors.direct import DirectExecutor
 from newsclean.flows.progress import Progress, progress_for
 from newsclean.lock import OutputLocked
 from newsclean.report import RunSummary
-from newsclean.run import RunOptions, build_options, check_folders, run_pipeline
+from newsclean.run import (
+    RunOptions,
+    build_options,
+    check_folders,
+    check_store_folders,
+    run_pipeline,
+    store_state_dir,
+)
 from newsclean.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -83,6 +90,7 @@ def _engine_parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The engine options given (`--engine`, `--dask-address`, `--work-url`): flow parameters
     only when given, so a flow run without them keeps the settings file's engine."""
     given = {"engine": args.engine, "dask_address": args.dask_address, "work_url": args.work_url}
+    given["state_dir"] = getattr(args, "state_dir", None)  # an object-store output's local folder
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -116,11 +124,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         given = {"--workers": args.workers, "--batch-size": args.batch_size}
         print(f"newsclean: bad settings: {_invalid(exc, given)}", file=sys.stderr)
         return EXIT_USAGE
-    if not options.raw_dir.is_dir():
+    if options.raw_url is None and not options.raw_dir.is_dir():
         print(f"newsclean: raw folder not found: {options.raw_dir}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        check_folders(options.raw_dir, options.out_dir)
+        if options.raw_url is None and options.out_url is None:
+            check_folders(options.raw_dir, options.out_dir)
+        else:  # an object-store raw prefix or output
+            check_store_folders(
+                options.raw_url or options.raw_dir.resolve(), options.out_url or options.out_dir
+            )
     except ValueError as exc:
         print(f"newsclean: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -196,11 +209,16 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_why(args: argparse.Namespace) -> int:
     """Print why two documents of a finished run were (or were not) grouped as one event."""
-    from newsclean.why import UnknownDocument, why_grouped
+    from newsclean.walk import is_store_url
+    from newsclean.why import UnknownDocument, why_grouped, why_grouped_published
 
     try:
         settings = Settings.from_file(Path(args.settings) if args.settings else None)
-        parts = why_grouped(Path(args.out), args.a, args.b, settings)
+        if is_store_url(args.out):  # the pointer resolved; the run state from the local folder
+            state = Path(args.state_dir) if args.state_dir else store_state_dir(args.out)
+            parts = why_grouped_published(args.out, state, args.a, args.b, settings)
+        else:
+            parts = why_grouped(Path(args.out), args.a, args.b, settings)
     except (OSError, ValueError, UnknownDocument) as exc:
         print(f"newsclean why: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -310,8 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="clean a raw folder into canonical documents")
-    run.add_argument("--raw", default="raw", help="input folder (default: raw)")
-    run.add_argument("--out", default="clean", help="output folder (default: clean)")
+    run.add_argument("--raw", default="raw", help="input folder or s3://... prefix (default: raw)")
+    run.add_argument("--out", default="clean", help="output folder or s3://... URL (default: clean)")
+    run.add_argument(
+        "--state-dir",
+        help="with --out s3://...: the local folder of the run state and lock (default: in ~/.cache)",
+    )
     run.add_argument("--settings", help="JSON file overriding settings (see newsclean/settings.py)")
     run.add_argument("--workers", type=int, help="processes for cleaning (default: cores)")
     run.add_argument("--batch-size", type=int, help="files per batch/task (default: 500)")
@@ -343,7 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     why = sub.add_parser("why", help="show why two documents of a finished run were grouped, or not")
     why.add_argument("a", help="a document id (documents.jsonl's id)")
     why.add_argument("b", help="another document id")
-    why.add_argument("--out", default="clean", help="the run's output folder (default: clean)")
+    why.add_argument(
+        "--out", default="clean", help="the run's output folder or s3://... URL (default: clean)"
+    )
+    why.add_argument("--state-dir", help="with --out s3://...: the run's local state folder")
     why.add_argument("--settings", help="the settings file the run used")
     why.add_argument("--json", action="store_true", help="print the parts as JSON")
     why.set_defaults(func=cmd_why)

@@ -7,6 +7,7 @@ tests call it with `RunOptions` made by `build_options`, and pick only the execu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -20,11 +21,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from newsclean.fingerprint import outputs_key, settings_fingerprint
 from newsclean.lock import output_lock
+from newsclean.objectstore import StoreBatch
 from newsclean.report import RunSummary
 from newsclean.settings import Settings
 from newsclean.stages.plan import RunPlan, plan_batches
-from newsclean.stages.write import output_stamps, remove_leftovers
+from newsclean.stages.write import output_stamps, publish_to_store, remove_leftovers
 from newsclean.state import PLAN_TABLES, RunState, state_path
+from newsclean.walk import is_store_url
 
 if TYPE_CHECKING:  # the clean and group stages are imported when a run has work for them
     from newsclean.stages.clean import BatchResult
@@ -58,6 +61,10 @@ class RunOptions:
     full: bool = False  # ignore the run state: re-clean every file
     # What `build_options` changed of what was asked (e.g. workers capped at the cores), to log.
     notes: tuple[str, ...] = ()
+    # An object-store raw prefix (read in place of `raw_dir`) and output (`out_dir` is then the
+    # local folder of its run state, lock and last published output; `store_state_dir`).
+    raw_url: str | None = None
+    out_url: str | None = None
 
 
 WORK_PREFIX = ".work-"
@@ -79,6 +86,21 @@ def check_folders(raw_dir: Path, out_dir: Path) -> None:
         raise ValueError(f"the output folder {out_dir} must not be the raw folder {raw_dir} or inside it")
 
 
+def store_state_dir(out_url: str) -> Path:
+    """The default local folder of an object-store output's run state, lock and last published
+    output (`--state-dir` chooses another): one a URL, under the user's cache folder."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(out_url.rstrip("/").encode("utf-8")).hexdigest()[:16]
+    return cache / "newsclean" / "outputs" / digest
+
+
+def check_store_folders(raw: str | Path, out: str | Path) -> None:
+    """`check_folders` for URLs: the output must not be the raw prefix or under it."""
+    raw_text, out_text = str(raw).rstrip("/"), str(out).rstrip("/")
+    if out_text == raw_text or out_text.startswith(raw_text + "/"):
+        raise ValueError(f"the output {out} must not be the raw prefix {raw} or inside it")
+
+
 def build_options(
     raw_dir: str | Path,
     out_dir: str | Path,
@@ -92,6 +114,7 @@ def build_options(
     engine: str | None = None,
     dask_address: str | None = None,
     work_url: str | None = None,
+    state_dir: str | Path | None = None,
 ) -> RunOptions:
     """The options of a run from what a user gives (the command line's or the flow's
     parameters, which are the same): the settings file, then `workers`, `batch_size` and the
@@ -113,8 +136,12 @@ def build_options(
         # follows the workers: 1,000,000 asked for once made 20 processes for 1,000 files).
         notes.append(f"workers capped at {cores} (the cores available), not {settings.run.workers}")
         settings = settings.model_copy(update={"run": settings.run.model_copy(update={"workers": cores})})
+    # `raw_dir` or `out_dir` as an object-store URL (`s3://...`): see RunOptions.
+    raw_url = str(raw_dir) if is_store_url(raw_dir) else None
+    out_url = str(out_dir) if is_store_url(out_dir) else None
+    local_out = Path(state_dir) if state_dir else store_state_dir(out_url) if out_url else Path(out_dir)
     return RunOptions(
-        Path(raw_dir), Path(out_dir), settings, wait_seconds, debug_removals, full, tuple(notes)
+        Path(raw_dir), local_out, settings, wait_seconds, debug_removals, full, tuple(notes), raw_url, out_url
     )
 
 
@@ -125,11 +152,17 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
     Only new and changed files are cleaned; everything is regrouped from the run state, so the
     output equals a full rebuild's byte for byte. Raises `OutputLocked` when another run holds
     the output folder, `FileNotFoundError` or `ValueError` for unusable folders."""
-    raw = options.raw_dir.resolve()
     out = options.out_dir.resolve()
-    if not raw.is_dir():
-        raise FileNotFoundError(f"raw folder not found: {options.raw_dir}")
-    check_folders(raw, out)
+    raw: Path | str
+    if options.raw_url is not None or options.out_url is not None:
+        check_store_folders(options.raw_url or options.raw_dir.resolve(), options.out_url or out)
+    if options.raw_url is not None:
+        raw = options.raw_url  # listed by the plan (`walk.scan_store`): a missing prefix raises
+    else:
+        raw = options.raw_dir.resolve()
+        if not raw.is_dir():
+            raise FileNotFoundError(f"raw folder not found: {options.raw_dir}")
+        check_folders(raw, out)
     for note in options.notes:
         log.info(note)
     warnings: list[str] = []
@@ -190,6 +223,11 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
                     state.record_outputs(
                         {"key": key, "stamps": output_stamps(out), "candidate_pairs": candidate_pairs}
                     )
+            if options.out_url is not None:  # also when current: a killed run's copy finished
+                t = time.perf_counter()
+                published = publish_to_store(out, options.out_url)
+                seconds["publish"] = time.perf_counter() - t
+                log.info("published to %s", published)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
     seconds["total"] = time.perf_counter() - started
@@ -208,7 +246,7 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         files_deleted=len(plan.deleted),
         seconds={k: round(v, 3) for k, v in seconds.items()},
         worker_seconds=worker_seconds,
-        out_dir=str(out),
+        out_dir=options.out_url or str(out),
         outputs_current=current,
         warnings=warnings,
         grouping=summary.get("grouping", {}),
@@ -248,7 +286,11 @@ def _clean_group_write(
     from newsclean.stages.write import write_outputs
 
     t = time.perf_counter()
-    batches = executor.map_batches(clean_batch, plan.specs, options.settings)
+    # A raw prefix on an object store: each batch's objects copied where it is cleaned.
+    clean: Callable[[BatchSpec, Settings], BatchResult] = clean_batch
+    if options.raw_url is not None:
+        clean = StoreBatch(clean_batch)
+    batches = executor.map_batches(clean, plan.specs, options.settings)
     work_files = [b.work_file for b in sorted(batches, key=lambda b: b.number)]
     worker_seconds = {
         phase: round(sum(b.phases.get(phase, 0.0) for b in batches), 3) for phase in WORKER_PHASES

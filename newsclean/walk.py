@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import hashlib
 import os
 import stat as stat_mode
 from pathlib import Path
@@ -86,7 +87,11 @@ def scan(raw_root: Path) -> list[ScanEntry]:
     must not loop; one inside the root is read where it is). The root itself that cannot be
     listed raises `OSError`: a run must fail rather than call every earlier file deleted. One
     `os.scandir` walk: pathlib's `rglob`, `is_file` and `relative_to`, then a second `stat` per
-    file, cost a scheduled run 0.9 s per 10k files before it had found any work to do."""
+    file, cost a scheduled run 0.9 s per 10k files before it had found any work to do.
+
+    A root given as an object-store URL (`is_store_url`) is listed by `scan_store`."""
+    if is_store_url(raw_root):
+        return scan_store(str(raw_root))
     root = os.fspath(raw_root)
     found: list[ScanEntry] = []
     pending = [(root, "")]
@@ -136,3 +141,74 @@ def display_path(rel_path: str) -> str:
     """A path as it appears in output and state: a file name that is not valid UTF-8 (Python keeps
     its bytes as surrogates) gets backslash escapes, since JSON and SQLite need real text."""
     return rel_path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+# An object-store raw prefix (`--raw s3://bucket/prefix`): listed through fsspec, never opened
+# here. Why an object's key cannot be used as a path (the run quarantines it with this reason).
+UNSAFE_KEY = "unsafe object key"
+
+
+def is_store_url(location: object) -> bool:
+    """Whether a raw or output location is an fsspec URL (`s3://...`, any `scheme://` but a plain
+    `file://`) rather than a local folder."""
+    text = str(location) if isinstance(location, str) else ""
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.isidentifier() and scheme != "file"
+
+
+def unsafe_key(rel: str) -> str | None:
+    """Why an object's key (relative to the raw prefix) cannot be a path under the raw folder:
+    an empty, `.` or `..` segment (a local copy would land elsewhere, or on another key's file),
+    a NUL; None when it can."""
+    if "\x00" in rel:
+        return "a NUL in the key"
+    for segment in rel.split("/"):
+        if segment in ("", ".", ".."):
+            return f"a segment {segment!r} in the key" if segment else "an empty segment in the key"
+    return None
+
+
+def store_stamp(info: dict[str, object]) -> int:
+    """An object's change stamp (in place of a file's modification time): its ETag (changes with
+    the content on every S3-compatible store), else its modification time, hashed to a 63-bit
+    integer the run state stores like a time."""
+    tag = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime") or ""
+    digest = hashlib.blake2b(str(tag).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def scan_store(url: str) -> list[ScanEntry]:
+    """`scan` for an object-store prefix: one `find(detail=True)` listing, each object under the
+    prefix with a stat made of its size and `store_stamp` (the change stamp the plan compares).
+    Nothing outside the prefix (`s3://b/raw` never lists `s3://b/raw2/...`); a folder marker (an
+    empty key ending in `/`) is no file; a key `unsafe_key` refuses is an entry with None
+    (reading it quarantines it with the reason). A prefix that does not exist raises `FileNotFoundError`:
+    a run must fail rather than call every earlier file deleted."""
+    import fsspec  # deferred: only a run on an object store lists one
+
+    fs, root = fsspec.core.url_to_fs(url)
+    root = root.rstrip("/")
+    fs.invalidate_cache(root)
+    listed = fs.find(root, detail=True)
+    if not listed and not fs.exists(root):
+        raise FileNotFoundError(f"raw prefix not found: {url}")
+    prefix = root + "/"
+    objects: dict[str, dict[str, object]] = {}
+    for name, info in listed.items():
+        if info.get("type", "file") != "file" or not name.startswith(prefix):
+            continue
+        rel = name[len(prefix) :]
+        if rel.endswith("/") and not info.get("size"):
+            continue  # a folder marker
+        objects[rel] = info
+    found: list[ScanEntry] = []
+    for rel, info in objects.items():
+        if unsafe_key(rel) is not None:
+            found.append(ScanEntry(rel, None, UNSAFE_KEY))
+            continue
+        size = int(info.get("size") or 0)  # type: ignore[call-overload]
+        stamp = store_stamp(info)
+        fields = (stat_mode.S_IFREG | 0o444, 0, 0, 1, 0, 0, size, 0, 0, 0)
+        found.append(ScanEntry(rel, os.stat_result(fields, {"st_mtime_ns": stamp, "st_ctime_ns": 0})))
+    found.sort(key=lambda item: item[0])
+    return found

@@ -15,6 +15,7 @@ from newsclean.dedup.explain import why
 from newsclean.dedup.signing import DocSignature
 from newsclean.dedup.types import DedupDoc
 from newsclean.settings import Settings
+from newsclean.stages.write import local_publication, read_pointer
 from newsclean.state import read_signed_documents
 
 
@@ -39,3 +40,22 @@ def why_grouped(out_dir: Path, a: str, b: str, settings: Settings | None = None)
         if doc_id not in known:
             raise UnknownDocument(f"{doc_id}: no such document in {out_dir}")
     return why(docs, a, b, (settings or Settings()).dedup, signatures=signatures)
+
+
+def why_grouped_published(
+    out_url: str, state_dir: Path, a: str, b: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """`why_grouped` for an output on an object store: the run state lives in the local folder
+    `state_dir` of the runs that publish it (`newsclean run --out URL --state-dir ...`). The
+    pointer `<out_url>/CURRENT` is resolved first; the answer is given only when that state's
+    published output is the one the pointer names (else `ValueError`: another folder, or a run
+    since, published it)."""
+    pointer = read_pointer(out_url)
+    mine = local_publication(state_dir)
+    if pointer is None:
+        raise ValueError(f"{out_url}: nothing published there")
+    if mine is None or pointer.get("source") != mine:
+        raise ValueError(
+            f"{out_url} shows {pointer['generation']}, which the run state in {state_dir} did not publish"
+        )
+    return why_grouped(state_dir, a, b, settings)

@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "newsclean.decode",
         "newsclean.walk",
+        "newsclean.objectstore",
         "newsclean.sources",
         "newsclean.corpus",
         "newsclean.state",

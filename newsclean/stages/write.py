@@ -20,6 +20,7 @@ worker count or executor.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import shutil
@@ -487,3 +488,86 @@ def _write_changes(
         "relations": {k: v for k, v in sorted(relations.items()) if v},
         "removed": {k: v for k, v in sorted(removed.items()) if v},
     }
+
+
+# An output on an object store (`--out s3://bucket/prefix`). No rename or link there: the run
+# writes its outputs in a local folder as above (with the run state and the lock), then copies
+# the published generation to `<url>/generations/<name>/` and writes the pointer `<url>/CURRENT`
+# last. One object's PUT is atomic, so a reader that reads `CURRENT` once and then only inside
+# the generation it names sees one whole output set, old or new.
+POINTER = "CURRENT"
+STORE_GENERATIONS = "generations"
+
+
+def _pointer(fs: Any, root: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(fs.cat_file(f"{root}/{POINTER}"))
+    except FileNotFoundError:
+        return None
+    return value if isinstance(value, dict) and isinstance(value.get("generation"), str) else None
+
+
+def read_pointer(url: str) -> dict[str, Any] | None:
+    """The pointer `<url>/CURRENT` of an object-store output (`generation`: the published
+    generation's path under `url`; `source`: `local_publication` of the folder that published
+    it), or None before the first publication."""
+    import fsspec  # deferred: only an output on an object store needs it
+
+    fs, root = fsspec.core.url_to_fs(url)
+    root = root.rstrip("/")
+    fs.invalidate_cache(root)
+    return _pointer(fs, root)
+
+
+def published_generation(url: str) -> str | None:
+    """The URL of the output generation `<url>/CURRENT` names (the reader contract: read the
+    pointer once, then read `documents.jsonl`, `canonical.jsonl`, `quarantine.jsonl`,
+    `summary.json`, `merges.jsonl` and `canonical/*.md` under the URL returned); None before
+    the first publication."""
+    pointer = read_pointer(url)
+    return None if pointer is None else f"{url.rstrip('/')}/{pointer['generation']}"
+
+
+def local_publication(out: Path) -> str | None:
+    """What identifies the local folder's published output (its generation and the stamps of its
+    files, hashed): the pointer records it, so a run knows whether the object store already shows
+    this output; None when nothing is published."""
+    stamps = output_stamps(out)
+    if stamps is None:
+        return None
+    return hashlib.sha256(json.dumps(stamps, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def publish_to_store(out: Path, url: str) -> str:
+    """Copy the output published in the local folder `out` to the object store at `url` as a new
+    generation and switch the pointer to it (written last); returns the generation's URL. Does
+    nothing when the pointer already names this output (a run that found nothing new, or a
+    publication repeated after a run was killed between the local switch and this one). Keeps
+    the generation the pointer named before (for readers that read it just before the switch)
+    and removes the others (older ones, and copies a killed run left unpublished)."""
+    import fsspec  # deferred: only an output on an object store needs it
+
+    current = current_generation(out)
+    source = local_publication(out)
+    if current is None or source is None:
+        raise RuntimeError(f"no published output in {out} to copy to {url}")
+    fs, root = fsspec.core.url_to_fs(url)
+    root = root.rstrip("/")
+    fs.invalidate_cache(root)
+    before = _pointer(fs, root)
+    if before is not None and before.get("source") == source:
+        return f"{url.rstrip('/')}/{before['generation']}"
+    name = f"{current.name}-{source}"
+    target = f"{root}/{STORE_GENERATIONS}/{name}"
+    local = [current / n for n in OUTPUT_FILES]
+    local += sorted(p for p in (current / CANONICAL_DIR).glob("*.md"))
+    remote = [f"{target}/{p.relative_to(current).as_posix()}" for p in local]
+    fs.put([str(p) for p in local], remote)
+    pointer = {"generation": f"{STORE_GENERATIONS}/{name}", "files": len(local), "source": source}
+    fs.pipe_file(f"{root}/{POINTER}", (json.dumps(pointer, sort_keys=True) + "\n").encode("utf-8"))
+    keep = {name, before["generation"].rsplit("/", 1)[-1] if before else name}
+    fs.invalidate_cache(f"{root}/{STORE_GENERATIONS}")
+    for folder in fs.ls(f"{root}/{STORE_GENERATIONS}", detail=False):
+        if folder.rstrip("/").rsplit("/", 1)[-1] not in keep:
+            fs.rm(folder, recursive=True)
+    return f"{url.rstrip('/')}/{STORE_GENERATIONS}/{name}"

@@ -20,13 +20,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from itertools import pairwise
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
 from newsclean.dedup.features import rarity_prior
-from newsclean.dedup.kernels import rank_edges_by_item, reduce_pair_runs
+from newsclean.dedup.kernels import rank_edges_by_item, reduce_pair_runs, top_k_per_row
 from newsclean.dedup.lsh import sorted_unique
 from newsclean.dedup.parallel import map_ranges
 from newsclean.dedup.stopwords import ENGLISH_STOP_WORDS
@@ -191,17 +192,23 @@ class EventSpace:
         self.totals = np.asarray(self.term_matrix.sum(axis=1), dtype=np.float64).ravel()
         # Principal specifics: entries of `matrix` (whose rows hold each story's features in
         # term_ids order), weighted by IDF (`features.idf`, which vanishes for a term every story has).
-        self.principal_matrix = _principal_matrix(self.matrix, [e[2] if len(e) > 2 else None for e in events])
+        feature_freq = np.bincount(self.matrix.indices, minlength=self.matrix.shape[1]).astype(np.float64)
+
+        def principal(part: int) -> sparse.csr_matrix:
+            at = [cast("U32Array", e[part]) if len(e) > part else None for e in events]
+            return _principal_matrix(self.matrix, at, feature_freq, n)
+
+        self.principal_matrix = principal(2)
         self.principal_totals = np.asarray(self.principal_matrix.sum(axis=1), dtype=np.float64).ravel()
         # Each story's subject, its headline name rarest in this corpus, as a 1 in its column
         # (`pair_disagreements` asks whether the other story holds it).
-        names = _principal_matrix(self.matrix, [e[3] if len(e) > 3 else None for e in events])
+        names = principal(3)
         self.subject_matrix = _row_maxima(names)
-        rare = _principal_matrix(self.matrix, [e[4] if len(e) > 4 else None for e in events])
+        rare = principal(4)
         self.rare_subject_matrix = _row_maxima(rare)
         self.titled = np.fromiter((bool(e[5]) if len(e) > 5 else True for e in events), dtype=bool, count=n)
         # The company codes each headline marks, as 1s (`pair_disagreements`: another company).
-        self.code_matrix = _principal_matrix(self.matrix, [e[6] if len(e) > 6 else None for e in events])
+        self.code_matrix = principal(6)
         self.code_matrix.data[:] = 1.0
 
     @classmethod
@@ -220,13 +227,9 @@ class EventSpace:
         What a story is most about, relative to this corpus: two stories of one event share
         several of them even when they are long and their wording differs. Ties go to the
         smaller id. Read straight from the CSR arrays, not by a slow `getrow` per story."""
-        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
-        out: list[set[str]] = []
-        for lo, hi in pairwise(indptr.tolist()):
-            ids, weights = indices[lo:hi], data[lo:hi]
-            order = np.lexsort((ids, -weights))[:k]
-            out.append(set(map(str, ids[order].tolist())))
-        return out
+        starts, columns = top_k_per_row(self.matrix.indptr, self.matrix.indices, self.matrix.data, k)
+        names = list(map(str, columns.tolist()))
+        return [set(names[lo:hi]) for lo, hi in pairwise(starts.tolist())]
 
     def cosine(self, a: int, b: int) -> float:
         return float(self.matrix[a].multiply(self.matrix[b]).sum())

@@ -324,3 +324,27 @@ def count_agreeing_bytes(
             z = (z + (z >> four)) & _NIBBLES
             total += (z * _BYTE_ONES) >> top
         out[k] = total
+
+
+@njit(cache=True, nogil=True)
+def top_k_per_row(
+    indptr: IndexArray, indices: IndexArray, data: F64Array, k: int
+) -> tuple[IndexArray, IndexArray]:  # pragma: no cover - compiled; tested through EventSpace.top_terms
+    """Per CSR row, the columns of its `k` largest values, ties to the smaller column: the
+    order `np.lexsort((columns, -values))[:k]` gives. Returns (row starts, columns)."""
+    n_rows = len(indptr) - 1
+    starts = np.zeros(n_rows + 1, dtype=np.int64)
+    for r in range(n_rows):
+        starts[r + 1] = starts[r] + min(k, indptr[r + 1] - indptr[r])
+    out = np.empty(starts[n_rows], dtype=np.int64)
+    for r in range(n_rows):
+        lo, hi = indptr[r], indptr[r + 1]
+        if hi == lo:
+            continue
+        columns = indices[lo:hi]
+        by_column = np.argsort(columns, kind="mergesort")
+        by_value = by_column[np.argsort(-data[lo:hi][by_column], kind="mergesort")]
+        taken = starts[r + 1] - starts[r]
+        for j in range(taken):
+            out[starts[r] + j] = columns[by_value[j]]
+    return starts, out

@@ -139,6 +139,30 @@ def test_edge_ranks_equal_their_definition_with_ties() -> None:
         assert ranks.tolist() == expected_ranks
 
 
+def test_top_terms_are_each_rows_largest_weights_ties_to_the_smaller_feature() -> None:
+    """`EventSpace.top_terms` against its definition, on rows full of equal weights, empty rows
+    and rows shorter than k."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(5)
+    space = EventSpace([], [], overlap_offset=0.75, overlap_reference=0.3)
+    for trial in range(40):
+        n_rows, n_cols = int(rng.integers(1, 30)), int(rng.integers(1, 60))
+        dense = (
+            rng.choice([0.0, 0.0, 0.5, 1.0, 2.0], (n_rows, n_cols))
+            if trial % 2
+            else rng.random((n_rows, n_cols))
+        )
+        dense[rng.random((n_rows, n_cols)) < 0.5] = 0.0
+        space.matrix = sparse.csr_matrix(dense)
+        k = int(rng.integers(1, 8))
+        expected = []
+        for row in dense:
+            ranked = sorted((-w, c) for c, w in enumerate(row) if w != 0)
+            expected.append({str(c) for _, c in ranked[:k]})
+        assert space.top_terms(k) == expected
+
+
 def test_shingle_ids_are_the_distinct_shingles() -> None:
     text = "the cat sat on the mat and the cat sat on the mat"
     ids = shingle_ids(text, 3)

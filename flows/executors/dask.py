@@ -27,6 +27,7 @@ import dask
 from distributed import Client, Future, LocalCluster, as_completed
 
 from newsclean.dedup.grouping import use_steps
+from newsclean.dedup.memory import map_large_blocks_apart
 from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store, stop_child
 from newsclean.distributed.grouping import DaskGraphSteps
 from newsclean.flows.progress import Progress, QuietProgress
@@ -104,6 +105,7 @@ class DaskExecutor:
         self, fn: Callable[[BatchSpec, Settings], BatchResult], specs: Sequence[BatchSpec], settings: Settings
     ) -> list[BatchResult]:
         if not specs:
+            self._ready_to_group(settings)
             return []
         store = new_store(self.store_url or str(Path(specs[0].work_file).parent / "partitions"))
         self.progress.cleaning(specs, min(self.workers(), len(specs)))
@@ -127,7 +129,7 @@ class DaskExecutor:
             raise
         finally:
             remove_store(store)
-        self.client.run(stop_child)  # the workers' cleaning children: not needed by later stages
+        self._ready_to_group(settings)
         unlimited = sum(1 for r in results.values() if r.phases.get("no_time_limit"))
         if unlimited:
             logging.getLogger("newsclean").warning(
@@ -136,6 +138,14 @@ class DaskExecutor:
                 unlimited,
             )
         return [results[spec.number] for spec in specs]
+
+    def _ready_to_group(self, settings: Settings) -> None:
+        """The workers after the clean stage: their cleaning children stopped (not needed by
+        later stages: their ~0.5 GB would sit beside grouping's blocks), and large blocks mapped
+        apart as in the local group stage (`dedup.large_block_bytes`: grouping's freed arrays go
+        back to the system instead of staying in the C library's heap)."""
+        self.client.run(stop_child)
+        self.client.run(map_large_blocks_apart, settings.dedup.large_block_bytes)
 
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         self.progress.stage(name)

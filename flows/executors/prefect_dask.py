@@ -26,6 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect_dask import DaskTaskRunner, get_dask_client
 
 from newsclean.dedup.grouping import use_steps
+from newsclean.dedup.memory import map_large_blocks_apart
 from newsclean.distributed.clean import clean_partition, fetch_partition, new_store, remove_store, stop_child
 from newsclean.distributed.grouping import DaskGraphSteps
 from newsclean.flows.executors.dask import (
@@ -86,6 +87,7 @@ def _clean_on_cluster(
         finally:
             rejoin()
         client.run(stop_child)  # the workers' cleaning children: not needed by later stages
+        client.run(map_large_blocks_apart, settings.dedup.large_block_bytes)  # as DaskExecutor's
         get_run_logger().info("cleaned %d batches on the cluster", len(results))
         return results, dashboard_link(client), str(client.scheduler.address)
 

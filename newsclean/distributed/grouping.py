@@ -44,7 +44,7 @@ from newsclean.dedup.grouping import (
     with_cannot_links,
 )
 from newsclean.dedup.linkage import Edges
-from newsclean.dedup.lsh import merge_codes, pairs_of_codes, sketch_agreement, sorted_unique, unique_pairs
+from newsclean.dedup.lsh import merge_codes, pairs_of_codes, sketch_agreement
 from newsclean.dedup.minhash import EMPTY_HASH
 from newsclean.distributed import components, lsh
 from newsclean.distributed.partitions import bounds
@@ -104,6 +104,11 @@ class DaskGraphSteps(GraphSteps):
         if topical is not None:
             topic = lsh_blocks(topical, s.topic_lsh_threshold)
             event = [client.submit(_merged, e, t) for e, t in zip(event, topic, strict=True)]
+            del topic
+        # Futures are dropped as soon as what reads them is submitted (here and below): a
+        # worker frees a result only when no future of the run's process refers to it, and the
+        # step's earlier results (each index's blocks, the pairs before each story's choice,
+        # their ends) held to the function's return sat beside the later ones on the workers.
         lsh_sizes = client.gather([client.submit(len, e) for e in event])
         n_lsh_event = sum(lsh_sizes)
         if s.event_candidates_per_story and n_lsh_event:
@@ -118,15 +123,19 @@ class DaskGraphSteps(GraphSteps):
                 client.submit(_top_owned, share, n_reps, order_f, s.event_candidates_per_story, j, parts)
                 for j, share in enumerate(self._shares(ends))
             ]
+            del strength, ends
             event = [
                 client.submit(_union, [client.submit(getitem, c, k) for c in chosen]) for k in range(parts)
             ]
+            del chosen
         [near_f, sizes_f] = client.scatter([inputs.near_signatures, inputs.sizes], broadcast=True, hash=False)
         checks = [
             client.submit(_to_check, nb, eb, n_reps, near_f, sizes_f, s)
             for nb, eb in zip(near, event, strict=True)
         ]
+        del near
         results: list[tuple[I64Array, int, int]] = client.gather(checks)
+        del checks
         self._note([*lsh_sizes, *(n_near + n_event for _, n_near, n_event in results)])
         to_check = np.concatenate([r[0] for r in results]) if results else np.empty((0, 2), np.int64)
         n_near = sum(r[1] for r in results)
@@ -152,6 +161,7 @@ class DaskGraphSteps(GraphSteps):
             client.submit(_unit_codes_split, b, n_reps, unit_of_rep_f, n_units, parts) for b in rep_blocks
         ]
         blocks = [client.submit(_union, [client.submit(getitem, m, j) for m in mapped]) for j in range(parts)]
+        del rep_blocks, mapped  # freed on the workers once read (see `candidates`)
         sizes = client.gather([client.submit(len, b) for b in blocks])
         self._note(sizes)
         total = sum(sizes)
@@ -166,7 +176,9 @@ class DaskGraphSteps(GraphSteps):
                 client.submit(_levels_owned, share, n_units, s.event_crowd_neighbours, j, parts)
                 for j, share in enumerate(self._shares(ends))
             ]
+            del ends
             levels = np.concatenate(client.gather(owned_levels))
+            del owned_levels
             [levels_f] = client.scatter([levels], broadcast=True, hash=False)
         weights = [
             client.submit(_weigh_block, b, n_units, sc, levels_f, days_f, s)
@@ -182,14 +194,18 @@ class DaskGraphSteps(GraphSteps):
                 client.submit(_strong_owned, share, n_units, per_item, j, parts)
                 for j, share in enumerate(self._shares(ends))
             ]
+            del ends
             kept = [
                 client.submit(_union, [client.submit(getitem, c, k) for c in chosen]) for k in range(parts)
             ]
+            del chosen
         edge_blocks = [
             client.submit(_edges_block, b, n_units, w, client.submit(getitem, sc, 2), kb)
             for b, w, sc, kb in zip(blocks, weights, scored, kept, strict=True)
         ]
+        del blocks, scored, weights, kept
         results: list[tuple[I64Array, F64Array, int]] = client.gather(edge_blocks)
+        del edge_blocks
         self._note([])
         pairs = (
             np.concatenate([r[0] for r in results]).reshape(-1, 2) if results else np.empty((0, 2), np.int64)
@@ -221,10 +237,9 @@ def _merged(*blocks: I64Array) -> I64Array:
 
 
 def _union(pieces: list[I64Array]) -> I64Array:
-    """The sorted distinct codes of pieces."""
-    joined = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
-    unique: I64Array = sorted_unique(joined.astype(np.int64, copy=False))
-    return unique
+    """The sorted distinct codes of pieces (`merge_codes`: a stable sort, which only merges
+    pieces that are sorted runs, in place of a sort of a copy)."""
+    return merge_codes([np.asarray(p, dtype=np.int64) for p in pieces])
 
 
 def _held(share: list[tuple[I64Array, np.ndarray]]) -> int:
@@ -236,13 +251,22 @@ def _to_ends(
     codes: I64Array, values: np.ndarray, n_items: int, parts: int
 ) -> list[tuple[I64Array, np.ndarray]]:
     """Map: each pair (with its value) to the partition of each of its ends (once when both
-    ends are one partition's)."""
+    ends are one partition's). `codes` are sorted, so the pairs whose first end a partition owns
+    are one slice (`a < hi` is `a * n + b < hi * n`); only the second ends' partitions are
+    computed per pair, a chunk at a time, as 4-byte numbers: both ends' items and partitions
+    as int64 for every pair (32 bytes a pair) were grouping's largest step at 100k."""
     upper = _owner_bounds(n_items, parts)
-    first = np.searchsorted(upper, codes // n_items, side="right")
-    second = np.searchsorted(upper, codes % n_items, side="right")
+    cuts = np.searchsorted(codes, upper * n_items)
+    starts = np.concatenate(([0], cuts[:-1]))
+    second = np.empty(len(codes), dtype=np.int32)
+    for k in range(0, len(codes), _CHECK_CODES):
+        second[k : k + _CHECK_CODES] = np.searchsorted(
+            upper, codes[k : k + _CHECK_CODES] % n_items, side="right"
+        )
     out = []
     for j in range(parts):
-        mask = (first == j) | (second == j)
+        mask = second == j
+        mask[starts[j] : cuts[j]] = True
         out.append((codes[mask], values[mask]))
     return out
 
@@ -283,10 +307,23 @@ def _to_check(
     sizes: np.ndarray,
     s: DedupSettings,
 ) -> tuple[I64Array, int, int]:
-    """A block's pairs plausible as copies, with its near and event candidate counts."""
-    near_pairs, event_pairs = pairs_of_codes(near_codes, n_reps), pairs_of_codes(event_codes, n_reps)
-    checked = unique_pairs(np.concatenate((near_pairs, event_pairs)), n_reps)
-    return plausible_to_check(checked, near_signatures, sizes, s), len(near_codes), len(event_codes)
+    """A block's pairs plausible as copies, with its near and event candidate counts.
+
+    `plausible_to_check(unique_pairs(near and event pairs))`, by ranges of codes: both arrays are
+    sorted and distinct, so their union is a merge of codes (`merge_codes`), and the check judges
+    each pair alone, so `_CHECK_CODES` codes at a time give the same pairs in the same order. The
+    whole block's decoded pairs, their concatenation and its sort at once were 40 bytes a pair:
+    the largest task of grouping at 100k (18.6M pairs)."""
+    codes = merge_codes([np.asarray(near_codes, dtype=np.int64), np.asarray(event_codes, dtype=np.int64)])
+    found = [
+        plausible_to_check(pairs_of_codes(codes[k : k + _CHECK_CODES], n_reps), near_signatures, sizes, s)
+        for k in range(0, len(codes), _CHECK_CODES)
+    ]
+    picked = np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
+    return picked, len(near_codes), len(event_codes)
+
+
+_CHECK_CODES = 1 << 20  # codes decoded and checked at a time by `_to_check` (16 MB of pairs)
 
 
 def _unit_codes_split(

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from distributed import Client, Future
 
-from newsclean.dedup.lsh import _band_keys, _pairs_windowed, bands_for, sorted_unique
+from newsclean.dedup.lsh import _band_keys, _pairs_windowed, bands_for, merge_codes
 from newsclean.distributed.partitions import bounds
 
 I64Array = npt.NDArray[np.int64]
@@ -117,42 +117,67 @@ def _band_records(
 
 
 def _bucket_codes(pieces: list[_Records], n_docs: int, bucket_cap: int, parts: int) -> list[I64Array]:
-    """Reduce: the candidate codes of the buckets whose records these are, split by the range
-    of their first row."""
+    """Reduce: the distinct candidate codes of the buckets whose records these are, split by
+    the range of their first row. A band at a time, as the local `candidate_codes` (a pair
+    shares at most one bucket per band: no repeats inside a band), the bands' sorted codes
+    merged as they come (`merge_codes`, each merge once the waiting bands hold as many codes as
+    the merged ones): all bands' pairs at once, with a pair repeated in every band it shares,
+    were the largest task of grouping at 100k."""
     band = np.concatenate([p[0] for p in pieces])
     key = np.concatenate([p[1] for p in pieces])
     rank = np.concatenate([p[2] for p in pieces])
     row = np.concatenate([p[3] for p in pieces])
+    pieces.clear()  # the task's own list: the records go as soon as they are joined
     # Bucket, then the neighbourhood order inside it, as the local sort (rank, then row).
     by_bucket = np.lexsort((row, rank, key, band))
     band, key, row = band[by_bucket], key[by_bucket], row[by_bucket]
-    codes = np.empty(0, dtype=np.int64)
-    if len(row) > 1:
-        new = np.flatnonzero((key[1:] != key[:-1]) | (band[1:] != band[:-1])) + 1
-        starts = np.concatenate(([0], new)).astype(np.int64)
-        lengths = np.diff(np.concatenate((starts, [len(row)]))).astype(np.int64)
-        shared = lengths > 1
-        starts, lengths = starts[shared], lengths[shared]
-        if len(starts):
-            keep = np.repeat(starts, lengths) + (
-                np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            )
-            members = row[keep]
-            new_starts = np.cumsum(lengths) - lengths
-            # The window of `dedup.lsh.candidate_codes`: a whole bucket up to the cap, else half the cap.
-            small = lengths <= max(bucket_cap, 0) if bucket_cap > 0 else np.ones(len(lengths), dtype=bool)
-            window = np.where(small, lengths - 1, max(bucket_cap // 2, 1))
-            pairs = _pairs_windowed(members, new_starts, lengths, window)
-            lo = np.minimum(pairs[:, 0], pairs[:, 1])
-            hi = np.maximum(pairs[:, 0], pairs[:, 1])
-            codes = lo * n_docs + hi
-    first = codes // n_docs
-    target = np.searchsorted([hi for _, hi in bounds(n_docs, parts)], first, side="right")
-    return [codes[target == k] for k in range(parts)]
+    del rank, by_bucket
+    runs: list[I64Array] = []  # the codes merged so far (first, once merged), then the bands waiting
+    merged = held = 0
+    edges = np.flatnonzero(band[1:] != band[:-1]) + 1
+    for lo, hi in zip(np.concatenate(([0], edges)), np.concatenate((edges, [len(band)])), strict=True):
+        codes = _band_codes(key[lo:hi], row[lo:hi], n_docs, bucket_cap)
+        if len(codes):
+            runs.append(codes)
+            held += len(codes)
+        del codes
+        if held and held >= merged:
+            runs = [merge_codes(runs)]  # empties the list it is given: each run freed when copied
+            merged, held = len(runs[0]), 0
+    del band, key, row
+    codes = merge_codes(runs)
+    # Sorted codes: each range of first rows is a slice.
+    cuts = np.searchsorted(codes, [hi * n_docs for _, hi in bounds(n_docs, parts)])
+    return [codes[a:b] for a, b in zip(np.concatenate(([0], cuts[:-1])), cuts, strict=True)]
+
+
+def _band_codes(key: npt.NDArray[np.uint64], row: I64Array, n_docs: int, bucket_cap: int) -> I64Array:
+    """One band's candidate codes, sorted, from its records in bucket order (the pairing of
+    `dedup.lsh.candidate_codes`'s `band_codes`)."""
+    if len(row) < 2:
+        return np.empty(0, dtype=np.int64)
+    new = np.flatnonzero(key[1:] != key[:-1]) + 1
+    starts = np.concatenate(([0], new)).astype(np.int64)
+    lengths = np.diff(np.concatenate((starts, [len(row)]))).astype(np.int64)
+    shared = lengths > 1
+    starts, lengths = starts[shared], lengths[shared]
+    if not len(starts):
+        return np.empty(0, dtype=np.int64)
+    keep = np.repeat(starts, lengths) + (
+        np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
+    members = row[keep]
+    new_starts = np.cumsum(lengths) - lengths
+    # The window of `dedup.lsh.candidate_codes`: a whole bucket up to the cap, else half the cap.
+    small = lengths <= max(bucket_cap, 0) if bucket_cap > 0 else np.ones(len(lengths), dtype=bool)
+    window = np.where(small, lengths - 1, max(bucket_cap // 2, 1))
+    pairs = _pairs_windowed(members, new_starts, lengths, window)
+    codes: I64Array = np.minimum(pairs[:, 0], pairs[:, 1]) * n_docs + np.maximum(pairs[:, 0], pairs[:, 1])
+    codes.sort()
+    return codes
 
 
 def _union(pieces: list[I64Array]) -> I64Array:
     """Union: the sorted distinct codes of one range of first rows."""
-    joined = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
-    unique: I64Array = sorted_unique(joined)
-    return unique
+    # Each piece is sorted and distinct (a reducer's): their union is a merge of sorted runs.
+    return merge_codes([np.asarray(p, dtype=np.int64) for p in pieces])

@@ -10,13 +10,17 @@ extractors keep captions, share lines and bylines.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
+import types
+from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import lxml.html
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
 
 from newsclean.cleaners.article import Candidate, choose_article, title_affinity
 from newsclean.cleaners.blocks import is_prose, length_units
@@ -49,18 +53,22 @@ def _trafilatura(
     html_fallback_below_words). With `options.html_compare_passes`, a fast balanced pass follows
     (when the kept ones favour precision): `clean_html` may prefer it (`choose_article`).
 
-    The page is parsed once here: trafilatura extracts from a copy of the tree (copying costs a
-    fifth of parsing), and the metadata is read from the tree afterwards (`_page_metadata`).
+    The page is parsed once here (`_trafilatura_tools`): trafilatura extracts from a copy of the
+    tree (copying costs a fifth of parsing), and the metadata is read from the tree afterwards
+    (`_page_metadata`). trafilatura's raw-tree prunes, the same for every pass here, are made once
+    on a copy that every pass extracts from.
     """
-    import trafilatura  # deferred: its import costs ~0.5 s and plain-text runs never need it
-
-    tree = trafilatura.load_html(html)
+    tools = _trafilatura_tools()
+    tree = tools.load_html(html)
     if tree is None:
         return None
+    extraction, source = tools.bare_extraction, tree
+    if tools.pruned is not None and not tools.is_forum(tree):
+        extraction, source = tools.bare_extraction_pruned, tools.pruned(tree)
 
     def extract(fast: bool, favor: str) -> str:
-        doc = trafilatura.bare_extraction(
-            tree,
+        doc = extraction(
+            source,
             url=url,
             fast=fast,
             with_metadata=False,  # read below, without the fields newsclean never uses
@@ -94,6 +102,93 @@ def _trafilatura(
     if not passes:
         return None
     return passes, _page_metadata(tree, url, found)
+
+
+@dataclass(frozen=True, slots=True)
+class _TrafilaturaTools:
+    """trafilatura's functions as `_trafilatura` calls them (`_trafilatura_tools`)."""
+
+    load_html: Callable[[str], HtmlElement | None]
+    bare_extraction: Callable[..., Any]
+    # Where trafilatura's code allows it (None otherwise): its raw-tree prunes made once on a copy
+    # of the page (`pruned`), `bare_extraction_pruned` skipping them, `is_forum` the pages where
+    # they depend on the pass.
+    pruned: Callable[[HtmlElement], HtmlElement] | None
+    bare_extraction_pruned: Callable[..., Any]
+    is_forum: Callable[[HtmlElement], bool]
+
+
+def _with_names(func: Callable[..., Any], **names: object) -> Callable[..., Any]:
+    """`func`, a library function, with some of the module-level names its code reads bound to
+    other objects, for this copy only: the library's own code, unchanged, and its module is not
+    touched (other callers see it as it is)."""
+    clone = types.FunctionType(
+        func.__code__, {**func.__globals__, **names}, func.__name__, func.__defaults__, func.__closure__
+    )
+    clone.__kwdefaults__ = func.__kwdefaults__
+    return clone
+
+
+@functools.cache
+def _trafilatura_tools() -> _TrafilaturaTools:
+    """trafilatura's page loading and extraction, made cheaper with the same results (the same
+    text and metadata on all 781 AEB and wceb-dev pages; tests/cleaners/test_html_page.py checks
+    them against trafilatura's own on fixture pages):
+
+    - The page is parsed with trafilatura's parser options, but elements get their class from
+      lxml's C lookup (every element a plain `HtmlElement`): lxml.html's own lookup is a Python
+      method called for every element object lxml makes, and trafilatura's XPath expressions
+      (EXSLT `re:test` on every `@class`/`@id`) make one per attribute tested; that was about a
+      tenth of the page time. trafilatura and htmldate use none of lxml.html's per-tag classes
+      (forms, inputs).
+    - trafilatura's raw-tree prunes (`RAW_TREE_PRUNE_XPATH`, then `REMOVE_COMMENTS_AND_LISTS_XPATH`
+      with comments off) are the same for each of a page's passes and cost ~4 ms each time (EXSLT
+      regular expressions again), so they are made once, and each pass runs trafilatura's own
+      `bare_extraction` with those names bound to empty lists. Not on thread-forum pages, where
+      trafilatura's balanced pass keeps the comment containers; and only while its extraction
+      sequence reads those names (a release that changes it gets the plain path).
+
+    Built on first use: trafilatura's import costs ~0.5 s and plain-text runs never need it."""
+    from trafilatura import core, utils
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+
+    parser = lxml.html.HTMLParser(  # trafilatura.utils.HTML_PARSER's options
+        collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+    )
+    parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+        )
+    )
+    load_html = _with_names(
+        utils.load_html,
+        HTML_PARSER=parser,
+        fromstring_bytes=_with_names(utils.fromstring_bytes, HTML_PARSER=parser),
+    )
+    prunes = ("RAW_TREE_PRUNE_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH")
+    sequence = getattr(core, "trafilatura_sequence", None)
+    if not (
+        sequence is not None
+        and hasattr(core, "_forum_thread_page")
+        and all(hasattr(core, name) and name in sequence.__code__.co_names for name in prunes)
+        and "trafilatura_sequence" in core.bare_extraction.__code__.co_names
+    ):
+        return _TrafilaturaTools(
+            load_html, core.bare_extraction, None, core.bare_extraction, lambda _tree: True
+        )
+    expressions = [expression for name in prunes for expression in getattr(core, name)]
+
+    def pruned(tree: HtmlElement) -> HtmlElement:
+        return prune_unwanted_nodes(copy(tree), expressions)
+
+    unpruned = _with_names(sequence, **dict.fromkeys(prunes, ()))
+    return _TrafilaturaTools(
+        load_html,
+        core.bare_extraction,
+        pruned,
+        _with_names(core.bare_extraction, trafilatura_sequence=unpruned),
+        core._forum_thread_page,
+    )
 
 
 def _reads_as_article(text: str, found: Document, tree: HtmlElement) -> bool:

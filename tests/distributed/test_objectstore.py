@@ -5,7 +5,6 @@ objects; keys that cannot be paths are quarantined, and nothing outside the raw 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -17,6 +16,7 @@ from distributed import Client
 from newsclean.flows.cli import main
 from newsclean.flows.executors.dask import DaskExecutor
 from newsclean.flows.executors.direct import DirectExecutor
+from newsclean.objectstore import _layers
 from newsclean.run import RunOptions, build_options, run_pipeline
 from newsclean.settings import RunSettings, Settings
 from newsclean.stages.write import published_generation, read_pointer
@@ -55,7 +55,9 @@ def local(raw: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, byte
 
 
 def upload(fs, raw: Path, prefix: str) -> None:  # type: ignore[no-untyped-def]
-    fs.pipe({f"{prefix}/{p.relative_to(raw).as_posix()}": p.read_bytes() for p in raw.rglob("*") if p.is_file()})
+    fs.pipe(
+        {f"{prefix}/{p.relative_to(raw).as_posix()}": p.read_bytes() for p in raw.rglob("*") if p.is_file()}
+    )
 
 
 def published(fs, url: str) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
@@ -86,7 +88,9 @@ def test_local_engine_reads_and_publishes_an_object_store(
     pointer = read_pointer(url)
     assert pointer is not None and pointer["files"] == len(local)
 
-    assert main(["why", "--out", url, "--state-dir", str(tmp_path / "state"), "--json", *_two_ids(local)]) == 0
+    assert (
+        main(["why", "--out", url, "--state-dir", str(tmp_path / "state"), "--json", *_two_ids(local)]) == 0
+    )
 
     again = run()  # nothing changed: no cleaning, the same pointer, no new generation
     assert again.outputs_current and again.files_cleaned == 0  # type: ignore[attr-defined]
@@ -146,8 +150,9 @@ def test_keys_that_cannot_be_paths_are_quarantined(fs, tmp_path: Path) -> None: 
             "nc-objects/keys/rawx/leak.txt": body,  # beside the prefix: never listed
         }
     )
+    one_batch = Settings(run=RunSettings(workers=1, batch_size=100))  # `both.txt` beside `both.txt/...`
     options = RunOptions(
-        Path("unused"), tmp_path / "state", SETTINGS, raw_url="s3://nc-objects/keys/raw", out_url=None
+        Path("unused"), tmp_path / "state", one_batch, raw_url="s3://nc-objects/keys/raw", out_url=None
     )
     summary = run_pipeline(options, DirectExecutor(1), LOG)
     out = tmp_path / "state"
@@ -158,7 +163,17 @@ def test_keys_that_cannot_be_paths_are_quarantined(fs, tmp_path: Path) -> None: 
         ("up/../escape.txt", "unsafe object key"),
         ("double//slash.txt", "unsafe object key"),
     }
-    assert summary.files == 5
+    assert summary.files == 5 and summary.files_cleaned == 5
+
+
+def test_keys_a_folder_cannot_hold_together_go_to_separate_folders() -> None:
+    paths = ["b.txt", "a.txt/x.txt", "a.txt", "a.txt/y/z.txt", "c/d.txt", "a.txt/y"]
+    groups = _layers(paths)
+    assert sorted(p for g in groups for p in g) == sorted(paths)
+    for group in groups:
+        files = set(group)
+        assert not any(other.startswith(path + "/") for path in files for other in files)
+    assert len(groups) == 3  # a.txt | a.txt/x.txt, a.txt/y | a.txt/y/z.txt
 
 
 def test_an_output_inside_the_raw_prefix_is_refused(tmp_path: Path) -> None:

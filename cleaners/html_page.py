@@ -88,10 +88,12 @@ def _trafilatura(
     from trafilatura import metadata as tmeta
 
     found = tmeta.examine_meta(tree)  # read once: the gate below and the page's metadata
+    # The title trafilatura finds in the tree (headings, title element), read at most once.
+    tree_title = functools.cache(functools.partial(tmeta.extract_title, tree))
     if (
         options.html_compare_passes
         and options.html_favor != "balanced"
-        and not _reads_as_article(passes[0][1], found, tree)
+        and not _reads_as_article(passes[0][1], found.title or tree_title())
     ):
         passes.append(("trafilatura-balanced", extract(True, "balanced")))
     distinct: dict[str, str] = {}  # text -> name: a pass that found an earlier one's text adds nothing
@@ -101,7 +103,7 @@ def _trafilatura(
     passes = [(name, text) for text, name in distinct.items()]
     if not passes:
         return None
-    return passes, _page_metadata(tree, url, found)
+    return passes, _page_metadata(tree, url, found, tree_title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,7 @@ def _trafilatura_tools() -> _TrafilaturaTools:
     )
 
 
-def _reads_as_article(text: str, found: Document, tree: HtmlElement) -> bool:
+def _reads_as_article(text: str, title: str | None) -> bool:
     """The kept pass is plainly the article, so no other pass is made to compare with it: a
     story (`LONG_STORY_WORDS` words of prose) that opens on the title's words (half of them).
     A balanced pass costs as much as the kept one, and it replaced no such extraction on the
@@ -199,21 +201,22 @@ def _reads_as_article(text: str, found: Document, tree: HtmlElement) -> bool:
     words: docs/tuning.md, "Article choice")."""
     if _prose_words(text) < LONG_STORY_WORDS:
         return False
-    from trafilatura import metadata as tmeta
-
-    affinity = title_affinity(text, found.title or tmeta.extract_title(tree))
+    affinity = title_affinity(text, title)
     return affinity is not None and affinity >= 0.5
 
 
 LONG_STORY_WORDS = 150
 
 
-def _page_metadata(tree: HtmlElement, url: str | None, found: Document) -> Metadata:
+def _page_metadata(
+    tree: HtmlElement, url: str | None, found: Document, tree_title: Callable[[], str | None]
+) -> Metadata:
     """Title, date, author, outlet and URL, as trafilatura's `extract_metadata` finds them.
 
     The same steps in the same way (date search as extensive as trafilatura's default config
     makes it in bare_extraction), minus what newsclean never reads: categories, tags and licence, a third
-    of its time. `found` is trafilatura's `examine_meta(tree)`, read before the passes. The author
+    of its time. `found` is trafilatura's `examine_meta(tree)`, read before the passes, and
+    `tree_title` its `extract_title(tree)` (cached: the passes' gate may have read it). The author
     search (`newsclean.cleaners.page_meta`, trafilatura's expressions in one walk) prunes `tree`
     in place instead of pruning a deep copy, so it runs last and the tree must not be used after
     this call.
@@ -229,7 +232,7 @@ def _page_metadata(tree: HtmlElement, url: str | None, found: Document) -> Metad
     with contextlib.suppress(Exception):  # as trafilatura: a bug in its JSON-LD reader must not lose the page
         found = tmeta.extract_meta_json(tree, found)
     if not found.title:
-        found.title = tmeta.extract_title(tree)
+        found.title = tree_title()
     if not found.url:
         found.url = tmeta.extract_url(tree, url)
     if found.url:
@@ -246,8 +249,8 @@ def _page_metadata(tree: HtmlElement, url: str | None, found: Document) -> Metad
     elif found.url and (match := tmeta.META_URL.match(found.url)):
         found.sitename = match[1]
     if not found.author:
-        prune_for_author(tree)  # in place: the last use of the tree
-        author = find_author(tree, len_limit=120)
+        candidates = prune_for_author(tree)  # in place: the last use of the tree
+        author = find_author(tree, len_limit=120, candidates=candidates)
         found.author = normalize_authors(None, author) if author else None
     found.clean_and_trim()
     return Metadata(

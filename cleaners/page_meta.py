@@ -103,24 +103,35 @@ def _last_resort(el: HtmlElement) -> bool:
 _AUTHOR_TESTS: tuple[Callable[[HtmlElement], bool], ...] = (_specific, _generic, _last_resort)
 
 
-def prune_for_author(tree: HtmlElement) -> None:
+def prune_for_author(tree: HtmlElement) -> list[HtmlElement]:
     """Delete, in place, what trafilatura deletes before its author search (comment lists,
-    sidebars, quotes, print and category links, `<time>`, `<figure>`), tails kept."""
+    sidebars, quotes, print and category links, `<time>`, `<figure>`), tails kept; return the
+    elements `find_author` may match that are still in the tree, in document order (the
+    selection is made once for both steps: it is most of their cost)."""
     from trafilatura.xml import delete_element
 
-    for el in [el for el in _candidates(tree) if el is not tree and _discarded(el)]:
+    candidates = _candidates(tree)
+    removed = [el for el in candidates if el is not tree and _discarded(el)]
+    for el in removed:
         delete_element(el)
-    for el in list(tree.iter("time", "figure")):
+    timed = list(tree.iter("time", "figure"))
+    for el in timed:
         delete_element(el)
+    # lxml returns the same object for an element while one is held, so identity is safe here.
+    gone = {*removed, *timed}
+    return [el for el in candidates if el not in gone and not any(a in gone for a in el.iterancestors())]
 
 
-def find_author(tree: HtmlElement, len_limit: int = 120) -> str | None:
+def find_author(
+    tree: HtmlElement, len_limit: int = 120, candidates: list[HtmlElement] | None = None
+) -> str | None:
     """The first author-like element's text (more than 2 and fewer than `len_limit` characters),
-    as `trafilatura.metadata.extract_metainfo(tree, AUTHOR_XPATHS, len_limit)` returns it."""
+    as `trafilatura.metadata.extract_metainfo(tree, AUTHOR_XPATHS, len_limit)` returns it.
+    `candidates`: what `prune_for_author(tree)` returned (selected here when not given)."""
     from trafilatura.utils import trim
 
     found: tuple[list[HtmlElement], ...] = ([], [], [])
-    for el in _candidates(tree):
+    for el in _candidates(tree) if candidates is None else candidates:
         for matches, test in zip(found, _AUTHOR_TESTS, strict=True):
             if test(el):
                 matches.append(el)

@@ -13,7 +13,7 @@ from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.metadata import extract_metainfo
 from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
-from newsclean.cleaners.page_meta import find_author, prune_for_author
+from newsclean.cleaners.page_meta import _candidates, find_author, prune_for_author
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -64,8 +64,10 @@ def _trafilatura_way(tree: lxml.html.HtmlElement) -> tuple[str | None, bytes]:
 
 
 def _our_way(tree: lxml.html.HtmlElement) -> tuple[str | None, bytes]:
-    prune_for_author(tree)
-    return find_author(tree, len_limit=120), lxml.html.tostring(tree)
+    candidates = prune_for_author(tree)
+    # The candidates kept from before the prune are the ones a fresh selection finds after it.
+    assert candidates == _candidates(tree)
+    return find_author(tree, len_limit=120, candidates=candidates), lxml.html.tostring(tree)
 
 
 @pytest.mark.parametrize("name", sorted(BODIES))

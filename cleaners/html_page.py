@@ -148,7 +148,8 @@ def _trafilatura_tools() -> _TrafilaturaTools:
       regular expressions again), so they are made once, and each pass runs trafilatura's own
       `bare_extraction` with those names bound to empty lists. Not on thread-forum pages, where
       trafilatura's balanced pass keeps the comment containers; and only while its extraction
-      sequence reads those names (a release that changes it gets the plain path).
+      sequence reads those names (a release that changes it gets the plain path). The passes
+      share the pruned tree, uncopied.
 
     Built on first use: trafilatura's import costs ~0.5 s and plain-text runs never need it."""
     from trafilatura import core, utils
@@ -184,13 +185,20 @@ def _trafilatura_tools() -> _TrafilaturaTools:
         return prune_unwanted_nodes(copy(tree), expressions)
 
     unpruned = _with_names(sequence, **dict.fromkeys(prunes, ()))
+    # bare_extraction copies a tree it is given so that the sequence's prunes leave it alone; the
+    # rest of the sequence copies what it changes, so without the prunes every pass reads the one
+    # pruned tree (the test checks it is unchanged after them).
     return _TrafilaturaTools(
         load_html,
         core.bare_extraction,
         pruned,
-        _with_names(core.bare_extraction, trafilatura_sequence=unpruned),
+        _with_names(core.bare_extraction, trafilatura_sequence=unpruned, copy=_same_tree),
         core._forum_thread_page,
     )
+
+
+def _same_tree(tree: HtmlElement) -> HtmlElement:
+    return tree
 
 
 def _reads_as_article(text: str, title: str | None) -> bool:

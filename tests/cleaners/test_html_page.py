@@ -121,3 +121,58 @@ def test_extraction_tools_give_trafilaturas_own_results(page_name: str) -> None:
         assert lxml.html.tostring(source) == before  # the passes share the tree uncopied
     if page_name == "pruned":  # the prunes did remove something, so the test can tell
         assert "council budget" not in (mine.text or "") and "ferry every single" not in (mine.text or "")
+
+
+# Each body exercises a part of trafilatura's raw-tree prunes, kept or removed.
+_PRUNE_BODIES = {
+    "appended-box-with-h1": '<div class="mvp-post-add-box"><h1>Next</h1><p>Other story.</p></div>tail',
+    "scroll-with-h1": '<section id="infinite-scroll"><h1>The story</h1><p>Kept.</p></section>',
+    "scroll-without-h1": '<aside class="infinitescroll"><p>Gone.</p></aside><p>after</p>',
+    "elementor": '<div class="x elementor-share-buttons y"><a href="#">Share</a></div>',
+    "comments-id": '<div id="comments"><p>A comment.</p></div>',
+    "commentary": '<div id="commentary"><p>An opinion column, kept.</p></div>',
+    "article-comments": '<section class="article-comments"><p>Gone.</p></section>',
+    "comment-list": '<ol class="comment-list"><li>Gone.</li></ol>',
+    "disqus-list": '<ul id="disqus_thread"><li>A list the comment test keeps.</li></ul>',
+    "comol-details": '<details id="comol"><p>Gone.</p></details>',
+    "nested": '<div class="Comments"><div id="comment-3"><div class="infinite-scroll">x</div></div></div>',
+    "span-not-tested": '<span id="comments">A span stays.</span>',
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PRUNE_BODIES))
+def test_raw_prunes_are_trafilaturas(name: str) -> None:
+    """`_prune_raw` (trafilatura's raw-tree prune expressions in Python) leaves the tree that
+    trafilatura's own expressions leave, and it is the one used with the installed release."""
+    from copy import deepcopy
+
+    from trafilatura import core
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+
+    from newsclean.cleaners.html_page import _prune_raw, _trafilatura_tools
+
+    tools = _trafilatura_tools()
+    assert tools.pruned is not None
+    html = f"<html><body><main>{_PRUNE_BODIES[name]}</main><p>filler</p></body></html>"
+    tree = tools.load_html(html)
+    assert tree is not None
+    expressions = core.RAW_TREE_PRUNE_XPATH + core.REMOVE_COMMENTS_AND_LISTS_XPATH
+    theirs = lxml.html.tostring(prune_unwanted_nodes(deepcopy(tree), expressions))
+    assert lxml.html.tostring(_prune_raw(deepcopy(tree))) == theirs
+    assert lxml.html.tostring(tools.pruned(tree)) == theirs
+
+
+def test_raw_prune_cases_remove_and_keep() -> None:
+    # The comparison above proves little unless the cases both remove and keep.
+    from newsclean.cleaners.html_page import _prune_raw, _trafilatura_tools
+
+    load = _trafilatura_tools().load_html
+    changed = set()
+    for name, body in _PRUNE_BODIES.items():
+        html = f"<html><body><main>{body}</main><p>filler</p></body></html>"
+        tree = load(html)
+        assert tree is not None
+        before = lxml.html.tostring(tree)
+        if lxml.html.tostring(_prune_raw(tree)) != before:
+            changed.add(name)
+    assert changed == set(_PRUNE_BODIES) - {"scroll-with-h1", "commentary", "disqus-list", "span-not-tested"}

@@ -353,9 +353,11 @@ def copy_groups(
     shingles_of: ShingleSets,
     space: EventSpace,
     s: DedupSettings,
+    rep_days: npt.NDArray[np.int64] | None = None,
 ) -> UnionFind[int]:
     """Near-copy groups of representatives: `to_check`'s pairs (in their sorted order, which
-    decides each group's root) checked on their shingle sets."""
+    decides each group's root) checked on their shingle sets. `rep_days`: each
+    representative's day ordinal (-1 undated), for `apart_in_time`."""
     near = UnionFind(range(len(rep_ids)))
     left_ids = [rep_ids[a] for a in to_check[:, 0].tolist()]
     right_ids = [rep_ids[b] for b in to_check[:, 1].tolist()]
@@ -363,9 +365,23 @@ def copy_groups(
     copies = _copies(shared, shingles_of.sizes(left_ids), shingles_of.sizes(right_ids), s)
     # A template filled in for another subject (another bank's prime rate notice) is no copy.
     copies &= ~space.pair_disagreements(to_check[:, 0], to_check[:, 1])
+    if rep_days is not None:
+        copies &= ~apart_in_time(rep_days, to_check, s)
     for a, b in to_check[copies].tolist():
         near.union(a, b)
     return near
+
+
+def apart_in_time(days: npt.NDArray[np.int64], pairs: np.ndarray, s: DedupSettings) -> npt.NDArray[np.bool_]:
+    """Per pair, whether both are dated more than `event_span_days` apart: then a near copy is
+    no copy. A notice issued again a month later in the same words with new figures (a monthly
+    crop estimate) is another event, and a cluster holds no dated stories further apart than
+    that; an exact copy stays a copy whatever its date."""
+    if len(pairs) == 0 or s.event_span_days <= 0:
+        return np.zeros(len(pairs), dtype=bool)
+    a, b = days[pairs[:, 0]], days[pairs[:, 1]]
+    result: npt.NDArray[np.bool_] = (a >= 0) & (b >= 0) & (np.abs(a - b) > s.event_span_days)
+    return result
 
 
 def unit_codes(rep_pairs: np.ndarray, unit_of_rep: np.ndarray, n_units: int) -> npt.NDArray[np.int64]:
@@ -587,7 +603,11 @@ def event_graph(
     found = steps.candidates(inputs, s)
     del inputs
     release_freed_memory()
-    near = copy_groups(found.to_check, rep_ids, shingles_of, space, s)
+    rep_days = np.array(
+        [d.toordinal() if (d := _parse_day(by_id[r].published)) is not None else -1 for r in rep_ids],
+        dtype=np.int64,
+    )
+    near = copy_groups(found.to_check, rep_ids, shingles_of, space, s, rep_days)
     found.to_check = np.empty((0, 2), dtype=np.int64)
     release_freed_memory()
     near_groups = {rep_ids[u]: [rep_ids[m] for m in members] for u, members in near.groups().items()}

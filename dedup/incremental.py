@@ -35,6 +35,7 @@ from newsclean.dedup.grouping import (  # private ones: the full grouping's rule
     _copies,
     _date_penalties,
     _plausible_copies,
+    apart_in_time,
     crowd_scaled,
     date_closeness,
     date_gaps,
@@ -888,6 +889,10 @@ def add_documents(
             subjects = snapshot_space([sigs[items[i]] for i in checked_items], m.stats, s)
             pairs_at = np.asarray([(at[a], at[b]) for a, b in plausible.tolist()], dtype=np.int64)
             copies &= ~subjects.pair_disagreements(pairs_at[:, 0], pairs_at[:, 1])
+            item_days = np.asarray(
+                [day_of(m.doc_published[items[i]]) for i in range(n_items)], dtype=np.int64
+            )
+            copies &= ~apart_in_time(item_days, plausible, s)
             for a, b in plausible[copies].tolist():
                 copy_of[a].append(b)
                 copy_of[b].append(a)

@@ -60,6 +60,36 @@ def test_dated_stories_months_apart_with_one_recurring_wording_are_not_grouped()
     assert grouping.assignments["march"].cluster_id != grouping.assignments["june"].cluster_id
 
 
+def _crop_estimate(doc_id: str, day: str, month: str, boxes: str, gallons: str) -> DedupDoc:
+    text = (
+        f"WASHINGTON, {month} - The U.S. Agriculture Department projected the 1986/87 Florida "
+        f"orange crop at {boxes} mln boxes, unchanged from last month's estimate. The department "
+        "estimated frozen concentrated orange juice yield from the 1986/87 Florida crop at "
+        f"{gallons} gallons per box, at 42.0 degree brix equivalent, the same as last month. "
+        "The department said the estimate is based on the maturity tests conducted in the "
+        "major producing areas of the state during the past month, and on the yields of "
+        "juice from fruit processed to date, as reported by the Florida Citrus Processors "
+        "Association and the Florida Department of Citrus in its weekly summary."
+    )
+    return DedupDoc(doc_id, text, "USDA ORANGE JUICE YIELD ESTIMATE", day, "Reuters")
+
+
+def test_a_monthly_notice_in_the_same_words_is_no_copy_of_last_months() -> None:
+    """Near copies (a few figures changed) a month apart are two events; the same pair ten days
+    apart is a copy, and an exact copy stays one whatever its date."""
+    march = _crop_estimate("march", "1987-03-09", "March 9", "118.0", "1.46")
+    april = _crop_estimate("april", "1987-04-09", "April 9", "118.5", "1.48")
+    grouping = group_documents([march, april])
+    assert grouping.assignments["march"].cluster_id != grouping.assignments["april"].cluster_id
+    close = DedupDoc("close", april.text, april.title, "1987-03-19", "Reuters")
+    grouping = group_documents([march, close])
+    assert grouping.assignments["close"].cluster_id == grouping.assignments["march"].cluster_id
+    assert grouping.assignments["close"].relation == "near_duplicate"
+    later = DedupDoc("later", march.text, march.title, "1987-06-09", "Reuters")
+    grouping = group_documents([march, later])
+    assert grouping.assignments["later"].relation == "exact_duplicate"
+
+
 def test_a_chain_of_short_links_cannot_span_months() -> None:
     # Items a week apart, each strongly linked to the next: 12 items over 77 days.
     n = 12

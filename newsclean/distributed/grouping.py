@@ -116,14 +116,29 @@ class DaskGraphSteps(GraphSteps):
                 [event_sketch(inputs.salient, topical), order], broadcast=True, hash=False
             )
             strength = [client.submit(sketch_agreement, e, n_reps, sketch) for e in event]
-            ends = [
-                client.submit(_to_ends, e, st, n_reps, parts) for e, st in zip(event, strength, strict=True)
-            ]
-            chosen = [
-                client.submit(_top_owned, share, n_reps, order_f, s.event_candidates_per_story, j, parts)
-                for j, share in enumerate(self._shares(ends))
-            ]
-            del strength, ends
+            # Owners in waves of one a worker, each wave's shares made when it starts and freed
+            # before the next: all owners' shares at once (every pair once or twice, 10 bytes
+            # each) beside each owner's gathered copy made the workers' peak at 100k (1.1-1.3 GB).
+            chosen = []
+            wave = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+            for first in range(0, parts, wave):
+                owners = range(first, min(first + wave, parts))
+                shares = [
+                    [
+                        client.submit(_end_share, e, st, n_reps, parts, j)
+                        for e, st in zip(event, strength, strict=True)
+                    ]
+                    for j in owners
+                ]
+                self._held.extend(client.submit(_held, share) for share in shares)
+                made = [
+                    client.submit(_top_owned, share, n_reps, order_f, s.event_candidates_per_story, j, parts)
+                    for j, share in zip(owners, shares, strict=True)
+                ]
+                del shares
+                client.gather([client.submit(len, m) for m in made])  # the wave done (a number back)
+                chosen += made
+            del strength
             event = [
                 client.submit(_union, [client.submit(getitem, c, k) for c in chosen]) for k in range(parts)
             ]
@@ -269,6 +284,22 @@ def _to_ends(
         mask[starts[j] : cuts[j]] = True
         out.append((codes[mask], values[mask]))
     return out
+
+
+def _end_share(
+    codes: I64Array, values: np.ndarray, n_items: int, parts: int, j: int
+) -> tuple[I64Array, np.ndarray]:
+    """`_to_ends(codes, values, n_items, parts)[j]`: partition j's piece alone."""
+    upper = _owner_bounds(n_items, parts)
+    cuts = np.searchsorted(codes, upper * n_items)
+    start = int(cuts[j - 1]) if j else 0
+    mask = np.zeros(len(codes), dtype=bool)
+    lo = upper[j - 1] if j else 0
+    for k in range(0, len(codes), _CHECK_CODES):
+        second = codes[k : k + _CHECK_CODES] % n_items
+        mask[k : k + len(second)] = (second >= lo) & (second < upper[j])
+    mask[start : int(cuts[j])] = True
+    return codes[mask], values[mask]
 
 
 def _gathered(

@@ -40,9 +40,11 @@ T = TypeVar("T")
 # `newsclean.distributed.clean`).
 NON_DAEMONIC_WORKERS = {"distributed.worker.daemon": False}
 LOOPBACK_DASHBOARD = "127.0.0.1:0"
-# Grouping's pair blocks per worker: a block's tasks hold a share of the pairs (and a per-item
-# table each); two a worker keep both busy while one waits on a shuffle's input.
-GROUP_PARTITIONS_PER_WORKER = 2
+# Grouping's pair blocks per worker: an owner's share of each story's candidates is ~1-(1-1/b)^2
+# of the pairs of b blocks, and its choice is the workers' peak. At 100k (group stage alone, 2
+# workers, docs/scale-out.md): 2 a worker 1,111/1,216 MB in 223 s, 4 a worker 1,076/1,094 MB in
+# 198 s (largest task 18.6M -> 10.2M pairs).
+GROUP_PARTITIONS_PER_WORKER = 4
 # ... but no block of fewer stories than this: a small corpus's grouping is a few blocks' tasks.
 GROUP_MIN_BLOCK_ITEMS = 5_000
 log = logging.getLogger("newsclean.dask")

@@ -199,29 +199,33 @@ def top_candidates(
         raise TypeError("strength must be an integer array (agreement counts)")
     levels = int(strength.max()) + 1
     level: npt.NDArray[np.integer[Any]] = strength  # read only: no copy
+    # The (item, level) tables have a row per choosing item only: an owner's task holds a share.
+    choosing = np.arange(n_items) if owned is None else np.flatnonzero(owned)
+    row_of = np.full(n_items, -1, dtype=np.int64)
+    row_of[choosing] = np.arange(len(choosing))
     # Counts fit 32 bits below 2**31 pairs: half the memory of the (item, level) table.
     count_type = np.int32 if n_pairs < 2**31 else np.int64
-    histogram: npt.NDArray[np.integer[Any]] = np.zeros(n_items * levels, dtype=count_type)  # both ends
-    count_levels(codes, n_items, level, levels, histogram)
-    by_level = histogram.reshape(n_items, levels)
-    # at_least[i, s]: how many of i's candidates have strength >= s (a zero column past the top).
-    at_least = np.zeros((n_items, levels + 1), dtype=count_type)
+    histogram: npt.NDArray[np.integer[Any]] = np.zeros(len(choosing) * levels, dtype=count_type)
+    count_levels(codes, n_items, level, levels, row_of, histogram)
+    by_level = histogram.reshape(len(choosing), levels)
+    # at_least[r, s]: how many of row r's candidates have strength >= s (a zero column past the top).
+    at_least = np.zeros((len(choosing), levels + 1), dtype=count_type)
     at_least[:, :levels] = np.cumsum(by_level[:, ::-1], axis=1, dtype=count_type)[:, ::-1]
     # Each item's cut-off: the highest level with at least `per_item` candidates at or above it
     # (level 0 when it has fewer: then it keeps all of them).
     enough = at_least[:, :levels] >= per_item
-    cutoff = np.where(enough.any(axis=1), levels - 1 - np.argmax(enough[:, ::-1], axis=1), 0).astype(
-        level.dtype
-    )
-    every_item = np.arange(n_items)
-    quota = per_item - at_least[every_item, cutoff.astype(np.int64) + 1]  # of the tied ones
-    all_fit = at_least[every_item, cutoff] <= per_item
-    n_tied = int(by_level[every_item, cutoff][~all_fit].sum())  # candidates at a cut-off that overflows
-    if owned is not None:  # other items choose nothing: a cut-off above every level
-        n_tied = int(by_level[every_item, cutoff][~all_fit & owned].sum())
-        cutoff = np.where(owned, cutoff.astype(np.int64), levels)
-        all_fit = all_fit & owned
-    del at_least, enough, histogram, by_level
+    row_cutoff = np.where(enough.any(axis=1), levels - 1 - np.argmax(enough[:, ::-1], axis=1), 0)
+    every_row = np.arange(len(choosing))
+    row_fit = at_least[every_row, row_cutoff] <= per_item
+    n_tied = int(by_level[every_row, row_cutoff][~row_fit].sum())  # candidates at a cut-off that overflows
+    # Items that do not choose get a cut-off above every level: they keep nothing themselves.
+    cutoff = np.full(n_items, levels, dtype=np.int64)
+    cutoff[choosing] = row_cutoff
+    all_fit = np.zeros(n_items, dtype=bool)
+    all_fit[choosing] = row_fit
+    quota = np.zeros(n_items, dtype=np.int64)
+    quota[choosing] = per_item - at_least[every_row, row_cutoff + 1]  # of the tied ones
+    del at_least, enough, histogram, by_level, row_of
     keep = np.zeros(n_pairs, dtype=bool)
     items = np.empty(n_tied, dtype=np.int64)
     edge_ids = np.empty(n_tied, dtype=np.int64)

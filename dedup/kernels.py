@@ -71,16 +71,27 @@ def reduce_pair_runs(
 
 @njit(cache=True, nogil=True)
 def count_levels(
-    codes: IndexArray, n_items: int, level: IndexArray, n_levels: int, histogram: IndexArray
+    codes: IndexArray,
+    n_items: int,
+    level: IndexArray,
+    n_levels: int,
+    row_of: IndexArray,
+    histogram: IndexArray,
 ) -> None:  # pragma: no cover - compiled; tested through dedup.grouping.top_candidates
     """For each pair (code `i * n_items + j`) at `level[k]`: one more candidate at that level
-    for both of its ends, in `histogram[item * n_levels + level]`. In place, because numpy's
-    bincount made an int64 table of every (item, level) per slice, at the grouping's peak."""
+    for each end that has a row (`row_of[item]` >= 0), in `histogram[row * n_levels + level]`.
+    In place, because numpy's bincount made an int64 table of every (item, level) per slice, at
+    the grouping's peak; rows only for the items that choose, because a table row per item of
+    the corpus in every owner's task was the dask workers' peak."""
     for k in range(len(codes)):
         first = codes[k] // n_items
         second = codes[k] - first * n_items
-        histogram[first * n_levels + level[k]] += 1
-        histogram[second * n_levels + level[k]] += 1
+        row = row_of[first]
+        if row >= 0:
+            histogram[row * n_levels + level[k]] += 1
+        row = row_of[second]
+        if row >= 0:
+            histogram[row * n_levels + level[k]] += 1
 
 
 @njit(cache=True, nogil=True)

@@ -17,6 +17,8 @@ Sections (all by default; pick with --only):
   ftfy         ftfy.fix_text vs newsclean.decode.fix_text per document, and identical output
   prefect      the same 10k corpus through `--prefect` (a real local server) vs `--no-prefect`
   datatrove    datatrove's MinHash dedup (own venv in the temp folder) on the same documents
+  dask         --engine dask on a 2-worker LocalCluster vs the local engine on each size's
+               corpus: time ratio, outputs identical, worker memory (bench/perf_dask.py)
   summary      the issue's targets, MET / MISS (always printed)
 
 How peak memory is measured: a thread samples the resident set size (RSS) of the `newsclean`
@@ -50,6 +52,7 @@ from pathlib import Path
 
 import perf_corpus as pc
 from common import heading
+from perf_dask import measure as measure_dask
 from perf_datatrove import section_datatrove
 from perf_ftfy import section_ftfy
 from perf_html import section_html
@@ -71,10 +74,11 @@ SECTIONS: dict[str, Callable[[Bench], None]] = {
     "ftfy": section_ftfy,
     "prefect": section_prefect,
     "datatrove": section_datatrove,
+    "dask": lambda bench: section_dask(bench),
 }
 # order: cheap in-process sections first, then scale (its runs feed incremental and datatrove);
 # datatrove before incremental, which changes the corpus
-ORDER = ("minhash", "ftfy", "scale", "text", "html", "prefect", "datatrove", "incremental", "replay")
+ORDER = ("minhash", "ftfy", "scale", "text", "html", "prefect", "datatrove", "incremental", "replay", "dask")
 TARGETS = {
     "docs_per_s": 2000.0,  # at 100k text documents, end to end
     "peak_mb": 2048.0,  # at 100k
@@ -90,6 +94,18 @@ TARGET_SIZE = 100_000
 
 # --------------------------------------------------------------------------------------------
 # Summary
+
+
+def section_dask(bench: Bench) -> None:
+    """Issue 31's table (bench/perf_dask.py): --engine dask on a 2-worker LocalCluster against
+    the local engine on the perf corpus of each size, outputs compared by sha256."""
+    corpora = {label(n): bench.corpus(n).root for n in bench.args.sizes}
+    options = argparse.Namespace(
+        only=",".join(corpora), corpus=[f"{name}={root}" for name, root in corpora.items()],
+        dask_workers="2", seed=bench.args.seed, skip_local=False, timeout=bench.args.timeout,
+        keep=False, regroup=False,
+    )  # fmt: skip
+    measure_dask(options)
 
 
 def section_summary(bench: Bench) -> None:

@@ -207,7 +207,12 @@ def main() -> None:
         help="then regroup each dask run's state on both engines under a changed cluster setting "
         "(no cleaning: the group stages side by side)",
     )
-    args = parser.parse_args()
+    measure(parser.parse_args())
+
+
+def measure(args: argparse.Namespace) -> None:
+    """The runs and tables for `args` (main's options; bench/perf.py's dask section builds them):
+    each corpus of `args.only` on the local engine and on a LocalCluster of each size."""
     tmp = Path(tempfile.mkdtemp(prefix="perf-dask-"))
     roots = {name: Path(folder) for name, _, folder in (c.partition("=") for c in args.corpus)}
     rows: list[list[object]] = []

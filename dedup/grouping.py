@@ -607,9 +607,9 @@ def event_graph(
     found = steps.candidates(inputs, s)
     del inputs
     release_freed_memory()
+    day_of_doc = {doc_id: _parse_day(doc.published) for doc_id, doc in by_id.items()}  # read once
     rep_days = np.array(
-        [d.toordinal() if (d := _parse_day(by_id[r].published)) is not None else -1 for r in rep_ids],
-        dtype=np.int64,
+        [d.toordinal() if (d := day_of_doc[r]) is not None else -1 for r in rep_ids], dtype=np.int64
     )
     near = copy_groups(found.to_check, rep_ids, shingles_of, space, s, rep_days)
     found.to_check = np.empty((0, 2), dtype=np.int64)
@@ -625,12 +625,10 @@ def event_graph(
     unit_day: list[date | None] = []
     for u in units:
         known = [
-            day
-            for rep in near_groups[u]
-            for doc_id in reps[rep]
-            if (day := _parse_day(by_id[doc_id].published)) is not None
+            day for rep in near_groups[u] for doc_id in reps[rep] if (day := day_of_doc[doc_id]) is not None
         ]
         unit_day.append(min(known) if known else None)
+    del day_of_doc
     unit_of_rep = np.array([unit_index[rep_ids[near.find(i)]] for i in range(n_reps)], dtype=np.int64)
     days = np.array([d.toordinal() if d is not None else -1 for d in unit_day], dtype=np.int64)
     edges, n_apart = steps.unit_edges(

@@ -889,10 +889,10 @@ def add_documents(
             subjects = snapshot_space([sigs[items[i]] for i in checked_items], m.stats, s)
             pairs_at = np.asarray([(at[a], at[b]) for a, b in plausible.tolist()], dtype=np.int64)
             copies &= ~subjects.pair_disagreements(pairs_at[:, 0], pairs_at[:, 1])
-            item_days = np.asarray(
-                [day_of(m.doc_published[items[i]]) for i in range(n_items)], dtype=np.int64
+            checked_days = np.asarray(
+                [day_of(m.doc_published[items[i]]) for i in checked_items], dtype=np.int64
             )
-            copies &= ~apart_in_time(item_days, plausible, s)
+            copies &= ~apart_in_time(checked_days, pairs_at, s)
             for a, b in plausible[copies].tolist():
                 copy_of[a].append(b)
                 copy_of[b].append(a)

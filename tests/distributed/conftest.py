@@ -1,19 +1,34 @@
 """One real Dask cluster for the distributed tests: a `distributed.LocalCluster` of 2 worker
 processes, and before it moto's standalone S3 server on loopback (its own process, a real HTTP
-endpoint), which the workers reach through s3fs as they would an object store."""
+endpoint), which the workers reach through s3fs as they would an object store; and the raw
+folder the engine and object-store tests run on."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from support import INPUTS, SEEDS
+
 distributed = pytest.importorskip("distributed")  # the dask extra (part of dev)
+
+
+@pytest.fixture(scope="package")
+def raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples and the reader's hostile inputs (encodings, gzip, a PDF, JSON Lines): 15
+    files, read only by the tests."""
+    folder = tmp_path_factory.mktemp("samples") / "raw"
+    shutil.copytree(SEEDS, folder / "seeds")
+    shutil.copytree(INPUTS, folder / "inputs")
+    return folder
 
 
 def _free_port() -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,21 +20,12 @@ from newsclean.flows.executors.dask import DaskExecutor
 from newsclean.flows.executors.direct import DirectExecutor
 from newsclean.run import RunOptions, run_pipeline
 from newsclean.settings import RunSettings, Settings
-from support import INPUTS, SEEDS
+from support import SEEDS
 
 OUTPUTS = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json")
 LOG = logging.getLogger("test")
 # Small batches, so the 15 files make several partitions over both workers.
 SETTINGS = Settings(run=RunSettings(workers=2, batch_size=3, min_batch_files=1))
-
-
-@pytest.fixture(scope="module")
-def raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The samples and the reader's hostile inputs (encodings, gzip, a PDF, JSON Lines)."""
-    folder = tmp_path_factory.mktemp("engine") / "raw"
-    shutil.copytree(SEEDS, folder / "seeds")
-    shutil.copytree(INPUTS, folder / "inputs")
-    return folder
 
 
 def digests(out: Path) -> dict[str, str]:

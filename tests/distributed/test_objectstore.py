@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from newsclean.objectstore import _layers
 from newsclean.run import RunOptions, build_options, run_pipeline
 from newsclean.settings import RunSettings, Settings
 from newsclean.stages.write import published_generation, read_pointer
-from support import INPUTS, SEEDS
 
 LOG = logging.getLogger("test")
 FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json", "merges.jsonl")
@@ -34,14 +32,6 @@ def fs(s3_endpoint: str):  # type: ignore[no-untyped-def]
     store = s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True, use_listings_cache=False)
     store.mkdir("nc-objects")
     return store
-
-
-@pytest.fixture(scope="module")
-def raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("objects") / "raw"
-    shutil.copytree(SEEDS, folder / "seeds")
-    shutil.copytree(INPUTS, folder / "inputs")
-    return folder
 
 
 @pytest.fixture(scope="module")

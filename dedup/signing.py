@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from newsclean.dedup.event_space import event_features, term_arrays, term_counts, term_id
 from newsclean.dedup.features import (
     event_terms,
     headline_codes,
@@ -36,6 +35,7 @@ from newsclean.dedup.features import (
 from newsclean.dedup.kernels import intersection_sizes
 from newsclean.dedup.lsh import sorted_unique
 from newsclean.dedup.minhash import MinHasher, hash_ngrams
+from newsclean.dedup.terms import event_features, term_arrays, term_counts, term_id
 from newsclean.settings import DedupSettings
 
 U32Array = npt.NDArray[np.uint32]

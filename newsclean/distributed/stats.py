@@ -27,7 +27,7 @@ Counts = tuple[U64Array, npt.NDArray[np.int64]]  # (sorted feature ids, document
 
 def partition_counts(term_ids: Sequence[U64Array]) -> Counts:
     """Map: each feature of these documents, with how many of them hold it (a document's ids
-    are distinct, `event_space.term_arrays`)."""
+    are distinct, `terms.term_arrays`)."""
     if not term_ids or sum(len(t) for t in term_ids) == 0:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     ids = np.sort(np.concatenate(term_ids))

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from distributed import Client
 
-from newsclean.dedup.event_space import term_arrays, term_counts, tfidf_matrix
+from newsclean.dedup.event_space import tfidf_matrix
 from newsclean.dedup.grouping import EventGraph, cluster_units, event_graph
 from newsclean.dedup.linkage import Edges, connected_parts
 from newsclean.dedup.lsh import candidate_codes
 from newsclean.dedup.signing import Signer
+from newsclean.dedup.terms import term_arrays, term_counts
 from newsclean.dedup.types import DedupDoc
 from newsclean.distributed import components as dc
 from newsclean.distributed import lsh as dl

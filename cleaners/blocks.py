@@ -319,10 +319,14 @@ def comment_thread_start(
 MIN_LIST_LINES = 8
 LIST_RATIO = 3.0
 MIN_STORY_WORDS = 80
-# A call to action that ends one teaser ("Full Story", "Read more »", "More…").
+# A call to action that ends one teaser: a link to another page's story ("Full Story", "Read
+# more »", "More…") or to an event's sign-up ("Register Now", "Learn more"). Not "Buy now": the
+# products of a deals post are its content.
 _TEASER_LINK = re.compile(
     r"(?:full story|read (?:the )?(?:full|whole|more|rest)(?: (?:story|article))?|more|continue reading"
-    r"|read on|see more|view (?:story|article)|go to (?:story|article))\W*",
+    r"|read on|see more|view (?:story|article)|go to (?:story|article)"
+    r"|(?:register|sign up|enrol|enroll|rsvp)(?: (?:now|today|here|online))?|(?:get|book) (?:your )?tickets"
+    r"|learn more|find out more)\W*",
     re.I,
 )
 

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import re
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from copy import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -272,13 +272,18 @@ def _reads_as_article(text: str, title: str | None) -> bool:
     A balanced pass costs as much as the kept one, and it replaced no such extraction on the
     wceb-dev and AEB pages (the longest it replaced that opened on the title held 138 prose
     words: docs/tuning.md, "Article choice")."""
-    if _prose_words(text) < LONG_STORY_WORDS:
-        return False
+    return _prose_words(text) >= LONG_STORY_WORDS and _opens_on_title(text, title)
+
+
+def _opens_on_title(text: str, title: str | None) -> bool:
+    """The text's opening holds `TITLE_OPENING` of the title's content words (`title_affinity`):
+    it is the story the page is about, not a promo, a notice or other stories' teasers."""
     affinity = title_affinity(text, title)
-    return affinity is not None and affinity >= 0.5
+    return affinity is not None and affinity >= TITLE_OPENING
 
 
 LONG_STORY_WORDS = 150
+TITLE_OPENING = 0.5
 
 
 def _page_metadata(
@@ -406,16 +411,28 @@ def page_extractions(
         text, meta, repairs = _repair(raw, page_meta, options, decode_options)
         result = clean_text(text, options, known.merged(meta))
         cleaned.append(Extraction(Candidate(name, result.text), result, repairs))
-    kept = cleaned[0]
-    if kept.candidate.name != "beautifulsoup" and kept.candidate.prose_words < options.html_min_prose_words:
-        # The extractor kept too little (a reprint notice, a teaser): render the page without its
-        # chrome and let the text cleaner find the body; keep whichever holds more prose.
+    if cleaned[0].candidate.name != "beautifulsoup" and missed_article(cleaned, options.html_min_prose_words):
+        # Render the page without its chrome and let the text cleaner find the body; it is put
+        # first when it holds more prose than any extraction (twice as much).
         soup_text, soup_meta = _soup_text(html)
         soup_text, soup_meta, soup_repairs = _repair(soup_text, soup_meta, options, decode_options)
         fallback = clean_text(soup_text, options, known.merged(meta).merged(soup_meta))
-        if _prose_words(fallback.text) > 2 * kept.candidate.prose_words:
+        if _prose_words(fallback.text) > 2 * max(e.candidate.prose_words for e in cleaned):
             cleaned.insert(0, Extraction(Candidate("beautifulsoup", fallback.text), fallback, soup_repairs))
     return cleaned
+
+
+def missed_article(extractions: Sequence[Extraction], min_prose_words: float) -> bool:
+    """Every extraction kept too little (a reprint notice, a teaser, a promo list): none holds
+    `min_prose_words` words of prose, and none opens on the title's story (`_opens_on_title`).
+    One that does is a short post found in place, and the page around it would add only its
+    sidebars, archive lists and comments. Every extraction, not only the one kept first:
+    trafilatura's fallbacks may take a promo list where its fast pass found the post."""
+    title = extractions[0].result.metadata.title
+    return all(
+        e.candidate.prose_words < min_prose_words and not _opens_on_title(e.candidate.text, title)
+        for e in extractions
+    )
 
 
 def clean_html(

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from newsclean.cleaners import clean_html
+from newsclean.cleaners import clean_html, clean_text
 from newsclean.cleaners.article import Candidate, choose_article, cohesion, title_affinity
+from newsclean.cleaners.html_page import Extraction, missed_article
+from newsclean.cleaners.types import Metadata
 from newsclean.flows.cli import main
 from newsclean.settings import CleaningOptions
 
@@ -86,3 +88,62 @@ def test_newsclean_explain_names_the_article_choice(capsys: pytest.CaptureFixtur
     shown = capsys.readouterr().out
     assert '[lost_article / article-choice] "trafilatura set aside' in shown
     assert "harbour council voted on Tuesday night" in shown.split("--- removed")[0]
+
+
+def test_a_short_post_that_opens_on_the_title_keeps_its_place() -> None:
+    """A 36-word blog post under its title, beside a sidebar (an about blurb, link and archive
+    lists) and reader comments: trafilatura keeps the post. It holds less prose than
+    `html_min_prose_words`, but it opens on the title's story, so the page without its chrome
+    (twice its prose, sidebar and all) does not replace it. Under a title that is only the
+    blog's name, the same post is not known as the story and the page is rendered."""
+    page = (PAGES / "short_post_with_sidebar.html").read_text(encoding="utf-8")
+    cleaned = clean_html(page)
+    assert cleaned.text.startswith("Hello everyone! We wanted to share the interview")
+    assert "two sisters who love boats" not in cleaned.text and "2011 (43)" not in cleaned.text
+    assert cleaned.removals[0].rule.startswith("trafilatura")
+    blog_title = page.replace("Harbour Notes: Ferry Timetable Interview", "Sea Notebook")
+    rendered = clean_html(blog_title)
+    assert rendered.removals[0].rule == "beautifulsoup"
+    assert "two sisters who love boats" in rendered.text
+
+
+def _extraction(name: str, text: str) -> Extraction:
+    result = clean_text(text, known=Metadata(title="Amazon Web Services Blog"))
+    return Extraction(Candidate(name, result.text), result, ())
+
+
+def test_the_page_is_rendered_only_when_every_extraction_missed_the_article() -> None:
+    """trafilatura's fallbacks pass (kept first: its fast pass found under 100 words) took a
+    sidebar of event promos, which the cleaner drops as a teaser list; its fast pass holds the
+    post. The page is not rendered: one extraction holds the article, and the choice finds it."""
+    promos = _extraction(
+        "trafilatura-fallbacks",
+        "\n".join(
+            [
+                "Gaming Industry Day",
+                "[London]",
+                "This session uses real case studies to show how gaming companies can use the"
+                " cloud to stay flexible, with customer speakers and a panel discussion after it.",
+                "Register Now",
+                "Choosing your Web App Architecture in 7 Steps",
+                "[Online]",
+                "You want to run your web app in the cloud, but you do not know which services"
+                " will best meet your needs; seven questions will show you which ones to use.",
+                "Register Now",
+            ]
+        ),
+    )
+    post = _extraction(
+        "trafilatura",
+        "For this episode of the weekly report, I interviewed the principal database engineer"
+        " on the Amazon database team, to learn more about the new provisioned storage feature.\n"
+        "We discussed use cases and scalability, and the fact that you can add capacity to a"
+        " running database while it is running if your needs change. Watch it and let me know"
+        " what you think!",
+    )
+    assert promos.candidate.prose_words == 0
+    assert post.candidate.prose_words >= 50
+    assert missed_article([promos], 50)
+    assert not missed_article([promos, post], 50)
+    chosen, reason = choose_article(promos.candidate, [post.candidate], "Amazon Web Services Blog")
+    assert chosen is post.candidate and reason is not None

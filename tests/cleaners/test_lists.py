@@ -79,3 +79,30 @@ def test_newsclean_explain_names_the_list_rule(tmp_path: Path, capsys: pytest.Ca
     shown = capsys.readouterr().out
     assert "[page_chrome / non-prose-list] 'USD/EUR" in shown
     assert "USD/EUR" not in shown.split("--- removed")[0]
+
+
+def test_event_promos_ending_in_register_now_are_dropped_a_deals_posts_products_stay() -> None:
+    """A call to register ends each event promo beside a story: a teaser list. "Buy now" under
+    each product of a deals post is not: the products are the post."""
+    events = [
+        "Cloud Day for the Gaming Industry",
+        "This session will use real world case studies to show how gaming companies can use the"
+        " cloud to stay flexible, with a customer panel after it.",
+        "Register Now",
+        "Choosing your Web App Architecture",
+        "Seven questions will show you which services are right for your website or application.",
+        "Register Now",
+    ]
+    lines = [*STORY, *events]
+    assert teaser_blocks(lines) == list(range(len(STORY), len(lines)))
+    cleaned = clean_text("\n\n".join(lines))
+    assert cleaned.text.split("\n\n") == STORY
+    deals = [
+        "Apple AirPods Pro",
+        "The noise-cancelling earbuds are down to their lowest price yet for the holiday sale.",
+        "Buy Now",
+        "Instant Pot Duo",
+        "The seven-in-one cooker is half price today, the best deal we have seen on it this year.",
+        "Buy Now",
+    ]
+    assert teaser_blocks([*STORY, *deals]) == []

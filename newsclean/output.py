@@ -91,6 +91,59 @@ def write_chunks(path: Path, chunks: Iterable[bytes], *, same_as: Path | None = 
     _write_streamed(path, chunks, same_as=same_as)
 
 
+# A piece of `write_spliced`'s output: bytes to write, or a (start, end) byte range of its source.
+Piece = bytes | tuple[int, int]
+
+
+def write_spliced(path: Path, source: Path, pieces: Iterable[Piece]) -> None:
+    """`write_atomic` for a file made mostly of byte ranges of `source` (an incremental run's
+    documents.jsonl: the previous generation's lines that did not change, with the changed lines
+    between them). The ranges are copied by the kernel (`os.copy_file_range`: no pass through
+    Python; a buffered copy where the system has none or refuses it), the bytes written as they
+    come; flushed to disk before the rename, as every contract file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
+        with source.open("rb") as src:
+            kernel = hasattr(os, "copy_file_range")
+            for piece in pieces:
+                if isinstance(piece, bytes):
+                    _write_all(fd, piece)
+                    continue
+                start, end = piece
+                while kernel and start < end:
+                    try:
+                        done = os.copy_file_range(src.fileno(), fd, end - start, start)
+                    except OSError:  # e.g. EXDEV or EINVAL on some file systems
+                        kernel = False
+                        break
+                    if done == 0:
+                        raise RuntimeError(f"{source} ended before byte {end}")
+                    start += done
+                while start < end:
+                    block = os.pread(src.fileno(), min(end - start, 1 << 20), start)
+                    if not block:
+                        raise RuntimeError(f"{source} ended before byte {end}")
+                    _write_all(fd, block)
+                    start += len(block)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _same_bytes(a: Path, b: Path, block: int = 1 << 20) -> bool:
     """Whether two files hold the same bytes (False when `b` does not exist), a block at a time."""
     try:

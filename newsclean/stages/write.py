@@ -15,6 +15,11 @@ written again (same bytes, same inode and modification time). The previous gener
 until the next publication, for readers that resolved `current` just before a switch; older ones
 are removed. Each file is sorted, so the same input gives the same bytes whatever the batch size,
 worker count or executor.
+
+After an incremental group stage, `documents.jsonl` and `canonical.jsonl` are the previous
+generation's with the changed lines spliced in: each changed key is found by a binary search over
+the old sorted file's byte offsets, and the unchanged bytes between them are copied by the kernel
+(`os.copy_file_range`), so writing costs what changed, not the size of the archive.
 """
 
 from __future__ import annotations
@@ -22,17 +27,27 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import mmap
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from newsclean.output import dumps, read_jsonl, unpack, write_atomic, write_chunks, write_jsonl
+from newsclean.output import (
+    Piece,
+    dumps,
+    read_jsonl,
+    unpack,
+    write_atomic,
+    write_chunks,
+    write_jsonl,
+    write_spliced,
+)
 from newsclean.records import CleanedDocument
 from newsclean.report import canonical_markdown
-from newsclean.state import store_model
+from newsclean.state import ROWS_DIR, ROWS_LIST, rows_folder, store_model
 
 OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json", "merges.jsonl")
 CANONICAL_DIR = "canonical"
@@ -268,13 +283,28 @@ def _merges(grouped: Path, groups: dict[str, Any], previous: Path | None) -> lis
 
 def _keep_model(grouped: Path, out: Path) -> None:
     """The grouping model the group stage left, kept in the run state now that the outputs
-    made from it are published."""
+    made from it are published: its new scoring-row segments moved into the state folder
+    first, then the parts that name them stored (one transaction), then the segments no model
+    names any more removed (a run stopped between the steps leaves the old model whole)."""
     parts = {p.stem.removeprefix("model-"): p.read_bytes() for p in sorted(grouped.glob("model-*.bin"))}
-    if parts:
-        # With the outputs it was published with: a later run that finds them otherwise (a run
-        # killed before recording them, a hand edit) regroups everything.
-        parts["outputs"] = json.dumps(output_stamps(out), sort_keys=True).encode()
-        store_model(out, parts)
+    if not parts:
+        return
+    rows = rows_folder(out)
+    new_rows = grouped / ROWS_DIR
+    if new_rows.is_dir():
+        rows.mkdir(parents=True, exist_ok=True)
+        for segment in sorted(new_rows.iterdir()):
+            os.replace(segment, rows / segment.name)
+    # With the outputs it was published with: a later run that finds them otherwise (a run
+    # killed before recording them, a hand edit) regroups everything.
+    parts["outputs"] = json.dumps(output_stamps(out), sort_keys=True).encode()
+    store_model(out, parts)
+    listed = grouped / ROWS_LIST
+    if listed.is_file() and rows.is_dir():
+        used = set(json.loads(listed.read_text(encoding="utf-8")))
+        for segment in sorted(rows.iterdir()):
+            if segment.name not in used:
+                shutil.rmtree(segment, ignore_errors=True)
 
 
 def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) -> dict[str, Any]:
@@ -354,51 +384,147 @@ def _write_quarantine(new: Path, quarantine: list[dict[str, Any]], old: Path | N
     return quarantine_sorted
 
 
+# The key of a line `dumps` wrote, found without parsing it: inside a JSON string every quote is
+# escaped, so the first `,"<key>":"` of a line is the key itself.
 _ID_KEY = b',"id":"'  # in a documents.jsonl line (sorted keys, no spaces): the document's id
 _CLUSTER_KEY = b',"cluster_id":"'  # in a canonical.jsonl line: the cluster's id
 
 
-def _field(line: bytes, key: bytes) -> str:
-    """A string field of a line `dumps` wrote, without parsing it: inside a JSON string every
-    quote is escaped, so the first `,"<key>":"` is the key itself."""
-    start = line.index(key) + len(key)
-    return line[start : line.index(b'"', start)].decode("utf-8")
+class _SortedFile:
+    """An output file of the previous generation, sorted by a key field (`_ID_KEY`,
+    `_CLUSTER_KEY`), mapped into memory for lookups by key: the lines between lookups are never
+    read by Python (`write_spliced` has the kernel copy them)."""
+
+    _WINDOW = 1 << 14  # below this many bytes a lookup reads the lines one by one
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path, self.key = path, key
+        self._file = path.open("rb")
+        self.size = os.fstat(self._file.fileno()).st_size
+        self.data: mmap.mmap | bytes = (
+            mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if self.size else b""
+        )
+
+    def close(self) -> None:
+        if isinstance(self.data, mmap.mmap):
+            self.data.close()
+        self._file.close()
+
+    def __enter__(self) -> _SortedFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _line_start(self, offset: int) -> int:
+        """The first line start at or after `offset`."""
+        if offset <= 0:
+            return 0
+        newline = self.data.find(b"\n", offset - 1)
+        return self.size if newline < 0 else newline + 1
+
+    def line_end(self, start: int) -> int:
+        newline = self.data.find(b"\n", start)
+        return self.size if newline < 0 else newline + 1
+
+    def key_at(self, start: int) -> bytes:
+        """The key of the line starting at `start`, undecoded."""
+        end = self.line_end(start)
+        at = self.data.find(self.key, start, end)
+        if at < 0:
+            raise RuntimeError(f"{self.path}: a line at byte {start} without {self.key.decode()}")
+        at += len(self.key)
+        return self.data[at : self.data.find(b'"', at, end)]
+
+    def _before(self, offset: int, key: bytes) -> int | None:
+        """The end of the line that starts at or after `offset` when its key sorts before `key`;
+        None when it does not (or there is no such line)."""
+        start = self._line_start(offset)
+        if start >= self.size or self.key_at(start) >= key:
+            return None
+        return self.line_end(start)
+
+    def find(self, key: bytes, low: int) -> int:
+        """The start of the first line at or after the line start `low` whose key is `key` or
+        sorts after it (`size` if none): a galloping search from `low` (lookups come in key order,
+        mostly near the last one), a binary search by byte offset, then line by line."""
+        step, high = self._WINDOW, self.size
+        while low + step < self.size:
+            after = self._before(low + step, key)
+            if after is None:
+                high = low + step
+                break
+            low, step = after, step * 2
+        while high - low > self._WINDOW:
+            middle = (low + high) // 2
+            after = self._before(middle, key)
+            if after is None:
+                high = middle
+            else:
+                low = after
+        while low < self.size and self.key_at(low) < key:
+            low = self.line_end(low)
+        return low
 
 
-def _merged_lines(
-    old_lines: Iterator[tuple[str, bytes]], changed: dict[str, bytes | None]
-) -> Iterator[tuple[str, bytes | None, bytes | None]]:
-    """Sorted (key, old line, new line) over an old sorted file and the changed keys (a None new
-    line: the key goes); an unchanged line comes as (key, line, line)."""
-    pending = sorted(changed)
-    k = 0
-    for key, line in old_lines:
-        while k < len(pending) and pending[k] < key:
-            yield pending[k], None, changed[pending[k]]
-            k += 1
-        if k < len(pending) and pending[k] == key:
-            yield key, line, changed[key]
-            k += 1
-        else:
-            yield key, line, line
-    for key in pending[k:]:
-        yield key, None, changed[key]
+def _spliced(
+    old: _SortedFile, lines: dict[str, bytes | None], read: set[str]
+) -> Iterator[tuple[str, bytes | None, bytes | None, tuple[int, int]]]:
+    """Over the sorted keys of `lines` (a None line: the key goes) and `read` (keys whose old line
+    is wanted as it is): (key, old line or None, new line or None, the old byte range it
+    replaces); the unchanged lines between them are the gaps between the ranges."""
+    position = 0
+    for key in sorted(lines.keys() | read):
+        target = key.encode("utf-8")
+        start = old.find(target, position)
+        end = start
+        if start < old.size and old.key_at(start) == target:
+            end = old.line_end(start)
+        old_line = old.data[start:end] if end > start else None
+        new_line = lines.get(key, old_line)
+        yield key, old_line, new_line, (start, end)
+        position = end
 
 
-def _keyed(path: Path, key: bytes) -> Iterator[tuple[str, bytes]]:
-    with path.open("rb") as handle:
-        for line in handle:
-            if line.strip():
-                yield _field(line, key), line
+def _pieces(old: _SortedFile, edits: Iterator[tuple[tuple[int, int], bytes | None]]) -> Iterator[Piece]:
+    """`write_spliced`'s pieces: the old file's bytes around each edit (a byte range replaced
+    by a new line, or by nothing), short gaps read here, long ones left to the kernel."""
+    position = 0
+    pending: list[bytes] = []
+    for (start, end), line in edits:
+        if start - position >= _KERNEL_COPY:
+            if pending:
+                yield b"".join(pending)
+                pending = []
+            yield (position, start)
+        elif start > position:
+            pending.append(old.data[position:start])
+        if line is not None:
+            pending.append(line)
+        position = end
+    if old.size - position >= _KERNEL_COPY:
+        if pending:
+            yield b"".join(pending)
+        yield (position, old.size)
+    else:
+        pending.append(old.data[position : old.size])
+        yield b"".join(pending)
+
+
+_KERNEL_COPY = 1 << 16  # unchanged stretches this long or longer are copied by the kernel
 
 
 def _write_changes(
     grouped: Path, groups: dict[str, Any], previous: Path, new: Path, debug_removals: bool
 ) -> dict[str, Any]:
-    """The outputs of an incremental group stage: the previous generation's lines streamed, with
-    the changed documents' lines (new, re-assigned, departed) and the changed clusters' rows in
+    """The outputs of an incremental group stage: the previous generation's files with the
+    changed documents' lines (new, re-assigned, departed) and the changed clusters' rows put in
     their sorted places; pages of unchanged clusters linked from the previous generation; the
-    summary counted from the previous one and the lines that changed."""
+    summary counted from the previous one and the lines that changed.
+
+    The cost follows the change, not the archive: each changed key's place in the old sorted
+    file is found by a search over byte offsets (`_SortedFile.find`), only the lines there are
+    read, and the unchanged bytes between them are copied by the kernel (`write_spliced`)."""
     summary = json.loads((previous / "summary.json").read_text(encoding="utf-8"))
     assignments: dict[str, dict[str, Any]] = groups["assignments"]
     touched: dict[str, list[str]] = groups["clusters"]
@@ -420,34 +546,31 @@ def _write_changes(
         for kind, n in record["removed"].items():
             removed[kind] += sign * n
 
-    def document_lines() -> Iterator[bytes]:
-        batch: list[bytes] = []
-        for doc_id, old_line, new_line in _merged_lines(
-            _keyed(previous / "documents.jsonl", _ID_KEY), changed
-        ):
-            if old_line is not new_line:
+    def document_edits(old: _SortedFile) -> Iterator[tuple[tuple[int, int], bytes | None]]:
+        reassigned = {d for d in assignments if d not in changed}
+        for doc_id, old_line, new_line, span in _spliced(old, changed, wanted | reassigned):
+            if doc_id in changed:
                 if old_line is not None:
                     count(unpack(old_line), -1)
                 if new_line is None and doc_id in assignments:  # an old document re-assigned
                     raise RuntimeError(f"{doc_id}: re-assigned but not in the new lines")
-            if doc_id in assignments and old_line is not None and new_line is old_line:
+            elif doc_id in assignments and old_line is not None:
                 record = unpack(old_line)  # kept, with new grouping fields
                 record.update(assignments[doc_id])
                 new_line = (dumps(record) + "\n").encode("utf-8")
                 count(unpack(old_line), -1)
             if new_line is None:
+                if old_line is not None:
+                    yield span, None
                 continue
-            if old_line is not new_line:
+            if new_line is not old_line:
                 count(unpack(new_line), +1)
+                yield span, new_line
             if doc_id in wanted:
                 members[doc_id] = unpack(new_line)
-            batch.append(new_line)
-            if len(batch) >= 1000:
-                yield b"".join(batch)
-                batch = []
-        yield b"".join(batch)
 
-    write_chunks(new / "documents.jsonl", document_lines())
+    with _SortedFile(previous / "documents.jsonl", _ID_KEY) as old:
+        write_spliced(new / "documents.jsonl", old.path, _pieces(old, document_edits(old)))
     missing = wanted - set(members)
     if missing:
         raise RuntimeError(f"members of changed clusters without a line: {sorted(missing)[:5]}")
@@ -456,25 +579,18 @@ def _write_changes(
     row_lines.update({cid: (dumps(row) + "\n").encode("utf-8") for cid, row in rows.items()})
     clusters = summary["clusters"]
 
-    def canonical_lines() -> Iterator[bytes]:
+    def canonical_edits(old: _SortedFile) -> Iterator[tuple[tuple[int, int], bytes | None]]:
         nonlocal clusters
-        batch: list[bytes] = []
-        for _, old_line, new_line in _merged_lines(
-            _keyed(previous / "canonical.jsonl", _CLUSTER_KEY), row_lines
-        ):
+        for _, old_line, new_line, span in _spliced(old, row_lines, set()):
             clusters += (new_line is not None) - (old_line is not None)
-            if new_line is not None:
-                batch.append(new_line)
-        yield b"".join(batch)
+            if new_line is not None or old_line is not None:
+                yield span, new_line
 
-    write_chunks(new / "canonical.jsonl", canonical_lines())
-    md_dir = new / CANONICAL_DIR
-    md_dir.mkdir()
-    for page in (previous / CANONICAL_DIR).iterdir():
-        if page.stem not in row_lines:
-            os.link(page, md_dir / page.name)
+    with _SortedFile(previous / "canonical.jsonl", _CLUSTER_KEY) as old:
+        write_spliced(new / "canonical.jsonl", old.path, _pieces(old, canonical_edits(old)))
+    _link_pages(previous / CANONICAL_DIR, new / CANONICAL_DIR, keep=lambda stem: stem not in row_lines)
     for cid, row in rows.items():
-        write_atomic(md_dir / f"{cid}.md", canonical_markdown(row), durable=False)
+        write_atomic(new / CANONICAL_DIR / f"{cid}.md", canonical_markdown(row), durable=False)
     quarantine = _write_quarantine(
         new, read_jsonl(grouped / "quarantine.jsonl"), previous / "quarantine.jsonl"
     )
@@ -488,6 +604,21 @@ def _write_changes(
         "relations": {k: v for k, v in sorted(relations.items()) if v},
         "removed": {k: v for k, v in sorted(removed.items()) if v},
     }
+
+
+def _link_pages(old: Path, new: Path, keep: Callable[[str], bool]) -> None:
+    """Make `new` (a fresh folder) hold hard links of the pages in `old` whose stem `keep`
+    accepts; names resolved against the two folders' descriptors, not walked as paths."""
+    new.mkdir()
+    source = os.open(old, os.O_RDONLY | os.O_DIRECTORY)
+    target = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in os.listdir(source):
+            if keep(os.path.splitext(name)[0]):
+                os.link(name, name, src_dir_fd=source, dst_dir_fd=target)
+    finally:
+        os.close(source)
+        os.close(target)
 
 
 # An output on an object store (`--out s3://bucket/prefix`). No rename or link there: the run

@@ -398,8 +398,8 @@ def page_extractions(
     decode_options: DecodeOptions | None = None,
 ) -> list[Extraction]:
     """The page's extractions, each repaired and cleaned: the one kept so far first (trafilatura's
-    kept pass, or the page without its chrome when that pass kept too little prose), then the
-    others for `choose_article` to compare."""
+    kept pass, or the page without its chrome when every extraction missed the article:
+    `missed_article`), then the others for `choose_article` to compare."""
     found = _trafilatura(html, url, options) if options.html_extractor == "trafilatura" else None
     if found is None:
         text, page_meta = _soup_text(html)

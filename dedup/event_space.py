@@ -33,6 +33,13 @@ F64Array = npt.NDArray[np.float64]
 
 
 def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sparse.csr_matrix:
+    """`tfidf_rows` without the vocabulary."""
+    return tfidf_rows(term_ids, counts)[0]
+
+
+def tfidf_rows(
+    term_ids: Sequence[U64Array], counts: Sequence[U32Array]
+) -> tuple[sparse.csr_matrix, U64Array]:
     """Rows of sublinear-TF x smoothed-IDF weights, L2-normalised: scikit-learn's
     `TfidfVectorizer(sublinear_tf=True)`, built from stored feature counts in a few numpy passes
     instead of re-tokenising every text.
@@ -40,11 +47,11 @@ def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sp
     Weights are computed in place and rows normalised a block at a time, so no whole-corpus
     temporary is made (they were a peak of the grouping). A block holds whole rows, so each
     row's norm sums its entries in the same order as one pass would: the weights are the same
-    to the bit."""
+    to the bit. Returns the matrix and each column's feature id (sorted)."""
     n = len(term_ids)
     lengths = np.fromiter((len(x) for x in term_ids), dtype=np.int64, count=n)
     if n == 0 or lengths.sum() == 0:
-        return sparse.csr_matrix((n, 1))
+        return sparse.csr_matrix((n, 1)), np.zeros(1, dtype=np.uint64)
     all_ids = np.concatenate(term_ids)
     # Each entry's column is its id's rank among the distinct ids, read off one argsort (not
     # np.unique(return_inverse=True), which hashes in numpy 2.4 and is far slower, nor a sort
@@ -76,14 +83,25 @@ def tfidf_matrix(term_ids: Sequence[U64Array], counts: Sequence[U32Array]) -> sp
         norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=last - first))
         values /= np.where(norms > 0, norms, 1.0)[rows]  # a view: written through
     # Each row's ids are sorted and distinct (`term_arrays`), so the CSR arrays are built directly.
-    return sparse.csr_matrix(
+    matrix = sparse.csr_matrix(
         (data, columns, indptr.astype(index_type)), shape=(n, len(vocabulary)), dtype=np.float64
     )
+    return matrix, vocabulary
 
 
 # A headline naming at least this many principal specifics speaks for its story against an
 # untitled one (`EventSpace.pair_conflicts`; chosen on the 1987 background: docs/tuning.md).
 HEADLINE_SPECIFICS = 3
+
+# What a space holds per story (`EventSpace.from_rows`): its rows of these matrices and `titled`.
+ROW_MATRICES = (
+    "matrix",
+    "term_matrix",
+    "principal_matrix",
+    "subject_matrix",
+    "rare_subject_matrix",
+    "code_matrix",
+)
 
 # Rows normalised at a time in `tfidf_matrix`: bounds each temporary (docs/tuning.md).
 _ROWS_PER_BLOCK = 8192
@@ -116,7 +134,11 @@ class EventSpace:
         self.threads = threads
         ids = [f[0] for f in features]
         counts = [f[1] for f in features]
-        self.matrix: sparse.csr_matrix = tfidf_matrix(ids, counts)
+        self.matrix: sparse.csr_matrix
+        # Each column's feature id, and each `term_matrix` column's event-term id.
+        self.vocabulary: U64Array
+        self.matrix, self.vocabulary = tfidf_rows(ids, counts)
+        self.event_vocabulary: U64Array = np.zeros(1, dtype=np.uint64)
         # Event-term weights (1 + log tf) x IDF x rarity prior, from arrays in a few numpy
         # passes, not a Python dict of terms per story (memory and time: docs/tuning.md).
         n = len(events)
@@ -135,6 +157,7 @@ class EventSpace:
         frequencies = np.concatenate([counts[i][e[0]] for i, e in enumerate(events)]).astype(np.float64)
         priors = np.concatenate([e[1] for e in events])
         vocabulary = sorted_unique(event_ids)
+        self.event_vocabulary = vocabulary
         cols = np.searchsorted(vocabulary, event_ids)
         rows = np.repeat(np.arange(n, dtype=np.int64), sizes)
         doc_freq = np.bincount(cols, minlength=len(vocabulary)).astype(np.float64)
@@ -176,6 +199,29 @@ class EventSpace:
         events = [event_features(ids, bag) for (ids, _), bag in zip(features, bags, strict=True)]
         return cls(features, events, overlap_offset=options["overlap_offset"],
                    overlap_reference=options["overlap_reference"])  # fmt: skip
+
+    @classmethod
+    def from_rows(
+        cls,
+        matrices: Mapping[str, sparse.csr_matrix],
+        titled: npt.NDArray[np.bool_],
+        *,
+        overlap_offset: float,
+        overlap_reference: float,
+    ) -> EventSpace:
+        """A space over rows weighted elsewhere (an incremental run's stored rows): `matrices`
+        holds `matrix`, `term_matrix`, `principal_matrix`, `subject_matrix`,
+        `rare_subject_matrix` and `code_matrix` as the constructor makes them (sorted indices),
+        in any column numbering shared by all rows; totals are summed from them."""
+        space = cls.__new__(cls)
+        space.offset, space.reference, space.threads = overlap_offset, overlap_reference, 1
+        for name in ROW_MATRICES:
+            setattr(space, name, matrices[name])
+        space.vocabulary = space.event_vocabulary = np.zeros(0, dtype=np.uint64)  # not known here
+        space.totals = np.asarray(space.term_matrix.sum(axis=1), dtype=np.float64).ravel()
+        space.principal_totals = np.asarray(space.principal_matrix.sum(axis=1), dtype=np.float64).ravel()
+        space.titled = np.asarray(titled, dtype=bool)
+        return space
 
     def top_terms(self, k: int) -> list[set[str]]:
         """Per item, its `k` highest-weighted TF-IDF features (as feature ids), for LSH.

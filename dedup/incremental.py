@@ -20,7 +20,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -45,6 +45,7 @@ from newsclean.dedup.grouping import (  # private ones: the full grouping's rule
 from newsclean.dedup.linkage import CANNOT_LINK, Edges, attach_lone_items, average_linkage
 from newsclean.dedup.lsh import _band_keys, bands_for, byte_sketch, sketch_agreement, sorted_unique
 from newsclean.dedup.minhash import EMPTY_HASH, MinHasher
+from newsclean.dedup.rows import Columns, RowBlock, RowStore
 from newsclean.dedup.signing import DocSignature, shingle_set
 from newsclean.dedup.types import Assignment, DedupDoc, Grouping, Relation
 from newsclean.settings import DedupSettings
@@ -193,6 +194,7 @@ def snapshot_space(
         )
         space.term_matrix.sort_indices()
         space.totals = np.asarray(space.term_matrix.sum(axis=1), dtype=np.float64).ravel()
+        space.event_vocabulary = event_vocabulary
     # Principal specifics, at their feature IDF (the constructor's entries, re-weighted).
     principal = space.principal_matrix
     principal.data[:] = np.log((n + 1) / (doc_freq[principal.indices] + 0.5))
@@ -519,9 +521,20 @@ class GroupingModel:
     frequent: dict[str, list[int]] = field(default_factory=dict)
     emptied: dict[str, dict[str, Any]] = field(default_factory=dict)
     base_changed: bool = True
+    # Each scoring document's rows under the snapshot (`newsclean.dedup.rows`): segment names,
+    # per document row its segment and row there, ids first seen since the snapshot.
+    row_segments: list[str] = field(default_factory=list)
+    doc_segment: list[int] = field(default_factory=list)
+    doc_offset: list[int] = field(default_factory=list)
+    extra_features: list[int] = field(default_factory=list)
+    extra_events: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.row_of = {d: i for i, d in enumerate(self.doc_id) if self.doc_alive[i]}
+        stats = self.stats
+        columns = Columns(stats.feature_ids, stats.event_ids, self.extra_features, self.extra_events)
+        self.rows = RowStore(columns, self.row_segments, self.doc_segment, self.doc_offset)
+        self.rows.grow(len(self.doc_id))
 
     @property
     def live_docs(self) -> int:
@@ -553,6 +566,10 @@ class GroupingModel:
             "edges_a": self.edges_a[keep],
             "edges_b": self.edges_b[keep],
             "edges_w": self.edges_w[keep],
+            "doc_segment": np.asarray(self.doc_segment, dtype=np.int32),
+            "doc_offset": np.asarray(self.doc_offset, dtype=np.int32),
+            "extra_features": np.asarray(self.extra_features, dtype=np.uint64),
+            "extra_events": np.asarray(self.extra_events, dtype=np.uint64),
         }
         for name, index in self.delta.items():
             arrays |= {f"{name}_keys": index.keys, f"{name}_rows": index.rows, f"{name}_order": index.order}
@@ -571,6 +588,7 @@ class GroupingModel:
             "stamps": self.stamps,
             "frequent": self.frequent,
             "emptied": self.emptied,
+            "row_segments": self.row_segments,
         }
         arrays["strings"] = np.frombuffer(json.dumps(strings).encode("utf-8"), dtype=np.uint8)
         return _save(arrays)
@@ -617,6 +635,11 @@ class GroupingModel:
             frequent={k: list(v) for k, v in s["frequent"].items()},
             emptied=s["emptied"],
             base_changed=False,
+            row_segments=list(s["row_segments"]),
+            doc_segment=a["doc_segment"].tolist(),
+            doc_offset=a["doc_offset"].tolist(),
+            extra_features=a["extra_features"].tolist(),
+            extra_events=a["extra_events"].tolist(),
         )
 
 
@@ -708,6 +731,35 @@ class _Step:
         if wanted:
             self.cache.update(zip(wanted, self._read(wanted), strict=True))
         return self.cache
+
+    def rows(self, doc_rows: Sequence[int], *, near_only: bool = False) -> RowBlock:
+        """The scoring rows of these documents, in order (`newsclean.dedup.rows`); a document
+        without stored rows (an exact copy's twin that now scores its unit) is weighed from its
+        signature and kept with this run's rows."""
+        store = self.m.rows
+        missing = sorted({r for r in doc_rows if not store.has(r)})
+        if missing:
+            self.add_rows(missing, [self.signatures(missing)[r] for r in missing])
+        return store.gather(doc_rows, near_only=near_only)
+
+    def add_rows(
+        self, doc_rows: Sequence[int], signatures: Sequence[DocSignature], space: EventSpace | None = None
+    ) -> None:
+        """Keep the scoring rows of these documents (weighed with the snapshot; `space` when
+        the caller already made it over these signatures)."""
+        s = self.s
+        space = space if space is not None else snapshot_space(signatures, self.m.stats, s)
+        near = _stack([g.near for g in signatures], s.near_num_perm)
+        shingles = np.asarray([g.n_shingles for g in signatures], dtype=np.int64)
+        self.m.rows.add(doc_rows, RowBlock.of_space(space, self.m.rows.columns, near, shingles))
+
+    def space(self, doc_rows: Sequence[int]) -> EventSpace:
+        """A scoring space over these documents' rows (row k: doc_rows[k])."""
+        return self.rows(doc_rows).space(
+            self.m.rows.columns,
+            overlap_offset=self.s.event_overlap_offset,
+            overlap_reference=self.s.event_overlap_reference,
+        )
 
     def dedup_doc(self, row: int) -> DedupDoc:
         return DedupDoc(self.m.doc_id[row], "", None, self.m.doc_published[row], None)
@@ -808,6 +860,8 @@ def add_documents(
     near_new = _stack([g.near for g in new_sigs], s.near_num_perm)
     salient_new = _stack([g.salient for g in new_sigs], s.event_num_perm)
     space_new = snapshot_space(new_sigs, m.stats, s)
+    if n_new:
+        step.add_rows(reps_new, new_sigs, space_new)
     topic_new = topic_signatures(space_new, s) if s.topic_terms_per_doc and n_new else None
     sketch_sources = [salient_new] + ([topic_new] if topic_new is not None else [])
     if n_new:
@@ -865,16 +919,21 @@ def add_documents(
     event_pairs = np.stack((event_codes // max(n_items, 1), event_codes % max(n_items, 1)), axis=1)
 
     # 2. Copies (the full grouping's test): a new story that copies an old one joins its unit.
-    sigs = step.signatures(items[i] for i in set(checked.ravel().tolist()))
     copy_of: dict[int, list[int]] = defaultdict(list)  # new local item -> local items it copies
     if len(checked):
         width = s.near_num_perm
         near_local = np.zeros((n_items, width), dtype=np.uint32)
         sizes = np.zeros(n_items, dtype=np.float64)
-        for i in set(checked.ravel().tolist()):
-            near_local[i] = sigs[items[i]].near
-            sizes[i] = sigs[items[i]].n_shingles
+        in_checked = sorted(set(checked.ravel().tolist()))
+        for lo in range(0, len(in_checked), _ROWS_PER_GATHER):
+            chunk = in_checked[lo : lo + _ROWS_PER_GATHER]
+            found = step.rows([items[i] for i in chunk], near_only=True)
+            near_local[chunk] = found.near
+            sizes[chunk] = found.n_shingles
+            m.rows.release()
         plausible = checked[_plausible_copies(checked, near_local, sizes, s)]
+        del near_local
+        sigs = step.signatures(items[i] for i in set(plausible.ravel().tolist()))
         sets = {i: shingle_set(sigs[items[i]].shingles) for i in set(plausible.ravel().tolist())}
         if len(plausible):
             shared = np.asarray(
@@ -886,7 +945,7 @@ def add_documents(
             # A template filled in for another subject is no copy (the full grouping's rule).
             checked_items = sorted(set(plausible.ravel().tolist()))
             at = {i: k for k, i in enumerate(checked_items)}
-            subjects = snapshot_space([sigs[items[i]] for i in checked_items], m.stats, s)
+            subjects = step.space([items[i] for i in checked_items])
             pairs_at = np.asarray([(at[a], at[b]) for a, b in plausible.tolist()], dtype=np.int64)
             copies &= ~subjects.pair_disagreements(pairs_at[:, 0], pairs_at[:, 1])
             checked_days = np.asarray(
@@ -1088,11 +1147,10 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
         return Edges(np.empty((0, 2), dtype=np.int64), np.empty(0))
     units = sorted({u for p in pairs for u in p})
     at = {u: i for i, u in enumerate(units)}
-    sigs = step.signatures(m.unit_rep[u] for u in units)
-    space = snapshot_space([sigs[m.unit_rep[u]] for u in units], m.stats, s)
     local = np.asarray([(at[a], at[b]) for a, b in pairs], dtype=np.int64)
-    agreement = 1.0 - space.pair_conflicts(local[:, 0], local[:, 1])
-    raw = space.pair_scores(local[:, 0], local[:, 1]) * agreement
+    conflicts, scores, disagree = _pair_parts(step, [m.unit_rep[u] for u in units], local)
+    agreement = 1.0 - conflicts
+    raw = scores * agreement
     k = s.event_crowd_neighbours
     new_set = set(new_units)
     # Old units' stored best scores enter as edges to stand-in items, so that `crowd_scaled`
@@ -1117,7 +1175,7 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
     weights *= date_gaps(days, local, s)
     weights -= _date_penalties(days, local, s)
     # Different subjects never share a cluster: cannot-links where they would have been an edge.
-    apart = space.pair_disagreements(local[:, 0], local[:, 1]) & (weights > 0)
+    apart = disagree & (weights > 0)
     weights[apart] = CANNOT_LINK
     # Best raw scores per unit, for later crowd levels.
     unit_array = np.asarray(units, dtype=np.int64)
@@ -1130,6 +1188,35 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
         take = starts[:, None] + np.arange(k)[None, :]  # every unit has its k stored values at least
         m.unit_best[unit_array] = values[take]
     return Edges(unit_array[local], weights)
+
+
+# Scoring rows gathered at a time (`_pair_parts`, the copy check): bounds what a run holds of
+# the rows it compares (docs/tuning.md).
+_ROWS_PER_GATHER = 32768
+
+
+def _pair_parts(
+    step: _Step, item_rows: Sequence[int], local: I64Array
+) -> tuple[F64Array, F64Array, npt.NDArray[np.bool_]]:
+    """For pairs of items (`local`, positions in `item_rows`, the items' document rows): the
+    space's `pair_conflicts`, `pair_scores` and `pair_disagreements`, over the items' stored rows
+    gathered for a chunk of pairs at a time (each pair's values depend on its two rows only)."""
+    n = len(local)
+    conflicts, scores = np.zeros(n, dtype=np.float64), np.zeros(n, dtype=np.float64)
+    disagree = np.zeros(n, dtype=bool)
+    order = np.lexsort((local[:, 0], local[:, 1]))  # a new unit's pairs together
+    per_chunk = max(_ROWS_PER_GATHER // 2, 1)  # two rows a pair at most
+    for lo in range(0, n, per_chunk):
+        chosen = order[lo : lo + per_chunk]
+        items, inverse = np.unique(local[chosen].ravel(), return_inverse=True)
+        pairs = inverse.reshape(-1, 2)
+        space = step.space([item_rows[i] for i in items.tolist()])
+        conflicts[chosen] = space.pair_conflicts(pairs[:, 0], pairs[:, 1])
+        scores[chosen] = space.pair_scores(pairs[:, 0], pairs[:, 1])
+        disagree[chosen] = space.pair_disagreements(pairs[:, 0], pairs[:, 1])
+        del space
+        step.m.rows.release()
+    return conflicts, scores, disagree
 
 
 def _assign(step: _Step, changes: Changes, counts: dict[str, int]) -> None:
@@ -1154,7 +1241,7 @@ def _assign(step: _Step, changes: Changes, counts: dict[str, int]) -> None:
             todo = [r for r in rows if r in step.reassign]
         changes.clusters[name] = [m.doc_id[r] for r in rows]
         jobs.append((cluster, canonical, todo))
-    # Signatures needed: near copies of a canonical (Jaccard), unit scoring documents (score).
+    # Signatures needed: near copies of a canonical (their Jaccard); scores come from the rows.
     wanted: set[int] = set()
     for _cluster, canonical, todo in jobs:
         canon_unit = m.doc_unit[canonical]
@@ -1163,8 +1250,6 @@ def _assign(step: _Step, changes: Changes, counts: dict[str, int]) -> None:
                 continue
             if m.doc_unit[r] == canon_unit:
                 wanted.update((r, canonical))
-            else:
-                wanted.update((m.unit_rep[m.doc_unit[r]], m.unit_rep[canon_unit]))
     sigs = step.signatures(wanted)
     pair_list: list[tuple[int, int]] = []
     for _cluster, canonical, todo in jobs:
@@ -1177,7 +1262,7 @@ def _assign(step: _Step, changes: Changes, counts: dict[str, int]) -> None:
     if pair_list:
         rows = sorted({r for p in pair_list for r in p})
         at = {r: i for i, r in enumerate(rows)}
-        space = snapshot_space([sigs[r] for r in rows], m.stats, step.s)
+        space = step.space(rows)
         distinct = sorted(set(pair_list))
         values = space.scores([(at[a], at[b]) for a, b in distinct])
         scores = dict(zip(distinct, values, strict=True))
@@ -1227,10 +1312,12 @@ class SignatureTee:
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._near: list[np.ndarray] = []
         self._salient: list[np.ndarray] = []
+        self._shingles: list[int] = []
 
     def add(self, doc_id: str, signature: DocSignature) -> None:
         self.stats.add(signature)
         self._ids.append(doc_id)
+        self._shingles.append(signature.n_shingles)
         self._pending.append((signature.near, signature.salient))
         if len(self._pending) >= self._CHUNK:
             self._flush()
@@ -1244,11 +1331,18 @@ class SignatureTee:
     def rows(self, doc_ids: Sequence[str], settings: DedupSettings) -> tuple[np.ndarray, np.ndarray]:
         """(near, salient) rows of `doc_ids`, in that order."""
         self._flush()
-        at = {d: i for i, d in enumerate(self._ids)}
+        at = self._at()
         near = np.concatenate([*self._near, np.empty((0, settings.near_num_perm), dtype=np.uint32)])
         salient = np.concatenate([*self._salient, np.empty((0, settings.event_num_perm), dtype=np.uint32)])
         wanted = np.fromiter((at[d] for d in doc_ids), dtype=np.int64, count=len(doc_ids))
         return near[wanted], salient[wanted]
+
+    def shingle_counts(self, doc_ids: Sequence[str]) -> I64Array:
+        at = self._at()
+        return np.asarray([self._shingles[at[d]] for d in doc_ids], dtype=np.int64)
+
+    def _at(self) -> dict[str, int]:
+        return {d: i for i, d in enumerate(self._ids)}
 
 
 def _rep_ids(graph: EventGraph) -> list[str]:
@@ -1373,6 +1467,14 @@ def model_from_graph(
     reps = [r for r in rep_ids if r in row_of]
     near, salient = tee.rows(reps, s)
     rep_item = {r: i for i, r in enumerate(rep_ids)}
+    # Scoring rows: the full grouping's own (its statistics are the snapshot), in global columns.
+    stats = tee.stats.finish()
+    columns = Columns(stats.feature_ids, stats.event_ids)
+    none = np.zeros((len(rep_ids), 0), dtype=np.uint32)
+    base_rows = RowBlock.of_space(graph.space, columns, none, np.zeros(len(rep_ids), dtype=np.int64))
+    if len(reps) != len(rep_ids):
+        base_rows = base_rows.take(np.asarray([rep_item[r] for r in reps], dtype=np.int64))
+    base_rows = replace(base_rows, near=near, n_shingles=tee.shingle_counts(reps))
     topic = topic_signatures(graph.space, s)[[rep_item[r] for r in reps]] if s.topic_terms_per_doc else None
     rows = np.asarray([row_of[r] for r in reps], dtype=np.int64)
     order = np.asarray([_order(graph.by_id[r].published) for r in reps], dtype=np.int64)
@@ -1387,7 +1489,7 @@ def model_from_graph(
     doc_sketch = np.zeros((len(doc_ids), sketch_rows.shape[1]), dtype=np.uint64)
     doc_sketch[rows] = sketch_rows
     del near, salient, topic
-    return GroupingModel(
+    model = GroupingModel(
         doc_id=doc_ids,
         doc_path=[places[d][0] for d in doc_ids],
         doc_seq=[places[d][1] for d in doc_ids],
@@ -1409,14 +1511,18 @@ def model_from_graph(
         edges_a=graph.edges.pairs[:, 0].astype(np.int32),
         edges_b=graph.edges.pairs[:, 1].astype(np.int32),
         edges_w=graph.edges.weights.astype(np.float64),
-        stats=tee.stats.finish(),
+        stats=stats,
         base=base,
         delta={name: BandIndex.empty() for name in INDEXES},
         run=run,
         snapshot_run=run,
         snapshot_docs=len(doc_ids),
         snapshot_time=when,
+        extra_features=columns.extra_features,
+        extra_events=columns.extra_events,
     )
+    model.rows.add(rows.tolist(), base_rows)
+    return model
 
 
 def _best_scores(graph: EventGraph) -> F64Array:

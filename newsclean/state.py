@@ -103,6 +103,17 @@ def state_path(out_dir: Path) -> Path:
     return out_dir / STATE_DIR / STATE_FILE
 
 
+# The grouping model's scoring-row segments (`newsclean.dedup.rows`): folders in the state folder,
+# named by the model; a group stage leaves its new ones in `<work>/rows/` with the list of those
+# its model uses (`<work>/rows.json`), and the write stage moves them in (`_keep_model`).
+ROWS_DIR = "rows"
+ROWS_LIST = "rows.json"
+
+
+def rows_folder(out_dir: Path) -> Path:
+    return out_dir / STATE_DIR / ROWS_DIR
+
+
 def store_model(out_dir: Path, parts: dict[str, bytes]) -> None:
     """Keep the grouping model a run has just published outputs from, for the next run: the
     parts given replace theirs (a part not given, e.g. an unchanged snapshot, is kept). Opened

@@ -22,7 +22,7 @@ from newsclean.flows.executors.direct import DirectExecutor
 from newsclean.report import RunSummary
 from newsclean.run import RunOptions, run_pipeline
 from newsclean.settings import CleaningOptions, DedupSettings, RunSettings, Settings
-from newsclean.state import RunState, state_path
+from newsclean.state import RunState, rows_folder, state_path
 from support import INPUTS, SEEDS
 
 LOG = logging.getLogger("test")
@@ -201,6 +201,32 @@ def test_ids_stay_across_incremental_runs(tmp_path: Path) -> None:
     summary_file = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary_file["documents"] == len(seen) and summary_file["clusters"] == len(rows)
     assert_full_is_fresh(raw, out, tmp_path)
+
+
+def test_each_run_keeps_its_scoring_rows_and_a_lost_segment_regroups_everything(tmp_path: Path) -> None:
+    """The model's scoring rows (`newsclean.dedup.rows`): a full grouping writes one segment, each
+    incremental run with new stories one more, and the state folder holds only the segments the
+    model names. A segment gone from the folder makes the next run regroup everything, with
+    the same outputs as a fresh --full, not fail."""
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    segments = rows_folder(out)
+    assert [p.name.split("-")[0] for p in segments.iterdir()] == ["base"]
+    add(raw, "new-0.txt", seed("000")[:1500])  # a new text (an exact copy would bring no rows)
+    assert run(raw, out).grouping["mode"] == "incremental"
+    kinds = sorted(p.name.split("-")[0] for p in segments.iterdir())
+    assert kinds == ["base", "run"]
+    run(raw, out)  # nothing new: no segment
+    assert sorted(p.name.split("-")[0] for p in segments.iterdir()) == kinds
+    (segments / "stray").mkdir()  # a segment left by a stopped run
+    add(raw, "new-1.txt", seed("004")[:1200])
+    assert run(raw, out).grouping["mode"] == "incremental"
+    assert sorted(p.name.split("-")[0] for p in segments.iterdir()) == ["base", "run", "run"]
+    shutil.rmtree(next(p for p in segments.iterdir() if p.name.startswith("run")))
+    add(raw, "new-2.txt", seed("002")[:1800])
+    assert run(raw, out).grouping["mode"] == "full"
+    assert [p.name.split("-")[0] for p in segments.iterdir()] == ["base"]
+    assert_same_as_full(raw, out, tmp_path)
 
 
 def test_a_copy_of_two_stories_merges_their_clusters_and_the_older_id_stays(tmp_path: Path) -> None:

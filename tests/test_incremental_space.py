@@ -4,6 +4,8 @@ settling new items follows a fresh clustering without splitting earlier clusters
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from newsclean.dedup.event_space import EventSpace
@@ -17,6 +19,7 @@ from newsclean.dedup.incremental import (
 )
 from newsclean.dedup.linkage import CANNOT_LINK, Edges
 from newsclean.dedup.lsh import candidate_pairs
+from newsclean.dedup.rows import Columns, RowBlock, RowStore
 from newsclean.dedup.signing import Signer
 from newsclean.settings import DedupSettings
 from support import INPUTS, SEEDS
@@ -126,3 +129,64 @@ def _partition(labels: list[int]) -> set[frozenset[int]]:
     for item, label in enumerate(labels):
         groups.setdefault(label, set()).add(item)
     return {frozenset(g) for g in groups.values()}
+
+
+def test_stored_rows_score_as_the_space_they_were_taken_from(tmp_path: Path) -> None:
+    """Rows kept between runs (`newsclean.dedup.rows`): taken from a space, renumbered in global
+    columns (ids unseen by the snapshot get new ones), saved as a segment, mapped back and
+    gathered in any order and from several segments, they give the space's own scores."""
+    settings = DedupSettings()
+    texts = _texts()
+    signatures = Signer(settings).sign([t for t, _ in texts], [title for _, title in texts])
+    half = len(signatures) // 2
+    # The snapshot knows the first half only: the second half brings ids it never saw.
+    stats = Statistics.of(signatures[:half])
+    space = snapshot_space(signatures, stats, settings)
+    columns = Columns(stats.feature_ids, stats.event_ids)
+    near = np.stack([g.near for g in signatures])
+    shingles = np.asarray([g.n_shingles for g in signatures], dtype=np.int64)
+    first = RowBlock.of_space(
+        snapshot_space(signatures[:half], stats, settings), columns, near[:half], shingles[:half]
+    )
+    assert not columns.extra_features  # the snapshot's own items use its columns
+    rest = RowBlock.of_space(
+        snapshot_space(signatures[half:], stats, settings), columns, near[half:], shingles[half:]
+    )
+    assert columns.extra_features and columns.extra_events
+    first.save(tmp_path / "a")
+    store = RowStore(columns, ["a"], [], [], root=tmp_path)
+    store.grow(len(signatures))
+    for k in range(half):
+        store.doc_segment[k], store.doc_offset[k] = 0, k
+    store.add(list(range(half, len(signatures))), rest)
+    order = np.random.default_rng(5).permutation(len(signatures))
+    gathered = store.gather(order.tolist()).space(
+        columns,
+        overlap_offset=settings.event_overlap_offset,
+        overlap_reference=settings.event_overlap_reference,
+    )
+    position = np.argsort(order)  # where each item sits in the gathered rows
+    left, right = (x.astype(np.int64) for x in np.triu_indices(len(signatures), 1))
+    options = {"rtol": 1e-12, "atol": 1e-12}
+    assert np.allclose(
+        gathered.pair_scores(position[left], position[right]), space.pair_scores(left, right), **options
+    )
+    assert np.allclose(
+        gathered.pair_conflicts(position[left], position[right]), space.pair_conflicts(left, right), **options
+    )
+    assert np.array_equal(
+        gathered.pair_disagreements(position[left], position[right]), space.pair_disagreements(left, right)
+    )
+    near_only = store.gather(order.tolist(), near_only=True)
+    assert np.array_equal(near_only.near, near[order]) and np.array_equal(
+        near_only.n_shingles, shingles[order]
+    )
+    # The pending rows become a segment of their own, read back the same.
+    block = store.pending_segment("b")
+    assert block is not None
+    block.save(tmp_path / "b")
+    reopened = RowStore(columns, ["a", "b"], store.doc_segment, store.doc_offset, root=tmp_path)
+    again = reopened.gather(order.tolist())
+    for name, matrix in again.matrices.items():
+        assert (matrix != store.gather(order.tolist()).matrices[name]).nnz == 0, name
+    reopened.release()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +46,7 @@ from newsclean.output import pack, write_atomic, write_jsonl
 from newsclean.records import CleanedDocument, Quarantined
 from newsclean.settings import Settings
 from newsclean.stages.write import output_stamps
-from newsclean.state import FileStamp, RunState
+from newsclean.state import ROWS_DIR, ROWS_LIST, FileStamp, RunState, rows_folder
 
 log = logging.getLogger("newsclean.group")
 
@@ -88,6 +89,12 @@ def group_batches(
     previous: GroupingModel | None = None
     if parts.get(MODEL_KEY, b"").decode() == outputs_key and MODEL_BASE in parts and MODEL_LIVE in parts:
         previous = GroupingModel.from_bytes(parts[MODEL_BASE], parts[MODEL_LIVE])
+        previous.rows.root = rows_folder(state_root)
+        try:
+            previous.rows.check()
+        except (OSError, ValueError) as exc:
+            log.warning("regrouping everything: the model's scoring rows cannot be read (%s)", exc)
+            previous = None
     if previous is None:
         del parts
         return _group_all(state_root, fingerprint, work_dir, settings, outputs_key, stamps, None, "full")
@@ -237,7 +244,14 @@ def _signed(
 
 
 def _leave_model(work: Path, model: GroupingModel, outputs_key: str, *, base: bool) -> None:
-    """The model's parts, for the write stage to keep once the outputs are published."""
+    """The model's parts, for the write stage to keep once the outputs are published: this
+    run's scoring rows as a new segment folder in `work/rows/`, the list of the segments the
+    model uses, then the parts (which name them)."""
+    name = f"{'base' if base else 'run'}-{model.run}-{secrets.token_hex(4)}"
+    block = model.rows.pending_segment(name)
+    if block is not None:
+        block.save(work / ROWS_DIR / name)
+    (work / ROWS_LIST).write_text(json.dumps(model.row_segments), encoding="utf-8")
     (work / f"model-{MODEL_KEY}.bin").write_bytes(outputs_key.encode())
     (work / f"model-{MODEL_LIVE}.bin").write_bytes(model.live_bytes())
     if base:

@@ -229,6 +229,20 @@ def test_each_run_keeps_its_scoring_rows_and_a_lost_segment_regroups_everything(
     assert_same_as_full(raw, out, tmp_path)
 
 
+def test_a_damaged_grouping_model_regroups_everything(tmp_path: Path) -> None:
+    """A kept model that cannot be read (cut short on disk) costs a full grouping, not the run."""
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    db = sqlite3.connect(state_path(out))
+    (live,) = db.execute("SELECT value FROM model WHERE key = 'live'").fetchone()
+    db.execute("UPDATE model SET value = ? WHERE key = 'live'", (bytes(live)[: len(live) // 2],))
+    db.commit()
+    db.close()
+    add(raw, "new-0.txt", seed("000")[:1500])
+    assert run(raw, out).grouping["mode"] == "full"
+    assert_same_as_full(raw, out, tmp_path)
+
+
 def test_a_copy_of_two_stories_merges_their_clusters_and_the_older_id_stays(tmp_path: Path) -> None:
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()

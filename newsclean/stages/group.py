@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,12 +89,12 @@ def group_batches(
         stamps = state.stamps()
     previous: GroupingModel | None = None
     if parts.get(MODEL_KEY, b"").decode() == outputs_key and MODEL_BASE in parts and MODEL_LIVE in parts:
-        previous = GroupingModel.from_bytes(parts[MODEL_BASE], parts[MODEL_LIVE])
-        previous.rows.root = rows_folder(state_root)
         try:
+            previous = GroupingModel.from_bytes(parts[MODEL_BASE], parts[MODEL_LIVE])
+            previous.rows.root = rows_folder(state_root)
             previous.rows.check()
-        except (OSError, ValueError) as exc:
-            log.warning("regrouping everything: the model's scoring rows cannot be read (%s)", exc)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # damaged: start over
+            log.warning("regrouping everything: the kept grouping model cannot be read (%r)", exc)
             previous = None
     if previous is None:
         del parts

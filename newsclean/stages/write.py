@@ -590,7 +590,10 @@ def _write_changes(
         write_spliced(new / "canonical.jsonl", old.path, _pieces(old, canonical_edits(old)))
     _link_pages(previous / CANONICAL_DIR, new / CANONICAL_DIR, keep=lambda stem: stem not in row_lines)
     for cid, row in rows.items():
-        write_atomic(new / CANONICAL_DIR / f"{cid}.md", canonical_markdown(row), durable=False)
+        # Written in place: no reader sees the generation before `publish` switches to it whole
+        # (a killed run's is removed), so a page needs no temporary name of its own.
+        with (new / CANONICAL_DIR / f"{cid}.md").open("xb") as page:
+            page.write(canonical_markdown(row).encode("utf-8"))
     quarantine = _write_quarantine(
         new, read_jsonl(grouped / "quarantine.jsonl"), previous / "quarantine.jsonl"
     )
@@ -614,7 +617,7 @@ def _link_pages(old: Path, new: Path, keep: Callable[[str], bool]) -> None:
     target = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for name in os.listdir(source):
-            if keep(os.path.splitext(name)[0]):
+            if keep(name[:-3] if name.endswith(".md") else os.path.splitext(name)[0]):  # Path.stem
                 os.link(name, name, src_dir_fd=source, dst_dir_fd=target)
     finally:
         os.close(source)

@@ -183,16 +183,20 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
         # The first open checks only what the plan reads (all of it before a --full reset); a run
         # with work checks the rest below.
         tables = None if options.full else PLAN_TABLES
-        with RunState.open(out, fingerprint, reset=options.full, check=True, tables=tables) as state:
-            if state.recovered:
-                warn(state.recovered)
-            known = state.stamps()
-            written = state.written_outputs()
         state_file = str(state_path(out))
         work_dir = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out))
         try:
             t = time.perf_counter()
-            plan = executor.run("plan", plan_batches, raw, work_dir, options.settings.run, known)
+            with RunState.open(out, fingerprint, reset=options.full, check=True, tables=tables) as state:
+                if state.recovered:
+                    warn(state.recovered)
+                written = state.written_outputs()
+                # The stamps are read only when the walk differs from the one they were recorded
+                # from (`plan_batches`' listing).
+                listing = written.get("listing") if written is not None else None
+                plan = executor.run(
+                    "plan", plan_batches, raw, work_dir, options.settings.run, state.stamps, listing
+                )
             log.info(
                 "%d files: %d to clean in %d batches, %d unchanged, %d deleted",
                 plan.files, len(plan.stamps), len(plan.specs), plan.unchanged, len(plan.deleted),
@@ -219,10 +223,15 @@ def run_pipeline(options: RunOptions, executor: StageExecutor, log: Logger) -> R
                 summary, candidate_pairs, worker_seconds = _clean_group_write(
                     options, executor, plan, state_file, fingerprint, work_dir, out, seconds
                 )
+                # The walk the state's stamps now all come from, unless a file timed out (stored
+                # to be cleaned again: see `stages.clean.record_batches`).
+                from newsclean.stages.clean import TIMEOUT  # imported by the clean stage above
+
+                timed_out = TIMEOUT in summary.get("quarantine_reasons", {})
+                record = {"key": key, "stamps": output_stamps(out), "candidate_pairs": candidate_pairs}
+                record["listing"] = None if timed_out else plan.listing
                 with RunState.open(out, fingerprint) as state, state.transaction():
-                    state.record_outputs(
-                        {"key": key, "stamps": output_stamps(out), "candidate_pairs": candidate_pairs}
-                    )
+                    state.record_outputs(record)
             if options.out_url is not None:  # also when current: a killed run's copy finished
                 t = time.perf_counter()
                 published = publish_to_store(out, options.out_url)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import logging
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from newsclean.settings import RunSettings
 from newsclean.state import FileStamp
-from newsclean.walk import UNLISTABLE_FOLDER, display_path, scan
+from newsclean.walk import UNLISTABLE_FOLDER, ScanEntry, display_path, scan
 
 log = logging.getLogger("newsclean.plan")
 
@@ -45,6 +52,8 @@ class RunPlan:
     unchanged: int
     files: int
     kept: list[str] = field(default_factory=list)
+    # `walk_digest` of the walk the plan was made from (None when an entry could not be used).
+    listing: str | None = None
 
 
 def batch_count(files: int, run: RunSettings) -> int:
@@ -61,13 +70,73 @@ def batch_count(files: int, run: RunSettings) -> int:
     return max(by_size, by_workers)
 
 
-def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[str, FileStamp]) -> RunPlan:
+def walk_digest(raw_root: Path | str, found: Sequence[ScanEntry]) -> str | None:
+    """A digest of a walk: the root, and every entry's path and stamp (size, modification and
+    change times) in the walk's order; None when an entry cannot be used (it is planned on
+    every run, so no walk with it can stand for "nothing changed")."""
+    # C-level iteration throughout (map, chain, array): a Python frame per entry was a quarter
+    # of a second of a run that finds nothing new at 100k files.
+    stats = list(map(itemgetter(1), found))
+    if None in stats:
+        return None
+    stamps = array("q", chain.from_iterable(map(_STAMP, stats)))
+    digest = hashlib.blake2b(str(raw_root).encode("utf-8", "surrogateescape"), digest_size=20)
+    digest.update("\0".join(map(itemgetter(0), found)).encode("utf-8", "surrogateescape"))
+    digest.update(stamps.tobytes())
+    return digest.hexdigest()
+
+
+_STAMP = attrgetter("st_size", "st_mtime_ns", "st_ctime_ns")
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused: the walk and the comparison make a few objects per
+    file (no cycles), and at 100k files the collections they trigger cost a tenth of a second."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def plan_batches(
+    raw_root: Path,
+    work_dir: Path,
+    run: RunSettings,
+    known: Mapping[str, FileStamp] | Callable[[], Mapping[str, FileStamp]],
+    listing: str | None = None,
+) -> RunPlan:
     """Compare the raw folder with the state's stamps (`known`); batch the new or changed files,
     list the deleted ones. Every entry found is either planned or counted unchanged; an entry
     the walk cannot use (`scan`: a folder it cannot list, a dangling link, ...) is planned on
     every run, and reading it gives its quarantine record. A folder that cannot be listed does
-    not delete what earlier runs found in it (a full run, with no earlier state, has none)."""
+    not delete what earlier runs found in it (a full run, with no earlier state, has none).
+
+    `listing`: the `walk_digest` of the walk the state's stamps were all recorded from (the run
+    records it with its outputs; any change to the stamps forgets it). A walk with that digest
+    finds every file as the state has it: nothing to clean or delete, and `known` (then best
+    given as the loader of the stamps) is never read. A scheduled run that finds nothing new
+    pays for its walk, not for reading and comparing 100k stamps."""
+    with _no_cycle_collection():
+        return _plan(raw_root, work_dir, run, known, listing)
+
+
+def _plan(
+    raw_root: Path,
+    work_dir: Path,
+    run: RunSettings,
+    known: Mapping[str, FileStamp] | Callable[[], Mapping[str, FileStamp]],
+    listing: str | None,
+) -> RunPlan:
     found = scan(raw_root)
+    digest = walk_digest(raw_root, found)
+    if listing is not None and digest == listing:
+        return RunPlan([], {}, [], len(found), len(found), [], digest)
+    if callable(known):
+        known = known()
     stamps: dict[str, FileStamp] = {}  # by the path as reported (display_path)
     todo: list[str] = []  # the paths as opened
     unlisted: list[str] = []
@@ -104,4 +173,6 @@ def plan_batches(raw_root: Path, work_dir: Path, run: RunSettings, known: dict[s
         inside = sum(1 for p in kept if p.startswith(folder))
         log.warning("cannot list %s: its %d file(s) from earlier runs are kept as they were", folder, inside)
     unchanged = len(found) - len(todo) + len(kept)
-    return RunPlan(specs, stamps, deleted, unchanged, len(found) + len(kept), kept)
+    if len(present) < len(found):  # two names reported as one (display_path): never "unchanged"
+        digest = None
+    return RunPlan(specs, stamps, deleted, unchanged, len(found) + len(kept), kept, digest)

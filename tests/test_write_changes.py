@@ -30,6 +30,7 @@ from newsclean.stages.write import (
     _write_quarantine,
     canonical_row,
     current_generation,
+    output_stamps,
     write_outputs,
 )
 from support import SEEDS
@@ -376,3 +377,28 @@ def test_incremental_writer_with_nothing_to_change(tmp_path: Path) -> None:
     summary = _write_changes(grouped, groups, previous, new, False)
     assert summary == json.loads((previous / "summary.json").read_text(encoding="utf-8"))
     assert written(new) == written(previous)
+
+
+def test_output_stamps_see_a_page_edited_in_place(tmp_path: Path) -> None:
+    """The pages are stamped as one digest: a page rewritten in place, a page's time alone, a page
+    removed or added each change it; nothing else does."""
+    previous_output(tmp_path, n=40)
+    out = tmp_path / "out"
+    before = output_stamps(out)
+    assert before is not None and before == output_stamps(out)
+    page = sorted((out / CANONICAL_DIR).glob("*.md"))[3]
+    stat = page.stat()
+    with page.open("r+b") as handle:  # same size, same inode
+        handle.write(b"X")
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert output_stamps(out) == before  # a stamp is size and time, as for raw files
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    touched = output_stamps(out)
+    assert touched is not None and touched != before
+    assert {k for k in touched if touched[k] != before[k]} == {f"{CANONICAL_DIR}/*.md"}
+    (out / CANONICAL_DIR / "c_stray.md").write_text("not ours", encoding="utf-8")
+    assert output_stamps(out) not in (before, touched)
+    (out / CANONICAL_DIR / "c_stray.md").unlink()
+    assert output_stamps(out) == touched
+    (out / CANONICAL_DIR / ".c_hidden.md").write_text("a temporary file", encoding="utf-8")
+    assert output_stamps(out) == touched  # as glob("*.md") lists them

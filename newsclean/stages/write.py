@@ -30,8 +30,11 @@ import json
 import mmap
 import os
 import shutil
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
+from itertools import chain
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -202,10 +205,11 @@ def remove_leftovers(out: Path) -> list[str]:
     return removed
 
 
-def output_stamps(out: Path) -> dict[str, list[int]] | None:
-    """Size and modification time of every file of the output contract, and the published
-    generation (None if one is missing or the links are not as `publish` left them): the same
-    rule that says a raw file is unchanged says an output was not touched since."""
+def output_stamps(out: Path) -> dict[str, Any] | None:
+    """Size and modification time of every file of the output contract, the pages' as one
+    digest, and the published generation (None if one is missing or the links are not as
+    `publish` left them): the same rule that says a raw file is unchanged says an output was not
+    touched since."""
     current = current_generation(out)
     if current is None:
         return None
@@ -213,21 +217,36 @@ def output_stamps(out: Path) -> dict[str, list[int]] | None:
         link = out / name
         if not link.is_symlink() or os.readlink(link) != f"{CURRENT}/{name}":
             return None
-    stamps: dict[str, list[int]] = {CURRENT: [_number(current), 0]}
+    stamps: dict[str, Any] = {CURRENT: [_number(current), 0]}
     try:
         for name in OUTPUT_FILES:
             stat = (out / name).stat()
             stamps[name] = [stat.st_size, stat.st_mtime_ns]
         # One listing of the pages with each entry's own stat (a run that finds nothing new
         # checks every page: 17,605 at 100k files, through pathlib a second of its time).
-        with os.scandir(current / CANONICAL_DIR) as listing:
-            pages = [(entry.name, entry.stat(follow_symlinks=True)) for entry in listing]
+        # Listed through a descriptor: each stat resolves a name in the folder, not a path.
+        folder = os.open(current / CANONICAL_DIR, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with os.scandir(folder) as listing:
+                pages = sorted(
+                    (entry.name, entry.stat(follow_symlinks=True))
+                    for entry in listing
+                    if entry.name.endswith(".md") and not entry.name.startswith(".")  # glob("*.md")
+                )
+        finally:
+            os.close(folder)
     except OSError:
         return None
-    for name, stat in sorted(pages):
-        if name.endswith(".md") and not name.startswith("."):  # as glob("*.md") finds them
-            stamps[f"{CANONICAL_DIR}/{name}"] = [stat.st_size, stat.st_mtime_ns]
+    # The pages' names, sizes and times as one digest, built by C-level iteration: a list per
+    # page (19k at 100k files) cost each of a run's three calls a tenth of a second.
+    times = array("q", chain.from_iterable(map(_PAGE_STAMP, map(itemgetter(1), pages))))
+    digest = hashlib.blake2b("\0".join(map(itemgetter(0), pages)).encode("utf-8"), digest_size=20)
+    digest.update(times.tobytes())
+    stamps[f"{CANONICAL_DIR}/*.md"] = [len(pages), digest.hexdigest()]
     return stamps
+
+
+_PAGE_STAMP = attrgetter("st_size", "st_mtime_ns")
 
 
 def _sources_order(source: dict[str, Any]) -> tuple[int, str]:

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ from newsclean.dedup.grouping import (  # private ones: the full grouping's rule
 from newsclean.dedup.linkage import CANNOT_LINK, Edges, attach_lone_items, average_linkage
 from newsclean.dedup.lsh import _band_keys, bands_for, byte_sketch, sketch_agreement, sorted_unique
 from newsclean.dedup.minhash import EMPTY_HASH, MinHasher
-from newsclean.dedup.rows import Columns, RowBlock, RowStore
+from newsclean.dedup.rows import Columns, RowBlock, RowSegment, RowStore
 from newsclean.dedup.signing import DocSignature, shingle_set
 from newsclean.dedup.types import Assignment, DedupDoc, Grouping, Relation
 from newsclean.settings import DedupSettings
@@ -93,6 +94,10 @@ class Statistics:
             return np.zeros(len(ids), dtype=np.int64)
         at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
         return np.where(known[at] == ids, df[at], 0).astype(np.int64)
+
+    @staticmethod
+    def arrays_names() -> tuple[str, ...]:
+        return ("stats_n", "stats_feature_ids", "stats_feature_df", "stats_event_ids", "stats_event_df")
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -528,23 +533,27 @@ class GroupingModel:
     doc_offset: list[int] = field(default_factory=list)
     extra_features: list[int] = field(default_factory=list)
     extra_events: list[int] = field(default_factory=list)
+    snapshot_segment: str = ""  # the row segment that holds the snapshot (`base_arrays`)
+    rows_root: Path | None = None  # where the segments are
 
     def __post_init__(self) -> None:
         self.row_of = {d: i for i, d in enumerate(self.doc_id) if self.doc_alive[i]}
         stats = self.stats
         columns = Columns(stats.feature_ids, stats.event_ids, self.extra_features, self.extra_events)
-        self.rows = RowStore(columns, self.row_segments, self.doc_segment, self.doc_offset)
+        self.rows = RowStore(columns, self.row_segments, self.doc_segment, self.doc_offset, self.rows_root)
         self.rows.grow(len(self.doc_id))
 
     @property
     def live_docs(self) -> int:
         return len(self.row_of)
 
-    def base_bytes(self) -> bytes:
+    def base_arrays(self) -> dict[str, np.ndarray]:
+        """The snapshot: statistics and base LSH indexes (kept in the snapshot's row segment,
+        `RowBlock.save(..., extra=...)`, and mapped when read: `from_bytes`)."""
         arrays = dict(self.stats.arrays())
         for name, index in self.base.items():
             arrays |= {f"{name}_keys": index.keys, f"{name}_rows": index.rows, f"{name}_order": index.order}
-        return _save(arrays)
+        return arrays
 
     def live_bytes(self) -> bytes:
         """The rows, compacted of nothing (dead rows stay until a refresh); dead units' edges dropped."""
@@ -594,8 +603,16 @@ class GroupingModel:
         return _save(arrays)
 
     @classmethod
-    def from_bytes(cls, base: bytes, live: bytes) -> GroupingModel:
-        b, a = _load(base), _load(live)
+    def from_bytes(cls, base: bytes, live: bytes, rows_root: Path) -> GroupingModel:
+        """The model a run left: `base` names the snapshot's row segment in `rows_root` (its
+        statistics and base indexes are mapped from there), `live` is `live_bytes`."""
+        snapshot = RowSegment.open(rows_root / base.decode("utf-8"))
+        names = [
+            *Statistics.arrays_names(),
+            *(f"{n}_{p}" for n in INDEXES for p in ("keys", "rows", "order")),
+        ]
+        b = {name: snapshot.array(f"snapshot.{name}") for name in names}
+        a = _load(live)
         s = json.loads(a["strings"].tobytes().decode("utf-8"))
 
         def index(arrays: dict[str, np.ndarray], name: str) -> BandIndex:
@@ -640,6 +657,8 @@ class GroupingModel:
             doc_offset=a["doc_offset"].tolist(),
             extra_features=a["extra_features"].tolist(),
             extra_events=a["extra_events"].tolist(),
+            snapshot_segment=base.decode("utf-8"),
+            rows_root=rows_root,
         )
 
 
@@ -1192,7 +1211,7 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
 
 # Scoring rows gathered at a time (`_pair_parts`, the copy check): bounds what a run holds of
 # the rows it compares (docs/tuning.md).
-_ROWS_PER_GATHER = 32768
+_ROWS_PER_GATHER = 16384
 
 
 def _pair_parts(

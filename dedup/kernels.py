@@ -359,3 +359,25 @@ def top_k_per_row(
         for j in range(taken):
             out[starts[r] + j] = columns[by_value[j]]
     return starts, out
+
+
+@njit(cache=True, nogil=True)
+def copy_rows(
+    indptr: IndexArray,
+    indices: IndexArray,
+    data: F64Array,
+    rows: IndexArray,
+    places: IndexArray,
+    out_indptr: IndexArray,
+    out_indices: IndexArray,
+    out_data: F64Array,
+) -> None:
+    """Row rows[k] of a CSR matrix (indptr, indices, data) copied to row places[k] of another,
+    whose row starts `out_indptr` already holds: a gather with no index array per entry."""
+    for k in range(len(rows)):
+        lo = indptr[rows[k]]
+        size = indptr[rows[k] + 1] - lo
+        at = out_indptr[places[k]]
+        for j in range(size):
+            out_indices[at + j] = indices[lo + j]
+            out_data[at + j] = data[lo + j]

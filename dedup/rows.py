@@ -26,6 +26,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from newsclean.dedup.event_space import ROW_MATRICES, EventSpace
+from newsclean.dedup.kernels import copy_rows
 
 U32Array = npt.NDArray[np.uint32]
 U64Array = npt.NDArray[np.uint64]
@@ -149,9 +150,12 @@ class RowBlock:
             np.concatenate([b.n_shingles for b in blocks]) if blocks else np.zeros(0, dtype=np.int64),
         )
 
-    def save(self, folder: Path) -> None:
-        """As a segment folder (`RowSegment.open` reads it)."""
+    def save(self, folder: Path, extra: Mapping[str, np.ndarray] | None = None) -> None:
+        """As a segment folder (`RowSegment.open` reads it), with `extra` arrays by name
+        (`RowSegment.array`)."""
         folder.mkdir(parents=True, exist_ok=False)
+        for name, values in (extra or {}).items():
+            np.save(folder / f"{name}.npy", np.ascontiguousarray(values), allow_pickle=False)
         for name, matrix in self.matrices.items():
             for part in _CSR_PARTS:
                 np.save(folder / f"{name}.{part}.npy", getattr(matrix, part), allow_pickle=False)
@@ -197,7 +201,8 @@ class RowSegment:
             raise FileNotFoundError(f"scoring rows missing: {folder}")
         return segment
 
-    def _array(self, name: str) -> np.ndarray:
+    def array(self, name: str) -> np.ndarray:
+        """A stored array by file name (`<matrix>.indptr`, `titled`, ...), mapped."""
         found = self._arrays.get(name)
         if found is None:
             found = self._arrays[name] = self._mapped(self.folder / f"{name}.npy")
@@ -222,7 +227,7 @@ class RowSegment:
         return flat.reshape(shape, order="F" if fortran else "C")
 
     def __len__(self) -> int:
-        return len(self._array("titled"))
+        return len(self.array("titled"))
 
     def take(self, rows: I64Array, *, near_only: bool = False) -> RowBlock:
         rows = np.asarray(rows, dtype=np.int64)
@@ -231,15 +236,15 @@ class RowSegment:
             if near_only:
                 matrices[name] = sparse.csr_matrix((0, 1))
                 continue
-            shape = tuple(int(x) for x in self._array(f"{name}.shape"))
-            parts = {part: self._array(f"{name}.{part}") for part in _CSR_PARTS}
+            shape = tuple(int(x) for x in self.array(f"{name}.shape"))
+            parts = {part: self.array(f"{name}.{part}") for part in _CSR_PARTS}
             whole = _MappedCsr(parts["indptr"], parts["indices"], parts["data"], (shape[0], shape[1]))
             matrices[name] = _take_rows(whole, rows)
         return RowBlock(
             matrices,
-            np.array(self._array("titled")[rows]),
-            np.array(self._array("near")[rows]),
-            np.array(self._array("n_shingles")[rows]),
+            np.array(self.array("titled")[rows]),
+            np.array(self.array("near")[rows]),
+            np.array(self.array("n_shingles")[rows]),
         )
 
     def release(self) -> None:
@@ -304,34 +309,60 @@ class RowStore:
             self.doc_segment[row], self.doc_offset[row] = number, k
 
     def gather(self, doc_rows: Sequence[int], *, near_only: bool = False) -> RowBlock:
-        """The rows of these documents, in this order; each must have rows. `near_only`: only
-        the near-copy MinHash rows and shingle counts (the matrices then hold no rows)."""
+        """The rows of these documents, in this order (one copy of each row, wherever it is
+        kept); each must have rows. `near_only`: only the near-copy MinHash rows and shingle
+        counts (the matrices then hold no rows)."""
         rows = np.asarray(doc_rows, dtype=np.int64)
-        segment = np.asarray(self.doc_segment, dtype=np.int64)[rows] if len(rows) else rows
-        offset = np.asarray(self.doc_offset, dtype=np.int64)[rows] if len(rows) else rows
-        if len(rows) and (segment < 0).any():
+        n = len(rows)
+        segment = np.asarray(self.doc_segment, dtype=np.int64)[rows] if n else rows
+        offset = np.asarray(self.doc_offset, dtype=np.int64)[rows] if n else rows
+        if n and (segment < 0).any():
             raise KeyError(f"no scoring rows for document rows {rows[segment < 0][:5].tolist()}")
-        blocks: list[RowBlock] = []
-        placed: list[I64Array] = []
-        for number in np.unique(segment).tolist():
-            at = np.flatnonzero(segment == number)
-            source: RowBlock | RowSegment | _Held
-            if number >= len(self.names):
-                source = self._pending[number - len(self.names)]
-            else:
-                source = self._segment(number)
-            blocks.append(source.take(offset[at], near_only=near_only))
-            placed.append(at)
-        whole = RowBlock.stack(blocks, self.columns)
-        if len(blocks) <= 1:
-            return whole
-        order = np.empty(len(rows), dtype=np.int64)
-        order[np.concatenate(placed)] = np.arange(len(rows))
-        return whole.take(order, near_only=near_only)
+        sources = [
+            (self._source(number), np.flatnonzero(segment == number))
+            for number in np.unique(segment).tolist()
+        ]
+        titled = np.zeros(n, dtype=bool)
+        shingles = np.zeros(n, dtype=np.int64)
+        near = np.zeros((n, 0), dtype=np.uint32)
+        for k, (source, at) in enumerate(sources):
+            found = source.array("near")[offset[at]]
+            if k == 0:
+                near = np.zeros((n, found.shape[1]), dtype=found.dtype)
+            near[at] = found
+            titled[at] = source.array("titled")[offset[at]]
+            shingles[at] = source.array("n_shingles")[offset[at]]
+        matrices = {}
+        for name in ROW_MATRICES:
+            width = self.columns.n_events if name == "term_matrix" else self.columns.n_features
+            if near_only:
+                matrices[name] = sparse.csr_matrix((0, width))
+                continue
+            sizes = np.zeros(n, dtype=np.int64)
+            for source, at in sources:
+                indptr = source.array(f"{name}.indptr")
+                sizes[at] = indptr[offset[at] + 1] - indptr[offset[at]]
+            out_indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(sizes, out=out_indptr[1:])
+            total = int(out_indptr[-1])
+            out_indices = np.empty(total, dtype=np.int32)
+            out_data = np.empty(total, dtype=np.float64)
+            for source, at in sources:
+                copy_rows(
+                    source.array(f"{name}.indptr"), source.array(f"{name}.indices"),
+                    source.array(f"{name}.data"), offset[at], at, out_indptr, out_indices, out_data,
+                )  # fmt: skip
+            matrices[name] = sparse.csr_matrix((out_data, out_indices, out_indptr), shape=(n, width))
+        return RowBlock(matrices, titled, near, shingles)
 
     def release(self) -> None:
         for segment in self._open.values():
             segment.release()
+
+    def _source(self, number: int) -> RowSegment | _Held:
+        if number >= len(self.names):
+            return _Held(self._pending[number - len(self.names)])
+        return self._segment(number)
 
     def _segment(self, number: int) -> RowSegment | _Held:
         found = self._open.get(number)
@@ -346,9 +377,10 @@ class RowStore:
         for number in range(len(self.names)):
             self._segment(number)
 
-    def pending_segment(self, name: str) -> RowBlock | None:
-        """This run's new rows as one block, now the segment `name` (None when there are none)."""
-        if not self._pending:
+    def pending_segment(self, name: str, *, always: bool = False) -> RowBlock | None:
+        """This run's new rows as one block, now the segment `name` (None when there are none,
+        unless `always`: then an empty segment)."""
+        if not self._pending and not always:
             return None
         first = len(self.names)
         shift = np.cumsum([0] + [len(b) for b in self._pending])
@@ -364,10 +396,16 @@ class RowStore:
 
 
 class _Held:
-    """A segment still in memory (written this run)."""
+    """Rows still in memory (this run's), read as a segment is."""
 
     def __init__(self, block: RowBlock) -> None:
         self.block = block
+
+    def array(self, name: str) -> np.ndarray:
+        matrix, _, part = name.partition(".")
+        if part:
+            return np.asarray(getattr(self.block.matrices[matrix], part))
+        return np.asarray(getattr(self.block, matrix))
 
     def take(self, rows: I64Array, *, near_only: bool = False) -> RowBlock:
         return self.block.take(rows, near_only=near_only)

@@ -84,14 +84,16 @@ def group_batches(
     """Group the stored documents (full, refresh or incremental: the module's docstring); leave
     what the write stage needs in `work_dir` (returned)."""
     state_root = Path(state_file).parent.parent
+    # Large arrays from the C heap go back to the OS when freed, in every mode: the model's
+    # parts, the gathered scoring rows and the writer follow each other in one process.
+    map_large_blocks_apart(settings.dedup.large_block_bytes)
     with RunState.open(state_root, fingerprint) as state:
         parts = state.model_parts()
         stamps = state.stamps()
     previous: GroupingModel | None = None
     if parts.get(MODEL_KEY, b"").decode() == outputs_key and MODEL_BASE in parts and MODEL_LIVE in parts:
         try:
-            previous = GroupingModel.from_bytes(parts[MODEL_BASE], parts[MODEL_LIVE])
-            previous.rows.root = rows_folder(state_root)
+            previous = GroupingModel.from_bytes(parts[MODEL_BASE], parts[MODEL_LIVE], rows_folder(state_root))
             previous.rows.check()
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # damaged: start over
             log.warning("regrouping everything: the kept grouping model cannot be read (%r)", exc)
@@ -103,6 +105,7 @@ def group_batches(
         json.dumps(output_stamps(state_root))
     )
     del parts
+    release_freed_memory()
     changed = sorted(p for p, st in stamps.items() if previous.stamps.get(p) != _stamp(st))
     gone = sorted(p for p in previous.stamps if p not in stamps)
     reason = ""
@@ -147,7 +150,6 @@ def _group_all(
     tee = SignatureTee()
     places: dict[str, tuple[str, int]] = {}
 
-    map_large_blocks_apart(settings.dedup.large_block_bytes)
     # Streamed: no signature outlives its use; the shingle sets wait in a file in work_dir.
     graph = event_graph(
         _signed(state_root, fingerprint, repeated, tee, places), settings.dedup, spill_dir=work_dir
@@ -249,14 +251,20 @@ def _leave_model(work: Path, model: GroupingModel, outputs_key: str, *, base: bo
     run's scoring rows as a new segment folder in `work/rows/`, the list of the segments the
     model uses, then the parts (which name them)."""
     name = f"{'base' if base else 'run'}-{model.run}-{secrets.token_hex(4)}"
-    block = model.rows.pending_segment(name)
+    block = model.rows.pending_segment(name, always=base)  # a snapshot always has its segment
     if block is not None:
-        block.save(work / ROWS_DIR / name)
+        # The snapshot's segment also holds the statistics and base indexes (mapped when read).
+        block.save(
+            work / ROWS_DIR / name,
+            extra={f"snapshot.{k}": v for k, v in model.base_arrays().items()} if base else None,
+        )
+    if base:
+        model.snapshot_segment = name
     (work / ROWS_LIST).write_text(json.dumps(model.row_segments), encoding="utf-8")
     (work / f"model-{MODEL_KEY}.bin").write_bytes(outputs_key.encode())
     (work / f"model-{MODEL_LIVE}.bin").write_bytes(model.live_bytes())
     if base:
-        (work / f"model-{MODEL_BASE}.bin").write_bytes(model.base_bytes())
+        (work / f"model-{MODEL_BASE}.bin").write_bytes(model.snapshot_segment.encode("utf-8"))
 
 
 def _group_new(
@@ -307,6 +315,7 @@ def _group_new(
 
         run = model.run + 1
         changes = add_documents(model, arrivals, departures, read, settings.dedup, run)
+    release_freed_memory()
     model.since_snapshot += len(arrivals)
     model.stamps = {path: _stamp(stamp) for path, stamp in sorted(stamps.items())}
     quarantine.extend(model.emptied[d] for d in sorted(model.emptied))

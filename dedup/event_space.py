@@ -14,6 +14,7 @@ sample 2021/2023/2024 meetings apart.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import cast
@@ -364,6 +365,20 @@ def _pair_reduce(
     return _reduce_runs(csr, csr, left, right, minimum=minimum, mark=False, threads=threads)
 
 
+_BUFFERS = threading.local()
+
+
+def _zeroed(width: int) -> F64Array:
+    """`width` zeros, this thread's buffer reused between calls (`reduce_pair_runs` leaves it all
+    zeros): a fresh one per call cost a page fault per 512 columns touched, and an incremental
+    run's scoring space is as wide as the whole vocabulary."""
+    buffer: F64Array | None = getattr(_BUFFERS, "dense", None)
+    if buffer is None or len(buffer) < width:
+        buffer = np.zeros(width, dtype=np.float64)
+        _BUFFERS.dense = buffer
+    return buffer[:width]
+
+
 def _reduce_runs(
     scattered: sparse.csr_matrix,
     read: sparse.csr_matrix,
@@ -396,7 +411,7 @@ def _reduce_runs(
         run_bounds = [0, *sorted(set(cuts.tolist()) - {0, len(starts)}), len(starts)]
 
     def reduce_runs(first: int, last: int) -> None:
-        dense = np.zeros(scattered.shape[1], dtype=np.float64)
+        dense = _zeroed(scattered.shape[1])
         reduce_pair_runs(
             scattered.indptr, scattered.indices, scattered.data, read.indptr, read.indices, read.data,
             lefts, rights, starts[first:last], ends[first:last], minimum, mark, dense, result,

@@ -340,6 +340,7 @@ def test_incremental_writer_writes_the_bytes_of_the_streaming_one(
     if thresholds == "small":  # every search phase and both kinds of piece on 300 lines
         monkeypatch.setattr(write_module._SortedFile, "_WINDOW", 64)
         monkeypatch.setattr(write_module, "_KERNEL_COPY", 1)
+        monkeypatch.setattr(write_module, "_RELEASE_BYTES", 1)  # pages dropped after every edit
     if thresholds == "no copy_file_range":
         monkeypatch.delattr(os, "copy_file_range", raising=False)
         monkeypatch.setattr(write_module, "_KERNEL_COPY", 1)

@@ -423,6 +423,20 @@ class _SortedFile:
         self.data: mmap.mmap | bytes = (
             mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if self.size else b""
         )
+        self._released = 0
+
+    def release(self, offset: int) -> None:
+        """Drop the mapped pages before `offset` from the process (they stay in the page cache):
+        lookups behind it are done, and the pages they touched counted in the run's memory
+        (100 MB more at 100k files without this)."""
+        if (
+            isinstance(self.data, mmap.mmap)
+            and offset - self._released >= _RELEASE_BYTES
+            and hasattr(mmap, "MADV_DONTNEED")
+        ):
+            end = offset - offset % mmap.PAGESIZE
+            self.data.madvise(mmap.MADV_DONTNEED, 0, end)
+            self._released = end
 
     def close(self) -> None:
         if isinstance(self.data, mmap.mmap):
@@ -521,6 +535,7 @@ def _pieces(old: _SortedFile, edits: Iterator[tuple[tuple[int, int], bytes | Non
         if line is not None:
             pending.append(line)
         position = end
+        old.release(position)
     if old.size - position >= _KERNEL_COPY:
         if pending:
             yield b"".join(pending)
@@ -531,6 +546,7 @@ def _pieces(old: _SortedFile, edits: Iterator[tuple[tuple[int, int], bytes | Non
 
 
 _KERNEL_COPY = 1 << 16  # unchanged stretches this long or longer are copied by the kernel
+_RELEASE_BYTES = 1 << 25  # how far the lookups move on before the pages behind them are dropped
 
 
 def _write_changes(

@@ -22,7 +22,6 @@ from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-from datasketch.lsh import _optimal_param  # the same (b, r) as MinHashLSH, by construction
 
 from newsclean.dedup.kernels import count_agreeing_bytes
 from newsclean.dedup.parallel import map_ranges
@@ -35,7 +34,11 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 @lru_cache(maxsize=64)
 def bands_for(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows per band) as `MinHashLSH(threshold, num_perm)` picks them (equal weights)."""
+    """(bands, rows per band) as `MinHashLSH(threshold, num_perm)` picks them (equal weights):
+    datasketch's own choice, by construction. Imported here, on first use: datasketch's package
+    imports scipy's integration routines, which a cleaning worker, which only signs, never needs."""
+    from datasketch.lsh import _optimal_param
+
     b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
     return int(b), int(r)
 

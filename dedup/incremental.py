@@ -913,11 +913,16 @@ def add_documents(
     top_q, top_r = look("topic", topic_new)
 
     # Local items: the new representatives first, then every old candidate.
-    old_rows = sorted(set(np.concatenate((near_r, sal_r, top_r)).tolist()) - set(reps_new))
-    items = reps_new + old_rows
-    local = {row: i for i, row in enumerate(items)}
+    found_rows = np.unique(np.concatenate((near_r, sal_r, top_r)))
+    old_rows = found_rows[~np.isin(found_rows, rep_array)]
+    items = reps_new + old_rows.tolist()
+    item_array = np.asarray(items, dtype=np.int64)
     n_items = len(items)
-    to_local = np.vectorize(local.__getitem__, otypes=[np.int64])
+    local_of = np.full(len(m.doc_id), -1, dtype=np.int64)  # a document row's local item
+    local_of[item_array] = np.arange(n_items)
+
+    def to_local(rows: I64Array) -> I64Array:
+        return local_of[rows]
 
     def codes_of(q: I64Array, r: I64Array) -> I64Array:
         if len(q) == 0:
@@ -943,10 +948,10 @@ def add_documents(
         width = s.near_num_perm
         near_local = np.zeros((n_items, width), dtype=np.uint32)
         sizes = np.zeros(n_items, dtype=np.float64)
-        in_checked = sorted(set(checked.ravel().tolist()))
+        in_checked = np.unique(checked)
         for lo in range(0, len(in_checked), _ROWS_PER_GATHER):
             chunk = in_checked[lo : lo + _ROWS_PER_GATHER]
-            found = step.rows([items[i] for i in chunk], near_only=True)
+            found = step.rows(item_array[chunk].tolist(), near_only=True)
             near_local[chunk] = found.near
             sizes[chunk] = found.n_shingles
             m.rows.release()
@@ -1174,20 +1179,19 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
     new_set = set(new_units)
     # Old units' stored best scores enter as edges to stand-in items, so that `crowd_scaled`
     # (`neighbourhood_levels`) ranks them with the new scores: the level the whole corpus gives.
-    pseudo_pairs: list[tuple[int, int]] = []
-    pseudo_scores: list[float] = []
     extra = len(units)
+    pseudo_pairs = np.empty((0, 2), dtype=np.int64)
+    pseudo_scores = np.empty(0, dtype=np.float64)
     if k:
-        for u in units:
-            if u in new_set:
-                continue
-            for value in m.unit_best[u].tolist():
-                if value > 0:
-                    pseudo_pairs.append((at[u], extra))
-                    pseudo_scores.append(value)
-                    extra += 1
-    all_pairs = np.concatenate((local, np.asarray(pseudo_pairs, dtype=np.int64).reshape(-1, 2)))
-    all_scores = np.concatenate((raw, np.asarray(pseudo_scores, dtype=np.float64)))
+        old_at = np.asarray([i for i, u in enumerate(units) if u not in new_set], dtype=np.int64)
+        best = m.unit_best.reshape(-1, k)[np.asarray(units, dtype=np.int64)[old_at]]
+        positive = best > 0  # each old unit's values in order, as one stand-in item each
+        pseudo_scores = best[positive]
+        owners = np.repeat(old_at, k)[positive.ravel()]
+        pseudo_pairs = np.stack((owners, extra + np.arange(len(owners), dtype=np.int64)), axis=1)
+        extra += len(owners)
+    all_pairs = np.concatenate((local, pseudo_pairs))
+    all_scores = np.concatenate((raw, pseudo_scores))
     weights = crowd_scaled(extra, all_pairs, all_scores, s)[: len(local)]
     days = np.asarray([m.unit_day[u] for u in units], dtype=np.int64)
     weights = weights * (1.0 + (date_closeness(days, local, s) - 1.0) * agreement)

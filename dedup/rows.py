@@ -289,6 +289,7 @@ class RowStore:
         self._open: dict[int, RowSegment | _Held] = {}
         self._pending: list[RowBlock] = []
         self._pending_docs: list[list[int]] = []
+        self._where_arrays: tuple[I64Array, I64Array] | None = None
 
     def grow(self, n_docs: int) -> None:
         """Room for document rows up to `n_docs` (new documents have no rows yet)."""
@@ -303,6 +304,7 @@ class RowStore:
         """Rows of these documents (in order), kept with this run's new segment."""
         self.grow(max(doc_rows, default=-1) + 1)
         number = len(self.names) + len(self._pending)
+        self._where_arrays = None
         self._pending.append(block)
         self._pending_docs.append(list(doc_rows))
         for k, row in enumerate(doc_rows):
@@ -314,8 +316,8 @@ class RowStore:
         counts (the matrices then hold no rows)."""
         rows = np.asarray(doc_rows, dtype=np.int64)
         n = len(rows)
-        segment = np.asarray(self.doc_segment, dtype=np.int64)[rows] if n else rows
-        offset = np.asarray(self.doc_offset, dtype=np.int64)[rows] if n else rows
+        where = self._where()
+        segment, offset = (where[0][rows], where[1][rows]) if n else (rows, rows)
         if n and (segment < 0).any():
             raise KeyError(f"no scoring rows for document rows {rows[segment < 0][:5].tolist()}")
         sources = [
@@ -355,6 +357,15 @@ class RowStore:
             matrices[name] = sparse.csr_matrix((out_data, out_indices, out_indptr), shape=(n, width))
         return RowBlock(matrices, titled, near, shingles)
 
+    def _where(self) -> tuple[I64Array, I64Array]:
+        """`doc_segment` and `doc_offset` as arrays, made again only after they change."""
+        if self._where_arrays is None or len(self._where_arrays[0]) != len(self.doc_segment):
+            self._where_arrays = (
+                np.asarray(self.doc_segment, dtype=np.int64),
+                np.asarray(self.doc_offset, dtype=np.int64),
+            )
+        return self._where_arrays
+
     def release(self) -> None:
         for segment in self._open.values():
             segment.release()
@@ -383,6 +394,7 @@ class RowStore:
         if not self._pending and not always:
             return None
         first = len(self.names)
+        self._where_arrays = None
         shift = np.cumsum([0] + [len(b) for b in self._pending])
         for k, docs in enumerate(self._pending_docs):
             for row in docs:

@@ -95,10 +95,6 @@ class Statistics:
         at = np.minimum(np.searchsorted(known, ids), len(known) - 1)
         return np.where(known[at] == ids, df[at], 0).astype(np.int64)
 
-    @staticmethod
-    def arrays_names() -> tuple[str, ...]:
-        return ("stats_n", "stats_feature_ids", "stats_feature_df", "stats_event_ids", "stats_event_df")
-
     def arrays(self) -> dict[str, np.ndarray]:
         return {
             "stats_n": np.asarray([self.n_items], dtype=np.int64),
@@ -606,12 +602,7 @@ class GroupingModel:
     def from_bytes(cls, base: bytes, live: bytes, rows_root: Path) -> GroupingModel:
         """The model a run left: `base` names the snapshot's row segment in `rows_root` (its
         statistics and base indexes are mapped from there), `live` is `live_bytes`."""
-        snapshot = RowSegment.open(rows_root / base.decode("utf-8"))
-        names = [
-            *Statistics.arrays_names(),
-            *(f"{n}_{p}" for n in INDEXES for p in ("keys", "rows", "order")),
-        ]
-        b = {name: snapshot.array(f"snapshot.{name}") for name in names}
+        b = RowSegment.open(rows_root / base.decode("utf-8")).arrays("snapshot.")
         a = _load(live)
         s = json.loads(a["strings"].tobytes().decode("utf-8"))
 
@@ -756,7 +747,7 @@ class _Step:
         without stored rows (an exact copy's twin that now scores its unit) is weighed from its
         signature and kept with this run's rows."""
         store = self.m.rows
-        missing = sorted({r for r in doc_rows if not store.has(r)})
+        missing = store.without_rows(doc_rows)
         if missing:
             self.add_rows(missing, [self.signatures(missing)[r] for r in missing])
         return store.gather(doc_rows, near_only=near_only)

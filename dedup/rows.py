@@ -113,15 +113,11 @@ class RowBlock:
         titled = np.asarray(space.titled, dtype=bool)
         return cls(matrices, titled, near, np.asarray(n_shingles, dtype=np.int64))
 
-    def take(self, rows: I64Array, *, near_only: bool = False) -> RowBlock:
-        """These rows, in this order (a copy); `near_only` as `RowStore.gather`."""
+    def take(self, rows: I64Array) -> RowBlock:
+        """These rows, in this order (a copy)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return RowBlock(
-            {name: _take_rows(m, rows if not near_only else rows[:0]) for name, m in self.matrices.items()},
-            np.array(self.titled[rows]),
-            np.array(self.near[rows]),
-            np.array(self.n_shingles[rows]),
-        )
+        widths = {name: m.shape[1] for name, m in self.matrices.items()}
+        return _gather([(_Held(self), rows, np.arange(len(rows)))], len(rows), widths)
 
     def space(self, columns: Columns, *, overlap_offset: float, overlap_reference: float) -> EventSpace:
         """An `EventSpace` over these rows (`EventSpace.from_rows`), every matrix as wide as the
@@ -166,19 +162,6 @@ class RowBlock:
         np.save(folder / "n_shingles.npy", self.n_shingles, allow_pickle=False)
 
 
-def _take_rows(matrix: sparse.csr_matrix, rows: I64Array) -> sparse.csr_matrix:
-    indptr = np.asarray(matrix.indptr, dtype=np.int64)
-    starts, ends = indptr[rows], indptr[rows + 1]
-    sizes = ends - starts
-    out_indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=out_indptr[1:])
-    entries = np.repeat(starts - out_indptr[:-1], sizes) + np.arange(int(out_indptr[-1]), dtype=np.int64)
-    return sparse.csr_matrix(
-        (np.asarray(matrix.data[entries]), np.asarray(matrix.indices[entries]), out_indptr),
-        shape=(len(rows), matrix.shape[1]),
-    )
-
-
 def _widened(matrix: sparse.csr_matrix, width: int) -> sparse.csr_matrix:
     if matrix.shape[1] == width:
         return matrix
@@ -200,6 +183,12 @@ class RowSegment:
         if not (folder / "titled.npy").is_file():
             raise FileNotFoundError(f"scoring rows missing: {folder}")
         return segment
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Every stored array whose name starts with `prefix` (the snapshot's, saved as `extra`
+        arrays), by the rest of its name, mapped."""
+        names = sorted(p.name.removesuffix(".npy") for p in self.folder.glob(f"{prefix}*.npy"))
+        return {name.removeprefix(prefix): self.array(name) for name in names}
 
     def array(self, name: str) -> np.ndarray:
         """A stored array by file name (`<matrix>.indptr`, `titled`, ...), mapped."""
@@ -226,46 +215,10 @@ class RowSegment:
         flat = np.frombuffer(mapped, dtype=dtype, count=count, offset=offset)
         return flat.reshape(shape, order="F" if fortran else "C")
 
-    def __len__(self) -> int:
-        return len(self.array("titled"))
-
-    def take(self, rows: I64Array, *, near_only: bool = False) -> RowBlock:
-        rows = np.asarray(rows, dtype=np.int64)
-        matrices = {}
-        for name in ROW_MATRICES:
-            if near_only:
-                matrices[name] = sparse.csr_matrix((0, 1))
-                continue
-            shape = tuple(int(x) for x in self.array(f"{name}.shape"))
-            parts = {part: self.array(f"{name}.{part}") for part in _CSR_PARTS}
-            whole = _MappedCsr(parts["indptr"], parts["indices"], parts["data"], (shape[0], shape[1]))
-            matrices[name] = _take_rows(whole, rows)
-        return RowBlock(
-            matrices,
-            np.array(self.array("titled")[rows]),
-            np.array(self.array("near")[rows]),
-            np.array(self.array("n_shingles")[rows]),
-        )
-
     def release(self) -> None:
         """Give back the mapped pages read so far (they stay in the page cache)."""
         for mapped in self._maps:
             mapped.madvise(mmap.MADV_DONTNEED)
-
-    def close(self) -> None:
-        self._arrays.clear()
-        self._maps.clear()  # the arrays held views; the maps close when the last view goes
-
-
-@dataclass(frozen=True)
-class _MappedCsr:
-    """The three arrays of a stored CSR matrix, mapped (not validated by scipy: `_take_rows`
-    copies the rows it reads)."""
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    shape: tuple[int, int]
 
 
 class RowStore:
@@ -297,8 +250,13 @@ class RowStore:
         self.doc_segment.extend([-1] * missing)
         self.doc_offset.extend([-1] * missing)
 
-    def has(self, doc_row: int) -> bool:
-        return doc_row < len(self.doc_segment) and self.doc_segment[doc_row] >= 0
+    def without_rows(self, doc_rows: Sequence[int]) -> list[int]:
+        """Those of these documents that have no rows yet, sorted, each once."""
+        rows = np.unique(np.asarray(doc_rows, dtype=np.int64))
+        segment = self._where()[0]
+        known = rows < len(segment)
+        known[known] = segment[rows[known]] >= 0
+        return rows[~known].tolist()
 
     def add(self, doc_rows: Sequence[int], block: RowBlock) -> None:
         """Rows of these documents (in order), kept with this run's new segment."""
@@ -320,42 +278,15 @@ class RowStore:
         segment, offset = (where[0][rows], where[1][rows]) if n else (rows, rows)
         if n and (segment < 0).any():
             raise KeyError(f"no scoring rows for document rows {rows[segment < 0][:5].tolist()}")
-        sources = [
-            (self._source(number), np.flatnonzero(segment == number))
-            for number in np.unique(segment).tolist()
-        ]
-        titled = np.zeros(n, dtype=bool)
-        shingles = np.zeros(n, dtype=np.int64)
-        near = np.zeros((n, 0), dtype=np.uint32)
-        for k, (source, at) in enumerate(sources):
-            found = source.array("near")[offset[at]]
-            if k == 0:
-                near = np.zeros((n, found.shape[1]), dtype=found.dtype)
-            near[at] = found
-            titled[at] = source.array("titled")[offset[at]]
-            shingles[at] = source.array("n_shingles")[offset[at]]
-        matrices = {}
-        for name in ROW_MATRICES:
-            width = self.columns.n_events if name == "term_matrix" else self.columns.n_features
-            if near_only:
-                matrices[name] = sparse.csr_matrix((0, width))
-                continue
-            sizes = np.zeros(n, dtype=np.int64)
-            for source, at in sources:
-                indptr = source.array(f"{name}.indptr")
-                sizes[at] = indptr[offset[at] + 1] - indptr[offset[at]]
-            out_indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(sizes, out=out_indptr[1:])
-            total = int(out_indptr[-1])
-            out_indices = np.empty(total, dtype=np.int32)
-            out_data = np.empty(total, dtype=np.float64)
-            for source, at in sources:
-                copy_rows(
-                    source.array(f"{name}.indptr"), source.array(f"{name}.indices"),
-                    source.array(f"{name}.data"), offset[at], at, out_indptr, out_indices, out_data,
-                )  # fmt: skip
-            matrices[name] = sparse.csr_matrix((out_data, out_indices, out_indptr), shape=(n, width))
-        return RowBlock(matrices, titled, near, shingles)
+        sources = []
+        for number in np.unique(segment).tolist():
+            at = np.flatnonzero(segment == number)
+            sources.append((self._source(number), offset[at], at))
+        columns = self.columns
+        widths = {
+            name: columns.n_events if name == "term_matrix" else columns.n_features for name in ROW_MATRICES
+        }
+        return _gather(sources, n, widths, near_only=near_only)
 
     def _where(self) -> tuple[I64Array, I64Array]:
         """`doc_segment` and `doc_offset` as arrays, made again only after they change."""
@@ -419,8 +350,48 @@ class _Held:
             return np.asarray(getattr(self.block.matrices[matrix], part))
         return np.asarray(getattr(self.block, matrix))
 
-    def take(self, rows: I64Array, *, near_only: bool = False) -> RowBlock:
-        return self.block.take(rows, near_only=near_only)
-
     def release(self) -> None:
         pass
+
+
+def _gather(
+    sources: Sequence[tuple[RowSegment | _Held, I64Array, I64Array]],
+    n: int,
+    widths: Mapping[str, int],
+    *,
+    near_only: bool = False,
+) -> RowBlock:
+    """A block of `n` rows made of each source's rows `rows` put at `places` (every place once):
+    one copy of each row (`kernels.copy_rows`), no index array per entry. `widths`: each
+    matrix's columns; `near_only` as `RowStore.gather`."""
+    titled = np.zeros(n, dtype=bool)
+    shingles = np.zeros(n, dtype=np.int64)
+    near = np.zeros((n, 0), dtype=np.uint32)
+    for k, (source, rows, places) in enumerate(sources):
+        found = source.array("near")[rows]
+        if k == 0:
+            near = np.zeros((n, found.shape[1]), dtype=found.dtype)
+        near[places] = found
+        titled[places] = source.array("titled")[rows]
+        shingles[places] = source.array("n_shingles")[rows]
+    matrices = {}
+    for name in ROW_MATRICES:
+        if near_only:
+            matrices[name] = sparse.csr_matrix((0, widths[name]))
+            continue
+        sizes = np.zeros(n, dtype=np.int64)
+        for source, rows, places in sources:
+            indptr = source.array(f"{name}.indptr")
+            sizes[places] = indptr[rows + 1] - indptr[rows]
+        out_indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(sizes, out=out_indptr[1:])
+        total = int(out_indptr[-1])
+        out_indices = np.empty(total, dtype=np.int32)
+        out_data = np.empty(total, dtype=np.float64)
+        for source, rows, places in sources:
+            copy_rows(
+                source.array(f"{name}.indptr"), source.array(f"{name}.indices"),
+                source.array(f"{name}.data"), rows, places, out_indptr, out_indices, out_data,
+            )  # fmt: skip
+        matrices[name] = sparse.csr_matrix((out_data, out_indices, out_indptr), shape=(n, widths[name]))
+    return RowBlock(matrices, titled, near, shingles)

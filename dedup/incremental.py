@@ -521,7 +521,6 @@ class GroupingModel:
     stamps: dict[str, list[int]] = field(default_factory=dict)
     frequent: dict[str, list[int]] = field(default_factory=dict)
     emptied: dict[str, dict[str, Any]] = field(default_factory=dict)
-    base_changed: bool = True
     # Each scoring document's rows under the snapshot (`newsclean.dedup.rows`): segment names,
     # per document row its segment and row there, ids first seen since the snapshot.
     row_segments: list[str] = field(default_factory=list)
@@ -642,7 +641,6 @@ class GroupingModel:
             stamps=s["stamps"],
             frequent={k: list(v) for k, v in s["frequent"].items()},
             emptied=s["emptied"],
-            base_changed=False,
             row_segments=list(s["row_segments"]),
             doc_segment=a["doc_segment"].tolist(),
             doc_offset=a["doc_offset"].tolist(),

@@ -530,6 +530,7 @@ class GroupingModel:
     extra_events: list[int] = field(default_factory=list)
     snapshot_segment: str = ""  # the row segment that holds the snapshot (`base_arrays`)
     rows_root: Path | None = None  # where the segments are
+    snapshot_source: RowSegment | None = None  # the mapped segment `stats` and `base` are read from
 
     def __post_init__(self) -> None:
         self.row_of = {d: i for i, d in enumerate(self.doc_id) if self.doc_alive[i]}
@@ -537,6 +538,14 @@ class GroupingModel:
         columns = Columns(stats.feature_ids, stats.event_ids, self.extra_features, self.extra_events)
         self.rows = RowStore(columns, self.row_segments, self.doc_segment, self.doc_offset, self.rows_root)
         self.rows.grow(len(self.doc_id))
+
+    def release_mapped(self) -> None:
+        """Give back the pages of the mapped snapshot and scoring rows read so far (they stay in
+        the page cache): a run's memory then holds what it is working on, not every file page
+        it has touched."""
+        self.rows.release()
+        if self.snapshot_source is not None:
+            self.snapshot_source.release()
 
     @property
     def live_docs(self) -> int:
@@ -601,7 +610,8 @@ class GroupingModel:
     def from_bytes(cls, base: bytes, live: bytes, rows_root: Path) -> GroupingModel:
         """The model a run left: `base` names the snapshot's row segment in `rows_root` (its
         statistics and base indexes are mapped from there), `live` is `live_bytes`."""
-        b = RowSegment.open(rows_root / base.decode("utf-8")).arrays("snapshot.")
+        snapshot = RowSegment.open(rows_root / base.decode("utf-8"))
+        b = snapshot.arrays("snapshot.")
         a = _load(live)
         s = json.loads(a["strings"].tobytes().decode("utf-8"))
 
@@ -648,6 +658,7 @@ class GroupingModel:
             extra_events=a["extra_events"].tolist(),
             snapshot_segment=base.decode("utf-8"),
             rows_root=rows_root,
+            snapshot_source=snapshot,
         )
 
 
@@ -900,6 +911,7 @@ def add_documents(
     near_q, near_r = look("near", near_new)
     sal_q, sal_r = look("salient", salient_new)
     top_q, top_r = look("topic", topic_new)
+    m.release_mapped()
 
     # Local items: the new representatives first, then every old candidate.
     found_rows = np.unique(np.concatenate((near_r, sal_r, top_r)))
@@ -961,6 +973,8 @@ def add_documents(
             subjects = step.space([items[i] for i in checked_items])
             pairs_at = np.asarray([(at[a], at[b]) for a, b in plausible.tolist()], dtype=np.int64)
             copies &= ~subjects.pair_disagreements(pairs_at[:, 0], pairs_at[:, 1])
+            del subjects
+            m.release_mapped()
             checked_days = np.asarray(
                 [day_of(m.doc_published[items[i]]) for i in checked_items], dtype=np.int64
             )
@@ -1029,19 +1043,24 @@ def add_documents(
 
     # 3. Same-event edges of the new units: scored, crowd-scaled and dated as the full grouping.
     new_unit_set = set(new_units)
-    unit_pairs: set[tuple[int, int]] = set()
-    for a, b in event_pairs.tolist():
-        ua, ub = m.doc_unit[items[a]], m.doc_unit[items[b]]
-        if ua != ub and (ua in new_unit_set or ub in new_unit_set):
-            unit_pairs.add((min(ua, ub), max(ua, ub)))
-    new_edges = _keep_strongest(m, _score_units(step, sorted(unit_pairs), new_units), s)
+    unit_of_item = np.asarray(m.doc_unit, dtype=np.int64)[item_array]
+    is_new_unit = np.zeros(len(m.unit_rep), dtype=bool)
+    is_new_unit[np.asarray(new_units, dtype=np.int64)] = True
+    ua, ub = unit_of_item[event_pairs[:, 0]], unit_of_item[event_pairs[:, 1]]
+    wanted = (ua != ub) & (is_new_unit[ua] | is_new_unit[ub])
+    lo, hi = np.minimum(ua[wanted], ub[wanted]), np.maximum(ua[wanted], ub[wanted])
+    width = max(len(m.unit_rep), 1)
+    unit_codes = np.unique(lo * width + hi)  # each unit pair once, in (lower, higher) order
+    unit_pairs = np.stack((unit_codes // width, unit_codes % width), axis=1)
+    del ua, ub, wanted, lo, hi, unit_codes, event_pairs, event_codes, checked
+    new_edges = _keep_strongest(m, _score_units(step, unit_pairs, is_new_unit), s)
+    del unit_pairs
 
     # 4. Clustering: the clusters the new units reach, as blocks, and the new units.
     involved = {m.unit_cluster[u] for u in grown_units}
-    for (ua, ub), w in zip(new_edges.pairs.tolist(), new_edges.weights.tolist(), strict=True):
-        for u in (ua, ub):
-            if u not in new_unit_set and w > 0:
-                involved.add(m.unit_cluster[u])
+    reached = np.unique(new_edges.pairs[new_edges.weights > 0].ravel())
+    reached = reached[~is_new_unit[reached]]
+    involved.update(np.asarray(m.unit_cluster, dtype=np.int64)[reached].tolist())
     for a, b in bridges:
         involved.update((a, b))
     involved.discard(-1)
@@ -1062,6 +1081,7 @@ def add_documents(
     ea, eb = unit_index[m.edges_a], unit_index[m.edges_b]
     inside = (ea >= 0) & (eb >= 0)
     local_edges = Edges(np.stack((ea[inside], eb[inside]), axis=1).astype(np.int64), m.edges_w[inside])
+    del ea, eb, inside
     unit_days = np.asarray([m.unit_day[u] for u in units], dtype=np.int64)
     labels = settle(block, local_edges, unit_days, s) if units else np.empty(0, dtype=np.int64)
 
@@ -1137,9 +1157,10 @@ def _keep_strongest(m: GroupingModel, scored: Edges, s: DedupSettings) -> Edges:
     remains: a cannot-link takes no place among a unit's strongest here (its score is not
     kept), where the full grouping ranks it by its score before barring the pair."""
     alive = np.asarray(m.unit_alive, dtype=bool)
-    old_pairs = np.stack((m.edges_a, m.edges_b), axis=1).astype(np.int64).reshape(-1, 2)
-    live = alive[old_pairs[:, 0]] & alive[old_pairs[:, 1]]
-    pairs = np.concatenate((old_pairs[live], scored.pairs.astype(np.int64).reshape(-1, 2)))
+    live = alive[m.edges_a] & alive[m.edges_b]
+    old_pairs = np.stack((m.edges_a[live], m.edges_b[live]), axis=1).reshape(-1, 2)
+    pairs = np.concatenate((old_pairs, scored.pairs.astype(np.int32).reshape(-1, 2)))  # unit numbers
+    del old_pairs
     weights = np.concatenate((m.edges_w[live], scored.weights))
     barred = weights == CANNOT_LINK
     keep = strongest_edges(pairs, np.where(barred, 0.0, weights), s.event_edges_per_story) | barred
@@ -1150,30 +1171,30 @@ def _keep_strongest(m: GroupingModel, scored: Edges, s: DedupSettings) -> Edges:
     return scored.where(keep[int(live.sum()) :])
 
 
-def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Sequence[int]) -> Edges:
-    """Weighted same-event edges for unit pairs that involve a new unit: the full grouping's
-    score x agreement, crowd scaling (old units' levels from their stored best scores), date
-    closeness, gap factor and penalty, cannot-links for different subjects; every scored pair
-    (`_keep_strongest` then keeps each unit's strongest). Updates the units' best scores."""
+def _score_units(step: _Step, pairs: I64Array, is_new_unit: npt.NDArray[np.bool_]) -> Edges:
+    """Weighted same-event edges for unit pairs (rows of unit numbers, sorted, each once) that
+    involve a new unit (`is_new_unit`, by unit number): the full grouping's score x agreement,
+    crowd scaling (old units' levels from their stored best scores), date closeness, gap factor
+    and penalty, cannot-links for different subjects; every scored pair (`_keep_strongest` then
+    keeps each unit's strongest). Updates the units' best scores."""
     m, s = step.m, step.s
-    if not pairs:
+    if not len(pairs):
         return Edges(np.empty((0, 2), dtype=np.int64), np.empty(0))
-    units = sorted({u for p in pairs for u in p})
-    at = {u: i for i, u in enumerate(units)}
-    local = np.asarray([(at[a], at[b]) for a, b in pairs], dtype=np.int64)
-    conflicts, scores, disagree = _pair_parts(step, [m.unit_rep[u] for u in units], local)
+    unit_array = np.unique(pairs)
+    local = np.searchsorted(unit_array, pairs).astype(np.int64)
+    reps = np.asarray(m.unit_rep, dtype=np.int64)[unit_array]
+    conflicts, scores, disagree = _pair_parts(step, reps.tolist(), local)
     agreement = 1.0 - conflicts
     raw = scores * agreement
     k = s.event_crowd_neighbours
-    new_set = set(new_units)
     # Old units' stored best scores enter as edges to stand-in items, so that `crowd_scaled`
     # (`neighbourhood_levels`) ranks them with the new scores: the level the whole corpus gives.
-    extra = len(units)
+    extra = len(unit_array)
     pseudo_pairs = np.empty((0, 2), dtype=np.int64)
     pseudo_scores = np.empty(0, dtype=np.float64)
     if k:
-        old_at = np.asarray([i for i, u in enumerate(units) if u not in new_set], dtype=np.int64)
-        best = m.unit_best.reshape(-1, k)[np.asarray(units, dtype=np.int64)[old_at]]
+        old_at = np.flatnonzero(~is_new_unit[unit_array])
+        best = m.unit_best.reshape(-1, k)[unit_array[old_at]]
         positive = best > 0  # each old unit's values in order, as one stand-in item each
         pseudo_scores = best[positive]
         owners = np.repeat(old_at, k)[positive.ravel()]
@@ -1182,7 +1203,7 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
     all_pairs = np.concatenate((local, pseudo_pairs))
     all_scores = np.concatenate((raw, pseudo_scores))
     weights = crowd_scaled(extra, all_pairs, all_scores, s)[: len(local)]
-    days = np.asarray([m.unit_day[u] for u in units], dtype=np.int64)
+    days = np.asarray(m.unit_day, dtype=np.int64)[unit_array]
     weights = weights * (1.0 + (date_closeness(days, local, s) - 1.0) * agreement)
     weights *= date_gaps(days, local, s)
     weights -= _date_penalties(days, local, s)
@@ -1190,13 +1211,12 @@ def _score_units(step: _Step, pairs: Sequence[tuple[int, int]], new_units: Seque
     apart = disagree & (weights > 0)
     weights[apart] = CANNOT_LINK
     # Best raw scores per unit, for later crowd levels.
-    unit_array = np.asarray(units, dtype=np.int64)
     if k:
-        ends = np.concatenate((local[:, 0], local[:, 1], np.repeat(np.arange(len(units)), k)))
+        ends = np.concatenate((local[:, 0], local[:, 1], np.repeat(np.arange(len(unit_array)), k)))
         values = np.concatenate((raw, raw, m.unit_best[unit_array].ravel()))
         order = np.lexsort((-values, ends))
         ends, values = ends[order], values[order]
-        starts = np.searchsorted(ends, np.arange(len(units)))
+        starts = np.searchsorted(ends, np.arange(len(unit_array)))
         take = starts[:, None] + np.arange(k)[None, :]  # every unit has its k stored values at least
         m.unit_best[unit_array] = values[take]
     return Edges(unit_array[local], weights)
@@ -1278,6 +1298,8 @@ def _assign(step: _Step, changes: Changes, counts: dict[str, int]) -> None:
         distinct = sorted(set(pair_list))
         values = space.scores([(at[a], at[b]) for a, b in distinct])
         scores = dict(zip(distinct, values, strict=True))
+        del space
+        m.release_mapped()
     copy_canonical: dict[int, int] = {}
     for cluster, canonical, todo in jobs:
         canon_unit = m.doc_unit[canonical]

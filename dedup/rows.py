@@ -351,7 +351,7 @@ class _Held:
         return np.asarray(getattr(self.block, matrix))
 
     def release(self) -> None:
-        pass
+        """Nothing is mapped: the rows are this run's, in memory."""
 
 
 def _gather(
@@ -393,5 +393,6 @@ def _gather(
                 source.array(f"{name}.indptr"), source.array(f"{name}.indices"),
                 source.array(f"{name}.data"), rows, places, out_indptr, out_indices, out_data,
             )  # fmt: skip
+            source.release()  # each matrix's pages go back before the next one's are read
         matrices[name] = sparse.csr_matrix((out_data, out_indices, out_indptr), shape=(n, widths[name]))
     return RowBlock(matrices, titled, near, shingles)

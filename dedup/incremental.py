@@ -6,9 +6,10 @@ keeps those statistics as they were when last learned (`Statistics`, the snapsho
 story's candidates up in an LSH index kept from earlier runs (`BandIndex`), scores them with the
 same functions as the full grouping (score, conflicts, subject cannot-links, crowd scaling,
 date factors, strongest edges), and clusters the stories it reaches by the same rules
-(average-linkage cut and span cap, then the lone-story fit), with one difference that the
-contract requires: clusters that exist never split (`settle`). Clusters only grow or merge, so
-a document keeps its cluster id.
+(average-linkage cut and span cap, then the lone-story fit), with two differences: clusters
+that exist never split (`settle`), as the contract requires, so a document keeps its cluster id;
+and only the new stories choose their strongest candidates (`add_documents`), where a full
+grouping lets both ends of a pair choose.
 
 `GroupingModel` is what a run leaves for the next one; `add_documents` is the incremental step.
 The module knows nothing of files or the run state: the group stage reads and stores.
@@ -936,9 +937,12 @@ def add_documents(
         sketch = m.doc_sketch[np.asarray(items)]
         strength = sketch_agreement(event_codes, n_items, sketch)
         rank = np.asarray([_order(m.doc_published[r]) for r in items], dtype=np.int64)
-        event_codes = event_codes[
-            top_candidates(event_codes, n_items, strength, rank, s.event_candidates_per_story)
-        ]
+        # Only the new stories choose: an earlier story chose its strongest candidates when it
+        # came, and letting it choose again among the new ones alone (where every new candidate is
+        # among its "strongest") scored six times the pairs for the same grouping (docs/tuning.md).
+        choosing = np.arange(n_items) < n_new
+        per_story = s.event_candidates_per_story
+        event_codes = event_codes[top_candidates(event_codes, n_items, strength, rank, per_story, choosing)]
     checked_codes = sorted_unique(np.concatenate((codes_of(near_q, near_r), event_codes)))
     checked = np.stack((checked_codes // max(n_items, 1), checked_codes % max(n_items, 1)), axis=1)
     event_pairs = np.stack((event_codes // max(n_items, 1), event_codes % max(n_items, 1)), axis=1)

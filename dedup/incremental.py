@@ -938,8 +938,8 @@ def add_documents(
         strength = sketch_agreement(event_codes, n_items, sketch)
         rank = np.asarray([_order(m.doc_published[r]) for r in items], dtype=np.int64)
         # Only the new stories choose: an earlier story chose its strongest candidates when it
-        # came, and letting it choose again among the new ones alone (where every new candidate is
-        # among its "strongest") scored six times the pairs for the same grouping (docs/tuning.md).
+        # came; asked again, it would rank the new ones alone, all of them among its "strongest"
+        # (six times the pairs at 100k, for a replay within 0.001: docs/tuning.md).
         choosing = np.arange(n_items) < n_new
         per_story = s.event_candidates_per_story
         event_codes = event_codes[top_candidates(event_codes, n_items, strength, rank, per_story, choosing)]

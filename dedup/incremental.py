@@ -21,7 +21,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -531,22 +531,18 @@ class GroupingModel:
     extra_events: list[int] = field(default_factory=list)
     snapshot_segment: str = ""  # the row segment that holds the snapshot (`base_arrays`)
     rows_root: Path | None = None  # where the segments are
-    snapshot_source: RowSegment | None = None  # the mapped segment `stats` and `base` are read from
+    # The open segment `stats` and `base` are mapped from: the row store reads and releases it.
+    snapshot_source: InitVar[RowSegment | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, snapshot_source: RowSegment | None) -> None:
         self.row_of = {d: i for i, d in enumerate(self.doc_id) if self.doc_alive[i]}
         stats = self.stats
         columns = Columns(stats.feature_ids, stats.event_ids, self.extra_features, self.extra_events)
-        self.rows = RowStore(columns, self.row_segments, self.doc_segment, self.doc_offset, self.rows_root)
+        opened = [snapshot_source] if snapshot_source is not None else []
+        self.rows = RowStore(
+            columns, self.row_segments, self.doc_segment, self.doc_offset, self.rows_root, opened
+        )
         self.rows.grow(len(self.doc_id))
-
-    def release_mapped(self) -> None:
-        """Give back the pages of the mapped snapshot and scoring rows read so far (they stay in
-        the page cache): a run's memory then holds what it is working on, not every file page
-        it has touched."""
-        self.rows.release()
-        if self.snapshot_source is not None:
-            self.snapshot_source.release()
 
     @property
     def live_docs(self) -> int:
@@ -912,7 +908,7 @@ def add_documents(
     near_q, near_r = look("near", near_new)
     sal_q, sal_r = look("salient", salient_new)
     top_q, top_r = look("topic", topic_new)
-    m.release_mapped()
+    m.rows.release()
 
     # Local items: the new representatives first, then every old candidate.
     found_rows = np.unique(np.concatenate((near_r, sal_r, top_r)))
@@ -978,7 +974,7 @@ def add_documents(
             pairs_at = np.asarray([(at[a], at[b]) for a, b in plausible.tolist()], dtype=np.int64)
             copies &= ~subjects.pair_disagreements(pairs_at[:, 0], pairs_at[:, 1])
             del subjects
-            m.release_mapped()
+            m.rows.release()
             checked_days = np.asarray(
                 [day_of(m.doc_published[items[i]]) for i in checked_items], dtype=np.int64
             )
@@ -1303,7 +1299,7 @@ def _assign(step: _Step, changes: Changes, counts: dict[str, int]) -> None:
         values = space.scores([(at[a], at[b]) for a, b in distinct])
         scores = dict(zip(distinct, values, strict=True))
         del space
-        m.release_mapped()
+        m.rows.release()
     copy_canonical: dict[int, int] = {}
     for cluster, canonical, todo in jobs:
         canon_unit = m.doc_unit[canonical]

@@ -233,13 +233,18 @@ class RowStore:
         doc_segment: list[int],
         doc_offset: list[int],
         root: Path | None = None,
+        opened: Sequence[RowSegment] = (),
     ) -> None:
+        """`opened`: segments among `names` already open (the snapshot's, read for its
+        statistics before the store could be made), used as they are: one mapping per file."""
         self.columns = columns
         self.names = names
         self.doc_segment = doc_segment
         self.doc_offset = doc_offset
         self.root = root
-        self._open: dict[int, RowSegment | _Held] = {}
+        self._open: dict[int, RowSegment | _Held] = {
+            names.index(segment.folder.name): segment for segment in opened if segment.folder.name in names
+        }
         self._pending: list[RowBlock] = []
         self._pending_docs: list[list[int]] = []
         self._where_arrays: tuple[I64Array, I64Array] | None = None
@@ -298,6 +303,8 @@ class RowStore:
         return self._where_arrays
 
     def release(self) -> None:
+        """Give back the pages of every open segment read so far (the snapshot's statistics and
+        indexes among them); they stay in the page cache."""
         for segment in self._open.values():
             segment.release()
 

@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "newsclean.settings",
         "newsclean.records",
         "newsclean.output",
+        "newsclean.listing",
         "newsclean.cleaners.types",
         "newsclean.dedup.types",
     ),

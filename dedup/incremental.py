@@ -5,11 +5,11 @@ corpus statistics (document frequencies, crowd levels) from all of them. An incr
 keeps those statistics as they were when last learned (`Statistics`, the snapshot), looks a new
 story's candidates up in an LSH index kept from earlier runs (`BandIndex`), scores them with the
 same functions as the full grouping (score, conflicts, subject cannot-links, crowd scaling,
-date factors, strongest edges), and clusters the stories it reaches by the same rules
-(average-linkage cut and span cap, then the lone-story fit), with two differences: clusters
-that exist never split (`settle`), as the contract requires, so a document keeps its cluster id;
-and only the new stories choose their strongest candidates (`add_documents`), where a full
-grouping lets both ends of a pair choose.
+date factors, strongest edges), and clusters the new stories with the clusters they could
+join (`joining_floor`) by the same rules (average-linkage cut and span cap, then the lone-story
+fit), with two differences: clusters that exist never split (`settle`), as the contract
+requires, so a document keeps its cluster id; and only the new stories choose their strongest
+candidates (`add_documents`), where a full grouping lets both ends of a pair choose.
 
 `GroupingModel` is what a run leaves for the next one; `add_documents` is the incremental step.
 The module knows nothing of files or the run state: the group stage reads and stores.
@@ -1056,9 +1056,9 @@ def add_documents(
     new_edges = _keep_strongest(m, _score_units(step, unit_pairs, is_new_unit), s)
     del unit_pairs
 
-    # 4. Clustering: the clusters the new units reach, as blocks, and the new units.
+    # 4. Clustering: the clusters a new unit could join, as blocks, and the new units.
     involved = {m.unit_cluster[u] for u in grown_units}
-    reached = np.unique(new_edges.pairs[new_edges.weights > 0].ravel())
+    reached = np.unique(new_edges.pairs[new_edges.weights >= joining_floor(s)].ravel())
     reached = reached[~is_new_unit[reached]]
     involved.update(np.asarray(m.unit_cluster, dtype=np.int64)[reached].tolist())
     for a, b in bridges:
@@ -1136,6 +1136,19 @@ def add_documents(
         if len(fresh[name]):
             m.delta[name] = m.delta[name].merged(fresh[name])
     return changes
+
+
+def joining_floor(s: DedupSettings) -> float:
+    """The weakest edge through which a story can join a cluster: average linkage needs an
+    average of at least the cut, so some edge at the cut; the lone-story fit needs a median of
+    at least `lone_story_fit` times the cut (`attach_lone_items`).
+
+    Why it bounds an incremental run's clustering: a cluster that no new story can join stays
+    as it is, so only the clusters a new story has an edge at this floor into are clustered
+    again. Counting every positive edge re-clustered 43k units (8,500 clusters) for 1,000 new
+    stories at 100k, instead of 7.6k (960 clusters); docs/tuning.md, lone_story_fit."""
+    fit = s.lone_story_fit
+    return s.linkage_threshold * (fit if 0 < fit < 1 else 1.0)
 
 
 def _order(published: str | None) -> int:

@@ -11,8 +11,9 @@ the same construction is done for a whole chunk of documents with a handful of n
    pre-mix avalanches it afterwards). The scalar reference is `shingle_hash32`, which can be
    handed to datasketch as ``hashfunc``.
 2. **Permutations** -- datasketch 2.0's ``"affine32"`` scheme, bit for bit: the same ``a``, ``b``
-   (taken from a datasketch ``MinHash`` with the same ``num_perm`` and ``seed``), the same
-   32-bit fmix pre-mix, ``a * h + b mod 2**32`` and a column minimum per document.
+   (drawn as a datasketch ``MinHash`` with the same ``num_perm`` and ``seed`` draws them:
+   `affine32_permutations`), the same 32-bit fmix pre-mix, ``a * h + b mod 2**32`` and a
+   column minimum per document.
 
 So a signature equals ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash32)`` fed
 with the UTF-8 bytes of the same shingles, and `MinHasher.signatures_from_hashes` equals
@@ -35,11 +36,14 @@ import math
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import chain, pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import LeanMinHash, MinHash
 from numba import njit
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 SCHEME = "affine32"
 """The datasketch permutation scheme the signatures follow (datasketch >= 2.0)."""
@@ -338,17 +342,26 @@ def _chunks(counts: Sequence[int], limit: int) -> Iterator[tuple[int, int]]:
         yield lo, len(counts)
 
 
+def affine32_permutations(num_perm: int, seed: int) -> tuple[U32Array, U32Array]:
+    """The `a` (odd) and `b` of datasketch's affine32 permutations for `num_perm` and `seed`:
+    ``MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations``, drawn the way
+    datasketch 2.0 draws them (tests/dedup/test_minhash.py checks they are equal).
+
+    Why not ask datasketch: importing it loads `datasketch.lsh` and with it `scipy.integrate`,
+    0.8 s of every run that cleans a file, for two arrays of 128 numbers."""
+    draw = np.random.RandomState(seed)
+    a = draw.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = draw.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return np.ascontiguousarray(a), np.ascontiguousarray(b)
+
+
 class MinHasher:
     """Signs shingle sets with `num_perm` permutations seeded by `seed` (datasketch affine32)."""
 
     def __init__(self, num_perm: int = 128, seed: int = 1) -> None:
         self.num_perm = num_perm
         self.seed = seed
-        # Take the permutations from datasketch itself, so they match it by construction.
-        template = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
-        a, b = template.permutations
-        self._a: U32Array = np.ascontiguousarray(a, dtype=np.uint32)
-        self._b: U32Array = np.ascontiguousarray(b, dtype=np.uint32)
+        self._a, self._b = affine32_permutations(num_perm, seed)
         self._chunk = _CHUNK_SHINGLES
 
     def signatures(self, shingle_sets: Sequence[Collection[str]]) -> np.ndarray:
@@ -443,6 +456,8 @@ class MinHasher:
 
     def lean(self, row: np.ndarray) -> LeanMinHash:
         """A datasketch LeanMinHash for one signature row, usable with MinHashLSH."""
+        from datasketch import LeanMinHash  # deferred: see `affine32_permutations`
+
         return LeanMinHash(seed=self.seed, hashvalues=row, scheme=SCHEME)
 
     def _empty(self, n_docs: int) -> U32Array:

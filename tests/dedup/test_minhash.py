@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from datasketch import MinHash, MinHashLSH
 from newsclean.dedup.minhash import (
     EMPTY_HASH,
     MinHasher,
+    affine32_permutations,
     hash_ngrams,
     hash_shingles,
     sha1_hashes,
@@ -98,6 +101,29 @@ def test_other_seed_and_num_perm_follow_datasketch() -> None:
     m = MinHash(num_perm=64, seed=7, hashfunc=shingle_hash32)
     m.update_batch([s.encode() for s in shingles])
     assert np.array_equal(h.signatures([shingles])[0], m.hashvalues)
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (128, 2), (128, 3), (64, 7), (16, 0), (300, 12345)])
+def test_permutations_are_datasketchs(num_perm: int, seed: int) -> None:
+    a, b = affine32_permutations(num_perm, seed)
+    expected = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    assert a.dtype == b.dtype == np.uint32
+    assert np.array_equal(a, expected[0]) and np.array_equal(b, expected[1])
+
+
+def test_signing_does_not_import_datasketch() -> None:
+    # A run that cleans files imports the clean stage and signs with the default settings;
+    # datasketch's import (scipy.integrate through datasketch.lsh) would cost it 0.8 s.
+    code = (
+        "import sys\n"
+        "import newsclean.stages.clean\n"
+        "from newsclean.dedup.signing import Signer\n"
+        "from newsclean.settings import DedupSettings\n"
+        "Signer(DedupSettings()).sign(['A council votes on the budget.'], ['Council budget'])\n"
+        "print('datasketch' in sys.modules, 'scipy.integrate' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 # --- determinism -----------------------------------------------------------------------------

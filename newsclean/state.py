@@ -114,6 +114,26 @@ def rows_folder(out_dir: Path) -> Path:
     return out_dir / STATE_DIR / ROWS_DIR
 
 
+# The model's live part (documents, units, clusters, edges: ~100 MB at 100k), rewritten by every
+# run: a file in the state folder, which the store's model part names. As a blob in the store it
+# was written twice (journal, then table) and read back whole, a second of every run at 100k.
+# The group stage leaves it in `<work>/model/`; the write stage moves it in (`_keep_model`).
+MODEL_DIR = "model"
+
+
+def model_folder(out_dir: Path) -> Path:
+    return out_dir / STATE_DIR / MODEL_DIR
+
+
+def model_file(out_dir: Path, name: bytes) -> Path:
+    """The state folder's model file a model part names; `ValueError` for a name that is not a
+    plain file name (a damaged or older store: the run then regroups everything)."""
+    text = name.decode("utf-8")
+    if not text.startswith("live-") or not text.isprintable() or "/" in text or text in (".", ".."):
+        raise ValueError(f"not a model file name: {text[:40]!r}")
+    return model_folder(out_dir) / text
+
+
 def store_model(out_dir: Path, parts: dict[str, bytes]) -> None:
     """Keep the grouping model a run has just published outputs from, for the next run: the
     parts given replace theirs (a part not given, e.g. an unchanged snapshot, is kept). Opened

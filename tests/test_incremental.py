@@ -22,7 +22,7 @@ from newsclean.flows.executors.direct import DirectExecutor
 from newsclean.report import RunSummary
 from newsclean.run import RunOptions, run_pipeline
 from newsclean.settings import CleaningOptions, DedupSettings, RunSettings, Settings
-from newsclean.state import RunState, rows_folder, state_path
+from newsclean.state import RunState, model_folder, rows_folder, state_path
 from support import INPUTS, SEEDS
 
 LOG = logging.getLogger("test")
@@ -229,17 +229,29 @@ def test_each_run_keeps_its_scoring_rows_and_a_lost_segment_regroups_everything(
     assert_same_as_full(raw, out, tmp_path)
 
 
-def test_a_damaged_grouping_model_regroups_everything(tmp_path: Path) -> None:
-    """A kept model that cannot be read (cut short on disk) costs a full grouping, not the run."""
+@pytest.mark.parametrize("damage", ["cut short", "missing", "store names no file", "older store"])
+def test_a_damaged_grouping_model_regroups_everything(tmp_path: Path, damage: str) -> None:
+    """A kept model that cannot be read (its live file cut short or gone, the store's part not a
+    file name, or the part as an older store kept it: the data itself) costs a full grouping,
+    not the run."""
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out)
-    db = sqlite3.connect(state_path(out))
-    (live,) = db.execute("SELECT value FROM model WHERE key = 'live'").fetchone()
-    db.execute("UPDATE model SET value = ? WHERE key = 'live'", (bytes(live)[: len(live) // 2],))
-    db.commit()
-    db.close()
+    (live,) = model_folder(out).iterdir()  # one live file: the last model's
+    data = live.read_bytes()
+    if damage == "cut short":
+        live.write_bytes(data[: len(data) // 2])
+    elif damage == "missing":
+        live.unlink()
+    else:
+        db = sqlite3.connect(state_path(out))
+        part = b"../../documents.jsonl" if damage == "store names no file" else data
+        db.execute("UPDATE model SET value = ? WHERE key = 'live'", (part,))
+        db.commit()
+        db.close()
     add(raw, "new-0.txt", seed("000")[:1500])
     assert run(raw, out).grouping["mode"] == "full"
+    assert [p.name for p in model_folder(out).iterdir()] != [live.name]  # the new model's file
+    assert len(list(model_folder(out).iterdir())) == 1
     assert_same_as_full(raw, out, tmp_path)
 
 

@@ -47,13 +47,13 @@ from newsclean.output import pack, write_atomic, write_jsonl
 from newsclean.records import CleanedDocument, Quarantined
 from newsclean.settings import Settings
 from newsclean.stages.write import output_stamps
-from newsclean.state import ROWS_DIR, ROWS_LIST, FileStamp, RunState, rows_folder
+from newsclean.state import MODEL_DIR, ROWS_DIR, ROWS_LIST, FileStamp, RunState, model_file, rows_folder
 
 log = logging.getLogger("newsclean.group")
 
 MODEL_KEY = "key"  # model part: the outputs key the model was made under
 MODEL_BASE = "base"  # model part: statistics snapshot and base LSH indexes
-MODEL_LIVE = "live"  # model part: documents, units, clusters, edges, delta indexes
+MODEL_LIVE = "live"  # model part: the name of the file of documents, units, clusters, edges, delta indexes
 MODEL_OUTPUTS = "outputs"  # model part: the output stamps it was published with (the write stage's)
 
 
@@ -93,7 +93,9 @@ def group_batches(
     previous: GroupingModel | None = None
     if parts.get(MODEL_KEY, b"").decode() == outputs_key and MODEL_BASE in parts and MODEL_LIVE in parts:
         try:
-            previous = GroupingModel.from_bytes(parts[MODEL_BASE], parts[MODEL_LIVE], rows_folder(state_root))
+            live = model_file(state_root, parts[MODEL_LIVE]).read_bytes()
+            previous = GroupingModel.from_bytes(parts[MODEL_BASE], live, rows_folder(state_root))
+            del live
             previous.rows.check()
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # damaged: start over
             log.warning("regrouping everything: the kept grouping model cannot be read (%r)", exc)
@@ -262,7 +264,10 @@ def _leave_model(work: Path, model: GroupingModel, outputs_key: str, *, base: bo
         model.snapshot_segment = name
     (work / ROWS_LIST).write_text(json.dumps(model.row_segments), encoding="utf-8")
     (work / f"model-{MODEL_KEY}.bin").write_bytes(outputs_key.encode())
-    (work / f"model-{MODEL_LIVE}.bin").write_bytes(model.live_bytes())
+    live = f"live-{name}.npz"
+    (work / MODEL_DIR).mkdir(exist_ok=True)
+    (work / MODEL_DIR / live).write_bytes(model.live_bytes())
+    (work / f"model-{MODEL_LIVE}.bin").write_bytes(live.encode("utf-8"))
     if base:
         (work / f"model-{MODEL_BASE}.bin").write_bytes(model.snapshot_segment.encode("utf-8"))
 

@@ -48,7 +48,7 @@ from newsclean.output import (
 )
 from newsclean.records import CleanedDocument
 from newsclean.report import canonical_markdown
-from newsclean.state import ROWS_DIR, ROWS_LIST, rows_folder, store_model
+from newsclean.state import MODEL_DIR, ROWS_DIR, ROWS_LIST, model_folder, rows_folder, store_model
 
 OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json", "merges.jsonl")
 CANONICAL_DIR = "canonical"
@@ -295,18 +295,19 @@ def _merges(grouped: Path, groups: dict[str, Any], previous: Path | None) -> lis
 
 def _keep_model(grouped: Path, out: Path) -> None:
     """The grouping model the group stage left, kept in the run state now that the outputs
-    made from it are published: its new scoring-row segments moved into the state folder
-    first, then the parts that name them stored (one transaction), then the segments no model
-    names any more removed (a run stopped between the steps leaves the old model whole)."""
+    made from it are published: its new scoring-row segments and its live file moved into the
+    state folder first, then the parts that name them stored (one transaction), then the
+    segments and live files no model names any more removed (a run stopped between the steps
+    leaves the old model whole)."""
     parts = {p.stem.removeprefix("model-"): p.read_bytes() for p in sorted(grouped.glob("model-*.bin"))}
     if not parts:
         return
-    rows = rows_folder(out)
-    new_rows = grouped / ROWS_DIR
-    if new_rows.is_dir():
-        rows.mkdir(parents=True, exist_ok=True)
-        for segment in sorted(new_rows.iterdir()):
-            os.replace(segment, rows / segment.name)
+    rows, models = rows_folder(out), model_folder(out)
+    for new, kept in ((grouped / ROWS_DIR, rows), (grouped / MODEL_DIR, models)):
+        if new.is_dir():
+            kept.mkdir(parents=True, exist_ok=True)
+            for entry in sorted(new.iterdir()):
+                os.replace(entry, kept / entry.name)
     # With the outputs it was published with: a later run that finds them otherwise (a run
     # killed before recording them, a hand edit) regroups everything.
     parts["outputs"] = json.dumps(output_stamps(out), sort_keys=True).encode()
@@ -317,6 +318,10 @@ def _keep_model(grouped: Path, out: Path) -> None:
         for segment in sorted(rows.iterdir()):
             if segment.name not in used:
                 shutil.rmtree(segment, ignore_errors=True)
+    if "live" in parts and models.is_dir():
+        for entry in sorted(models.iterdir()):
+            if entry.is_file() and entry.name.encode("utf-8", "surrogateescape") != parts["live"]:
+                entry.unlink(missing_ok=True)
 
 
 def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) -> dict[str, Any]:

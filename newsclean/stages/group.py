@@ -14,8 +14,9 @@ Three ways, chosen from the run state (`group_batches`):
 Full and refresh leave `documents.jsonl`, `quarantine.jsonl` and `groups.json` in the work
 folder for the write stage to write everything; incremental leaves `changes.json` (the lines to
 write and the clusters whose rows change) and the new documents, and the write stage streams
-the previous outputs with those changes. Either way the model goes to the work folder
-(`model-*.npz`), and the write stage keeps it in the run state once the outputs are published.
+the previous outputs with those changes. Either way the model goes to the work folder (its
+parts as `model-*.bin`, its live file in `model/`, new scoring-row segments in `rows/`), and the
+write stage keeps it in the run state once the outputs are published.
 """
 
 from __future__ import annotations

@@ -291,6 +291,18 @@ def test_sketch_agreement_counts_agreeing_low_bytes() -> None:
     assert expected[0] >= 70 + padding
 
 
+@pytest.mark.parametrize("num_perm", [16, 64, 128, 256])
+def test_lsh_bands_are_the_ones_datasketch_picks(num_perm: int) -> None:
+    """`bands_for` picks the (bands, rows) of `MinHashLSH(threshold, num_perm)`, here over a
+    grid of thresholds and the defaults' (near 0.5, event 0.05, topic 0.08)."""
+    from datasketch.lsh import _optimal_param
+
+    from newsclean.dedup.lsh import bands_for
+
+    for threshold in [0.05, 0.08, 0.5, *(k / 40 for k in range(1, 40))]:
+        assert bands_for(threshold, num_perm) == tuple(_optimal_param(threshold, num_perm, 0.5, 0.5))
+
+
 def test_lsh_candidates_equal_datasketch_minhashlsh() -> None:
     """Without a bucket cap, the vectorised banding finds exactly the pairs datasketch's
     `MinHashLSH` returns for the same threshold and signatures; with a cap, a subset."""

@@ -323,7 +323,11 @@ def _group_new(
         changes = add_documents(model, arrivals, departures, read, settings.dedup, run)
     release_freed_memory()
     model.since_snapshot += len(arrivals)
-    model.stamps = {path: _stamp(stamp) for path, stamp in sorted(stamps.items())}
+    # The files' stamps as the state has them now: only those of changed and gone files differ.
+    for path in gone:
+        model.stamps.pop(path, None)
+    for path in changed:
+        model.stamps[path] = _stamp(stamps[path])
     quarantine.extend(model.emptied[d] for d in sorted(model.emptied))
     work = Path(work_dir)
     records.sort(key=lambda d: d["id"])

@@ -13,6 +13,7 @@ from newsclean.dedup.incremental import (
     BandIndex,
     Statistics,
     StatisticsBuilder,
+    _in_pair_order,
     fresh_labels,
     settle,
     snapshot_space,
@@ -190,3 +191,24 @@ def test_stored_rows_score_as_the_space_they_were_taken_from(tmp_path: Path) -> 
     for name, matrix in again.matrices.items():
         assert (matrix != store.gather(order.tolist()).matrices[name]).nnz == 0, name
     reopened.release()
+
+
+def test_kept_edges_come_out_in_pair_order_as_a_sort_would_give() -> None:
+    """`_in_pair_order` merges this run's edges into the stored ones (already in pair order);
+    the result is what sorting all kept edges by pair gives, also when the stored ones are out
+    of order."""
+    rng = np.random.default_rng(5)
+    codes = np.unique(rng.integers(0, 300 * 300, 2000))
+    stored = np.stack((codes // 300, codes % 300), axis=1).astype(np.int32)
+    stored = stored[stored[:, 0] < stored[:, 1]]
+    new = np.stack((rng.choice(300, 150, replace=False), np.full(150, 300)), axis=1).astype(np.int32)
+    for old in (stored, stored[rng.permutation(len(stored))]):
+        pairs = np.concatenate((old, new))
+        weights = rng.random(len(pairs))
+        keep = rng.random(len(pairs)) < 0.7
+        order = np.lexsort((pairs[keep, 1], pairs[keep, 0]))
+        first, second, kept_weights = _in_pair_order(pairs, weights, keep, len(old))
+        assert np.array_equal(first, pairs[keep][order][:, 0])
+        assert np.array_equal(second, pairs[keep][order][:, 1])
+        assert np.array_equal(kept_weights, weights[keep][order])
+        assert first.dtype == second.dtype == np.int32

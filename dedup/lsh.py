@@ -38,7 +38,7 @@ def bands_for(threshold: float, num_perm: int) -> tuple[int, int]:
     of every (b, r) with b x r <= num_perm, the first (b, then r, ascending) with the least
     false-positive mass (the integral of 1 - (1 - s**r)**b from 0 to the threshold) plus
     false-negative mass (the integral of (1 - s**r)**b from the threshold to 1), as datasketch's
-    `_optimal_param`. tests/dedup/test_lsh.py checks the choice is datasketch's.
+    `_optimal_param`. tests/dedup/test_scoring.py checks the choice is datasketch's.
 
     Why not ask datasketch: its `datasketch.lsh` imports scipy's integration routines, 0.7 s of
     every run that groups. The integrands are polynomials of degree b x r <= num_perm, which

@@ -352,7 +352,7 @@ def affine32_permutations(num_perm: int, seed: int) -> tuple[U32Array, U32Array]
     draw = np.random.RandomState(seed)
     a = draw.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = draw.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-    return np.ascontiguousarray(a), np.ascontiguousarray(b)
+    return a, b
 
 
 class MinHasher:

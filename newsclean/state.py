@@ -129,7 +129,7 @@ def model_file(out_dir: Path, name: bytes) -> Path:
     """The state folder's model file a model part names; `ValueError` for a name that is not a
     plain file name (a damaged or older store: the run then regroups everything)."""
     text = name.decode("utf-8")
-    if not text.startswith("live-") or not text.isprintable() or "/" in text or text in (".", ".."):
+    if not text.startswith("live-") or not text.isprintable() or "/" in text:
         raise ValueError(f"not a model file name: {text[:40]!r}")
     return model_folder(out_dir) / text
 

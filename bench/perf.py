@@ -235,6 +235,17 @@ def section_summary(bench: Bench) -> None:
             ["same replay: cluster ids changed except through a recorded merge", "0",
              str(replay["unrecorded"]), verdict(replay["unrecorded"] == 0)],
         ]  # fmt: skip
+    splitting = f.get("replay_split")
+    if splitting:
+        ari_diff = splitting["ari_full"] - splitting["ari_incremental"]
+        p_diff = splitting["p_full"] - splitting["p_incremental"]
+        rows += [
+            ["same replay, refreshes may split (dedup.refresh_may_split): ARI, P differences",
+             "<= 0.01 each", f"ARI {ari_diff:+.4f}, P {p_diff:+.4f}", verdict(max(ari_diff, p_diff) <= 0.01)],
+            ["same: ids changed except through merges.jsonl or splits.jsonl (split off)", "0",
+             f"{splitting['unrecorded']} ({splitting['split_moves']} split off)",
+             verdict(splitting["unrecorded"] == 0)],
+        ]  # fmt: skip
     table(["target", "goal", "measured", "status"], rows)
 
 

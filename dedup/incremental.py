@@ -517,11 +517,12 @@ class GroupingModel:
     snapshot_docs: int = 0
     snapshot_time: str = ""
     since_snapshot: int = 0  # documents added since the snapshot
-    # Per raw file, the stamp its documents entered with; outlet repeated lines of the snapshot;
-    # the quarantine records of documents those lines emptied.
-    stamps: dict[str, list[int]] = field(default_factory=dict)
+    # Outlet repeated lines of the snapshot; the quarantine records of documents they emptied.
     frequent: dict[str, list[int]] = field(default_factory=dict)
     emptied: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Ids issued since the last full grouping that no cluster holds any more (retired by a merge
+    # or emptied): never issued again, or a reader following `merges.jsonl` would be misled.
+    retired_ids: list[str] = field(default_factory=list)
     # Each scoring document's rows under the snapshot (`newsclean.dedup.rows`): segment names,
     # per document row its segment and row there, ids first seen since the snapshot.
     row_segments: list[str] = field(default_factory=list)
@@ -595,9 +596,9 @@ class GroupingModel:
             "snapshot_docs": self.snapshot_docs,
             "snapshot_time": self.snapshot_time,
             "since_snapshot": self.since_snapshot,
-            "stamps": self.stamps,
             "frequent": self.frequent,
             "emptied": self.emptied,
+            "retired_ids": self.retired_ids,
             "row_segments": self.row_segments,
         }
         arrays["strings"] = np.frombuffer(json.dumps(strings).encode("utf-8"), dtype=np.uint8)
@@ -645,9 +646,9 @@ class GroupingModel:
             snapshot_docs=s["snapshot_docs"],
             snapshot_time=s["snapshot_time"],
             since_snapshot=s["since_snapshot"],
-            stamps=s["stamps"],
             frequent={k: list(v) for k, v in s["frequent"].items()},
             emptied=s["emptied"],
+            retired_ids=s["retired_ids"],
             row_segments=list(s["row_segments"]),
             doc_segment=a["doc_segment"].tolist(),
             doc_offset=a["doc_offset"].tolist(),
@@ -736,7 +737,7 @@ class _Step:
             if m.unit_alive[unit]:
                 self.cluster_units[cluster].append(unit)
         self.exact_of = {m.doc_exact[r]: r for r in m.row_of.values()}
-        self.used_ids = set(m.cluster_id)
+        self.used_ids = set(m.cluster_id) | set(m.retired_ids)
         self.touched: set[int] = set()  # cluster rows whose canonical row changes
         self.reassign: set[int] = set()  # document rows whose line changes
         self.retired: list[tuple[int, int | None]] = []
@@ -1425,21 +1426,81 @@ def _rep_ids(graph: EventGraph) -> list[str]:
 
 @dataclass(frozen=True)
 class Refresh:
-    """A refresh's grouping, the ids it retired (retired id, surviving id) and the run each
-    surviving earlier cluster was made in."""
+    """A refresh's grouping, the ids it retired (retired id, surviving id), the run each
+    surviving earlier cluster was made in, and the documents split off earlier clusters
+    (`refresh_may_split`)."""
 
     grouping: Grouping
-    retired: list[tuple[str, str]]
+    retired: list[tuple[str, str | None]]
     born: dict[str, int]
+    splits: list[Split] = field(default_factory=list)
 
 
-def refresh_grouping(graph: EventGraph, previous: GroupingModel, leave_out: Iterable[str] = ()) -> Refresh:
+@dataclass(frozen=True)
+class Split:
+    """Documents that left the earlier cluster `from_id` for the cluster `to_id` in a refresh
+    that may split (`refresh_may_split`), `to_id` being their cluster id after the refresh."""
+
+    from_id: str
+    to_id: str
+    doc_ids: list[str]
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Which earlier cluster each fresh cluster continues (`match_clusters`)."""
+
+    kept: list[int | None]  # per fresh cluster: the earlier cluster whose id it keeps, or None
+    retired: list[tuple[int, int]]  # (earlier cluster retired, earlier cluster it went into)
+    splits: list[tuple[int, int, list[str]]]  # (earlier cluster, fresh cluster, documents moved)
+
+
+def match_clusters(
+    fresh: Sequence[Sequence[str]], earlier: Mapping[str, int], age: Callable[[int], tuple[int, str]]
+) -> Matching:
+    """Ids for a fresh clustering that may divide earlier clusters: largest overlap wins.
+
+    `fresh`: each fresh cluster's documents; `earlier`: each earlier document's earlier
+    cluster; `age`: an earlier cluster's sort key, oldest first. Each earlier cluster belongs
+    to the fresh cluster holding most of its documents (the first such on a tie); a fresh
+    cluster keeps the oldest id of those that belong to it and retires the others into it, or
+    gets a new id when none does. An earlier cluster's documents in any other fresh cluster
+    split off to it, and are named in `splits` (earlier cluster, fresh cluster, sorted ids)."""
+    overlap: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for k, docs in enumerate(fresh):
+        for doc in docs:
+            c = earlier.get(doc)
+            if c is not None:
+                overlap[(c, k)].append(doc)
+    owner: dict[int, int] = {}
+    for (c, k), docs in sorted(overlap.items()):
+        if c not in owner or len(docs) > len(overlap[(c, owner[c])]):
+            owner[c] = k
+    belonging: dict[int, list[int]] = defaultdict(list)
+    for c, k in owner.items():
+        belonging[k].append(c)
+    kept: list[int | None] = []
+    retired: list[tuple[int, int]] = []
+    for k in range(len(fresh)):
+        olds = sorted(belonging.get(k, []), key=age)
+        kept.append(olds[0] if olds else None)
+        retired += [(c, olds[0]) for c in olds[1:]]
+    splits = [(c, k, sorted(docs)) for (c, k), docs in sorted(overlap.items()) if owner[c] != k]
+    return Matching(kept, retired, splits)
+
+
+def refresh_grouping(
+    graph: EventGraph, previous: GroupingModel, leave_out: Iterable[str] = (), renewed: Iterable[str] = ()
+) -> Refresh:
     """A regroup with fresh statistics that keeps cluster ids: the full grouping's graph,
     settled with the earlier clusters (`settle`), so clusters only grow or merge; a cluster keeps
     the oldest id among the earlier ones it holds (the others are retired into it), a new one is
-    named as the full grouping names it. `leave_out` as `EventGraph.grouping`."""
+    named as the full grouping names it, and an earlier cluster none of whose documents is left
+    is retired into none. `leave_out` as `EventGraph.grouping`; `renewed`: documents of files
+    changed since `previous`, which left their clusters and come back as new ones."""
     s = graph.settings
     gone = frozenset(leave_out)
+    renewed_ids = frozenset(renewed)
     members = {u: [d for d in docs if d not in gone] for u, docs in graph.members.items()}
     n = len(graph.units)
     live = np.asarray([bool(members[u]) for u in graph.units], dtype=bool)
@@ -1453,7 +1514,7 @@ def refresh_grouping(graph: EventGraph, previous: GroupingModel, leave_out: Iter
 
     old_of_unit: list[list[int]] = []
     for u in graph.units:
-        rows = [previous.row_of[d] for d in members[u] if d in previous.row_of]
+        rows = [previous.row_of[d] for d in members[u] if d in previous.row_of and d not in renewed_ids]
         earlier = sorted({previous.unit_cluster[previous.doc_unit[r]] for r in rows})
         for c in earlier[1:]:
             a, b = find(earlier[0]), find(c)
@@ -1464,16 +1525,22 @@ def refresh_grouping(graph: EventGraph, previous: GroupingModel, leave_out: Iter
         if earlier and live[i]:
             block[i] = find(earlier[0])
     edges = graph.edges.where(live[graph.edges.pairs[:, 0]] & live[graph.edges.pairs[:, 1]])
-    labels = settle(block, edges, graph.days, s)
+    if s.refresh_may_split:
+        labels = fresh_labels(n, edges, graph.days, s)
+    else:
+        labels = settle(block, edges, graph.days, s)
     by_label: dict[int, list[str]] = defaultdict(list)
     for i, u in enumerate(graph.units):
         if live[i]:
             by_label[int(labels[i])].append(u)
     clusters = sorted(by_label.values())
     assignments = graph._assign(clusters, members)
-    used = set(previous.cluster_id)
+    if s.refresh_may_split:
+        return _split_refresh(previous, clusters, members, assignments, renewed_ids, graph.stats, len(edges))
+    used = set(previous.cluster_id) | set(previous.retired_ids)
     renamed: dict[str, str] = {}
-    retired: list[tuple[str, str]] = []
+    retired: list[tuple[str, str | None]] = []
+    continued: set[int] = set()
     born: dict[str, int] = {}
     unit_index = {u: i for i, u in enumerate(graph.units)}
     for units in clusters:
@@ -1482,6 +1549,7 @@ def refresh_grouping(graph: EventGraph, previous: GroupingModel, leave_out: Iter
             key=lambda c: (previous.cluster_born[c], previous.cluster_id[c]),
         )
         fresh_name = assignments[members[units[0]][0]].cluster_id
+        continued.update(old)
         if old:
             renamed[fresh_name] = previous.cluster_id[old[0]]
             born[previous.cluster_id[old[0]]] = previous.cluster_born[old[0]]
@@ -1494,8 +1562,66 @@ def refresh_grouping(graph: EventGraph, previous: GroupingModel, leave_out: Iter
         doc_id: Assignment(renamed[a.cluster_id], a.canonical_id, a.relation, a.similarity, a.duplicate_of)
         for doc_id, a in assignments.items()
     }
+    retired += _emptied(previous, continued)
     stats = {**graph.stats, "clusters": float(len(clusters)), "event_edges": float(len(edges))}
     return Refresh(Grouping(assignments=outcome, stats=stats), retired, born)
+
+
+def _emptied(previous: GroupingModel, continued: set[int]) -> list[tuple[str, str | None]]:
+    """The earlier live clusters no fresh cluster continues (their documents deleted, changed
+    or emptied), retired into none, as an incremental run retires a cluster its last document
+    left."""
+    return [
+        (previous.cluster_id[c], None)
+        for c, alive in enumerate(previous.cluster_alive)
+        if alive and c not in continued
+    ]
+
+
+def _split_refresh(
+    previous: GroupingModel,
+    clusters: list[list[str]],
+    members: Mapping[str, list[str]],
+    assignments: Mapping[str, Assignment],
+    renewed: frozenset[str],
+    graph_stats: Mapping[str, float],
+    n_edges: int,
+) -> Refresh:
+    """`refresh_grouping` when earlier clusters may split: the fresh clusters named by
+    `match_clusters` (new ones as the full grouping names them, made unique)."""
+    fresh = [[d for u in units for d in members[u]] for units in clusters]
+    earlier = {
+        d: previous.unit_cluster[previous.doc_unit[previous.row_of[d]]]
+        for docs in fresh
+        for d in docs
+        if d in previous.row_of and d not in renewed
+    }
+    matching = match_clusters(fresh, earlier, lambda c: (previous.cluster_born[c], previous.cluster_id[c]))
+    used = set(previous.cluster_id) | set(previous.retired_ids)
+    names: list[str] = []
+    born: dict[str, int] = {}
+    for docs, c in zip(fresh, matching.kept, strict=True):
+        if c is not None:
+            name = previous.cluster_id[c]
+            born[name] = previous.cluster_born[c]
+        else:
+            fresh_name = assignments[docs[0]].cluster_id
+            name = fresh_name if fresh_name not in used else new_cluster_id(fresh_name[2:], used)
+            used.add(name)
+        names.append(name)
+    renamed = {assignments[docs[0]].cluster_id: name for docs, name in zip(fresh, names, strict=True)}
+    outcome = {
+        doc_id: Assignment(renamed[a.cluster_id], a.canonical_id, a.relation, a.similarity, a.duplicate_of)
+        for doc_id, a in assignments.items()
+    }
+    retired: list[tuple[str, str | None]] = [
+        (previous.cluster_id[c], previous.cluster_id[into]) for c, into in matching.retired
+    ]
+    continued = {c for c, _ in matching.retired} | {c for c in matching.kept if c is not None}
+    retired += _emptied(previous, continued)
+    splits = [Split(previous.cluster_id[c], names[k], docs) for c, k, docs in matching.splits]
+    stats = {**graph_stats, "clusters": float(len(clusters)), "event_edges": float(n_edges)}
+    return Refresh(Grouping(assignments=outcome, stats=stats), retired, born, splits)
 
 
 def model_from_graph(
@@ -1506,11 +1632,13 @@ def model_from_graph(
     run: int,
     born: Mapping[str, int],
     when: str,
+    issued: Iterable[str] = (),
 ) -> GroupingModel:
     """The model of a full grouping (or a refresh): every grouped document, the graph's units,
     clusters (born in `run` unless `born` says otherwise) and edges, fresh statistics and LSH
     indexes over the units' representatives. Documents the grouping left out (emptied by
-    corpus-learned lines) are not in it."""
+    corpus-learned lines) are not in it. `issued`: for a refresh, every id the previous model
+    issued (`cluster_id` and `retired_ids`); those no cluster holds now are its `retired_ids`."""
     s = graph.settings
     doc_ids = [d for d in graph.by_id if d in grouping.assignments]
     row_of = {d: i for i, d in enumerate(doc_ids)}
@@ -1590,6 +1718,7 @@ def model_from_graph(
         snapshot_time=when,
         extra_features=columns.extra_features,
         extra_events=columns.extra_events,
+        retired_ids=sorted(set(issued) - set(cluster_ids)),
     )
     model.rows.add(rows.tolist(), base_rows)
     return model

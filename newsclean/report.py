@@ -34,7 +34,8 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
     # What the group stage did (newsclean.stages.group): its mode (full, refresh, incremental)
     # and, for an incremental run, documents new, departed, joining an existing cluster, clusters
-    # merged and made, and the statistics snapshot's run and time.
+    # merged and made, and the statistics snapshot's run and time; for a refresh, clusters merged
+    # and documents split off.
     grouping: dict[str, Any] = field(default_factory=dict)
 
     def grouping_line(self) -> str:
@@ -44,9 +45,10 @@ class RunSummary:
             return ""
         mode = g.get("mode", "")
         if mode != "incremental":
-            merged = int(g.get("merged", 0))
+            merged, split = int(g.get("merged", 0)), int(g.get("split", 0))
             why = f" ({g['reason']})" if g.get("reason") and mode == "refresh" else ""
             extra = f", {merged} cluster ids retired into older ones" if merged else ""
+            extra += f", {split} documents split off their clusters (splits.jsonl)" if split else ""
             return f"grouping: {mode}{why}{extra}"
         return (
             f"grouping: incremental, {int(g.get('new', 0))} new documents, {int(g.get('departed', 0))} left "

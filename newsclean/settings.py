@@ -171,6 +171,10 @@ class DedupSettings(_Section):
     # then, the run regroups with fresh statistics, keeping cluster ids (newsclean.stages.group).
     # See docs/tuning.md.
     snapshot_refresh_share: float = Field(default=0.2, gt=0)
+    # A refresh takes the fresh clustering as it is: an earlier cluster it divides splits, the
+    # part holding most of its documents keeping the id, the others recorded in `splits.jsonl`.
+    # Off, the contract's default: clusters only grow or merge. See docs/tuning.md.
+    refresh_may_split: bool = False
 
 
 class RunSettings(_Section):

@@ -45,11 +45,17 @@ CREATE TABLE IF NOT EXISTS files (
 """
 # The grouping model (`newsclean.dedup.incremental.GroupingModel`): parts by name, as bytes.
 _MODEL_TABLE = "CREATE TABLE IF NOT EXISTS model (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+# The files whose stored results changed (new, changed or deleted) since the kept model was
+# made: what an incremental grouping takes in and out. Every change of a file's results adds
+# its path; storing a model empties it, in one transaction. A model made by other code is never
+# used with it (the outputs key covers this module), so a store older than the table is safe.
+_UNGROUPED_TABLE = "CREATE TABLE IF NOT EXISTS ungrouped (path TEXT PRIMARY KEY)"
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 {_FILES_TABLE};
 CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 {_MODEL_TABLE};
+{_UNGROUPED_TABLE};
 """
 # Its own statement: a store of another schema has its results table dropped and made again.
 _RESULTS_TABLE = """
@@ -136,13 +142,16 @@ def model_file(out_dir: Path, name: bytes) -> Path:
 
 def store_model(out_dir: Path, parts: dict[str, bytes]) -> None:
     """Keep the grouping model a run has just published outputs from, for the next run: the
-    parts given replace theirs (a part not given, e.g. an unchanged snapshot, is kept). Opened
-    without the fingerprint (the write stage stores it), in one transaction."""
+    parts given replace theirs (a part not given, e.g. an unchanged snapshot, is kept), and the
+    changes it took in leave `ungrouped`. Opened without the fingerprint (the write stage
+    stores it), in one transaction."""
     db = sqlite3.connect(state_path(out_dir), isolation_level=None)
     try:
         db.execute(_MODEL_TABLE)
+        db.execute(_UNGROUPED_TABLE)
         with _Transaction(db):
             db.executemany("INSERT OR REPLACE INTO model VALUES (?, ?)", sorted(parts.items()))
+            db.execute("DELETE FROM ungrouped")  # the model now holds every change
     finally:
         db.close()
 
@@ -204,6 +213,7 @@ class RunState:
                 db.execute(_RESULTS_TABLE)
                 db.execute("DELETE FROM outputs")
                 db.execute("DELETE FROM model")
+                db.execute("DELETE FROM ungrouped")
                 db.execute("DELETE FROM meta")
                 db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(expected.items()))
         state.recovered = recovered
@@ -235,12 +245,25 @@ class RunState:
             "INSERT OR REPLACE INTO files (path, size, mtime_ns, ctime_ns) VALUES (?, ?, ?, ?)",
             (path, stamp.size, stamp.mtime_ns, stamp.ctime_ns),
         )
+        self.db.execute("INSERT OR IGNORE INTO ungrouped VALUES (?)", (path,))
 
     def forget(self, paths: Iterable[str]) -> None:
         """Drop deleted files and their results (call inside a transaction)."""
         rows = [(p,) for p in paths]
         self.db.executemany("DELETE FROM results WHERE path = ?", rows)
         self.db.executemany("DELETE FROM files WHERE path = ?", rows)
+        self.db.executemany("INSERT OR IGNORE INTO ungrouped VALUES (?)", rows)
+
+    def ungrouped(self) -> tuple[list[str], list[str]]:
+        """The files whose results changed since the kept grouping model was made: (those the
+        store has, new or changed; those it no longer has, deleted), each sorted. Read from the
+        changes themselves, not by comparing every file's stamp with the model's."""
+        query = "SELECT u.path, f.path IS NOT NULL FROM ungrouped u LEFT JOIN files f ON f.path = u.path"
+        changed: list[str] = []
+        gone: list[str] = []
+        for path, present in self.db.execute(query + " ORDER BY u.path"):
+            (changed if present else gone).append(path)
+        return changed, gone
 
     def written_outputs(self) -> dict[str, Any] | None:
         """What the last complete run wrote (see `record_outputs`), or None."""

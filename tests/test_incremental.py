@@ -170,6 +170,42 @@ def test_a_run_that_fails_before_writing_leaves_the_next_run_to_regroup(
     assert_full_is_fresh(raw, out, tmp_path)
 
 
+def test_a_run_takes_the_changed_files_from_the_state_not_from_every_stamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state lists the files whose results changed since the kept model (`ungrouped`):
+    cleaning adds them, keeping the next model empties the list, a failed run leaves it."""
+    raw, out = make_raw(tmp_path), tmp_path / "out"
+    run(raw, out)
+    fingerprint = settings_fingerprint(INCREMENTAL)
+    with RunState.open(out, fingerprint) as state:
+        assert state.ungrouped() == ([], [])
+    add(raw, "late.txt", seed("002"))
+    (raw / "inputs" / "cp1252.txt").unlink()
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(write_module, "write_outputs", fail)
+    with pytest.raises(RuntimeError):
+        run(raw, out)
+    monkeypatch.undo()
+    with RunState.open(out, fingerprint) as state:
+        assert state.ungrouped() == (["wire/late.txt"], ["inputs/cp1252.txt"])
+    reads: list[int] = []
+    stamps = RunState.stamps
+    monkeypatch.setattr(RunState, "stamps", lambda self: reads.append(1) or stamps(self))
+    summary = run(raw, out)
+    monkeypatch.undo()
+    assert summary.grouping["mode"] == "incremental" and summary.grouping["new"] == 1
+    assert len(reads) == 1  # the plan's (the listing changed); the group stage reads none
+    with RunState.open(out, fingerprint) as state:
+        assert state.ungrouped() == ([], [])
+    everything = (out / "documents.jsonl").read_text(encoding="utf-8")
+    assert "late.txt" in everything and "cp1252.txt" not in everything
+    assert_full_is_fresh(raw, out, tmp_path)
+
+
 def assert_full_is_fresh(raw: Path, out: Path, tmp_path: Path) -> None:
     """`--full` in `out` after whatever ran there gives a fresh `--full`'s bytes."""
     run(raw, out, full=True)
@@ -308,19 +344,102 @@ def test_a_copy_of_two_stories_merges_their_clusters_and_the_older_id_stays(tmp_
     assert_full_is_fresh(raw, out, tmp_path)
 
 
+def test_a_refresh_that_may_split_undoes_a_merge_whose_bridge_left_and_records_it(tmp_path: Path) -> None:
+    """A story holding two others merges their clusters; once it is deleted nothing joins them.
+    By default they stay one cluster (clusters only grow or merge); with `refresh_may_split`
+    the next refresh parts them, and `splits.jsonl` names the documents that changed id."""
+    ferry = (INPUTS / "cp1252.txt").read_bytes().decode("cp1252")
+    for may_split in (False, True):
+        raw, out = tmp_path / f"raw-{may_split}", tmp_path / f"out-{may_split}"
+        raw.mkdir()
+        settings = Settings(
+            run=RunSettings(workers=1, batch_size=3),
+            dedup=DedupSettings(snapshot_refresh_share=0.01, refresh_may_split=may_split),
+        )
+        (raw / "first.txt").write_text(seed("001"), encoding="utf-8")
+        (raw / "other.txt").write_text(seed("000"), encoding="utf-8")
+        (raw / "second.txt").write_text(ferry, encoding="utf-8")
+        run(raw, out, settings=settings)
+        (raw / "both.txt").write_text(seed("001") + "\n\n" + ferry, encoding="utf-8")
+        assert run(raw, out, settings=settings).grouping["mode"] == "refresh"
+        first, second = _doc(out, "first.txt"), _doc(out, "second.txt")
+        joined = clusters_of(out)[first]
+        assert clusters_of(out)[second] == joined
+        (raw / "both.txt").unlink()
+        assert run(raw, out, settings=settings).grouping["mode"] == "incremental"
+        assert clusters_of(out)[first] == clusters_of(out)[second] == joined  # never split here
+        before = clusters_of(out)
+        add(raw, "late.txt", seed("004"))
+        summary = run(raw, out, settings=settings)
+        assert summary.grouping["mode"] == "refresh"
+        after = clusters_of(out)
+        lines = (out / "splits.jsonl").read_text(encoding="utf-8").splitlines()
+        splits = [json.loads(line) for line in lines]
+        if not may_split:
+            assert after[first] == after[second] == joined and splits == []
+            continue
+        assert after[first] != after[second] and joined in (after[first], after[second])
+        moved = second if after[first] == joined else first
+        assert splits == [
+            {"from_cluster_id": joined, "to_cluster_id": after[moved], "document_ids": [moved], "run": 4}
+        ]
+        assert summary.grouping["split"] == 1 and "1 documents split off" in summary.grouping_line()
+        # Every other earlier document kept its id or followed a recorded merge.
+        for doc_id, cluster_id in before.items():
+            if doc_id != moved:
+                assert after[doc_id] == followed(cluster_id, merges(out))
+        assert_full_is_fresh(raw, out, tmp_path)
+        assert (out / "splits.jsonl").read_bytes() == b""  # ids start afresh
+
+
+@pytest.mark.parametrize("share", [0.01, 0.5])  # the id made again in a refresh, in an incremental run
+def test_a_retired_id_is_never_issued_again(tmp_path: Path, share: float) -> None:
+    """A merge in a refresh retires an id (`c_<document id>`); when that document later starts a
+    cluster of its own, it gets another id, so `merges.jsonl` never leads a reader astray."""
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    settings = Settings(
+        run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=share)
+    )
+    ferry = (INPUTS / "cp1252.txt").read_bytes().decode("cp1252")
+    (raw / "first.txt").write_text(seed("001"), encoding="utf-8")
+    (raw / "second.txt").write_text(ferry, encoding="utf-8")
+    run(raw, out, settings=settings)
+    (raw / "both.txt").write_text(seed("001") + "\n\n" + ferry, encoding="utf-8")
+    assert run(raw, out, settings=settings).grouping["mode"] == "refresh"
+    [merge] = merges(out)
+    retired = str(merge["retired_cluster_id"])
+    named = next(name for name in ("first.txt", "second.txt") if retired == f"c_{_doc(out, name)}")
+    changed = raw / named
+    other_story = (INPUTS / "mojibake.txt").read_text(encoding="utf-8")  # a union's talks
+    changed.write_text(other_story, encoding="utf-8")  # a cluster of its own
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 1_000_000_000))
+    summary = run(raw, out, settings=settings)
+    assert summary.grouping["mode"] == ("refresh" if share < 0.1 else "incremental")
+    now = clusters_of(out)
+    assert now[_doc(out, named)] not in {now[_doc(out, "both.txt")], retired}
+    assert not set(now.values()) & {str(m["retired_cluster_id"]) for m in merges(out)}
+
+
 def _doc(out: Path, source_path: str) -> str:
     lines = (out / "documents.jsonl").read_text(encoding="utf-8").splitlines()
     return next(d["id"] for d in map(json.loads, lines) if d["source_path"] == source_path)
 
 
-def test_a_changed_file_moves_its_document_and_an_emptied_cluster_is_retired(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("share", "mode"), [(100.0, "incremental"), (0.01, "refresh")])
+def test_a_changed_file_moves_its_document_and_an_emptied_cluster_is_retired(
+    tmp_path: Path, share: float, mode: str
+) -> None:
+    settings = Settings(
+        run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=share)
+    )
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
     ferry = (INPUTS / "cp1252.txt").read_bytes().decode("cp1252")
     (raw / "alone.txt").write_text(ferry, encoding="utf-8")
     (raw / "story.txt").write_text(seed("002"), encoding="utf-8")
     (raw / "copy.txt").write_text(seed("002"), encoding="utf-8")
-    run(raw, out)
+    run(raw, out, settings=settings)
     before = clusters_of(out)
     moving = _doc(out, "alone.txt")
     left = before[moving]
@@ -329,8 +448,8 @@ def test_a_changed_file_moves_its_document_and_an_emptied_cluster_is_retired(tmp
     changed = raw / "alone.txt"
     changed.write_text(seed("002").replace("Tuesday", "Tuesday morning"), encoding="utf-8")
     os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 1_000_000_000))
-    summary = run(raw, out)
-    assert summary.files_cleaned == 1 and summary.grouping["mode"] == "incremental"
+    summary = run(raw, out, settings=settings)
+    assert summary.files_cleaned == 1 and summary.grouping["mode"] == mode
     after = clusters_of(out)
     assert after[moving] == target  # the same document id, now in the cluster its new text joins
     assert {"retired_cluster_id": left, "into_cluster_id": None, "run": 2} in merges(out)
@@ -339,21 +458,27 @@ def test_a_changed_file_moves_its_document_and_an_emptied_cluster_is_retired(tmp
     assert_full_is_fresh(raw, out, tmp_path)
 
 
-def test_a_deleted_file_leaves_the_outputs_and_its_emptied_cluster_is_retired(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("share", "mode"), [(100.0, "incremental"), (0.01, "refresh")])
+def test_a_deleted_file_leaves_the_outputs_and_its_emptied_cluster_is_retired(
+    tmp_path: Path, share: float, mode: str
+) -> None:
+    settings = Settings(
+        run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=share)
+    )
     raw, out = make_raw(tmp_path), tmp_path / "out"
-    run(raw, out)
+    run(raw, out, settings=settings)
     gone_doc = _doc(out, "inputs/cp1252.txt")
     gone_cluster = clusters_of(out)[gone_doc]
-    mates = [d for d, c in clusters_of(out).items() if c == gone_cluster]
+    assert [d for d, c in clusters_of(out).items() if c == gone_cluster] == [gone_doc]  # the lone ferry story
     (raw / "inputs" / "feed.jsonl").unlink()
     (raw / "inputs" / "cp1252.txt").unlink()
-    summary = run(raw, out)
-    assert (summary.files_cleaned, summary.files_deleted) == (0, 2)
+    add(raw, "late.txt", seed("003"))  # one new file: with the small share, a refresh
+    summary = run(raw, out, settings=settings)
+    assert (summary.files_cleaned, summary.files_deleted, summary.grouping["mode"]) == (1, 2, mode)
     everything = "".join((out / name).read_text(encoding="utf-8") for name in OUTPUTS[:3])
     assert "feed.jsonl" not in everything and "cp1252.txt" not in everything
-    if mates == [gone_doc]:
-        assert {"retired_cluster_id": gone_cluster, "into_cluster_id": None, "run": 2} in merges(out)
-        assert not (out / "canonical" / f"{gone_cluster}.md").exists()
+    assert {"retired_cluster_id": gone_cluster, "into_cluster_id": None, "run": 2} in merges(out)
+    assert not (out / "canonical" / f"{gone_cluster}.md").exists()
     assert_full_is_fresh(raw, out, tmp_path)
 
 

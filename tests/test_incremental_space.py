@@ -15,6 +15,7 @@ from newsclean.dedup.incremental import (
     StatisticsBuilder,
     _in_pair_order,
     fresh_labels,
+    match_clusters,
     settle,
     snapshot_space,
 )
@@ -102,6 +103,20 @@ def test_settling_follows_a_fresh_clustering_without_splitting_earlier_clusters(
     # With no earlier clusters, settling is the fresh clustering.
     alone = settle(np.full(7, -1, dtype=np.int64), edges, days, settings).tolist()
     assert _partition(alone) == _partition(fresh.tolist())
+
+
+def test_a_refresh_that_may_split_keeps_each_id_where_most_of_its_documents_go() -> None:
+    # The clustering above: earlier cluster A (0, older) held d0-d2, B (1) held d5-d6; the fresh
+    # clustering puts d0, d1, d5, d6 together and d2 with the new d3 and d4.
+    fresh = [["d0", "d1", "d5", "d6"], ["d2", "d3", "d4"]]
+    earlier = {"d0": 0, "d1": 0, "d2": 0, "d5": 1, "d6": 1}
+    matching = match_clusters(fresh, earlier, lambda c: (c, ""))
+    assert matching.kept == [0, None]  # A's id stays where 2 of its 3 went; the other part is new
+    assert matching.retired == [(1, 0)]  # B went whole into the cluster that keeps A's id
+    assert matching.splits == [(0, 1, ["d2"])]  # d2 split off A, recorded by name
+    # A tie goes to the first fresh cluster; the older id wins a fresh cluster two belong to.
+    tie = match_clusters([["x", "y"], ["z"]], {"x": 1, "y": 0, "z": 1}, lambda c: (-c, ""))
+    assert tie.kept == [1, None] and tie.retired == [(0, 1)] and tie.splits == [(1, 1, ["z"])]
 
 
 def test_settling_keeps_a_cannot_link_apart_as_the_full_grouping_does() -> None:

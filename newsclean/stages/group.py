@@ -9,7 +9,8 @@ Three ways, chosen from the run state (`group_batches`):
   statistics, earlier clusters entering as blocks (`newsclean.dedup.incremental.refresh_grouping`):
   clusters only grow or merge, and keep their ids.
 - incremental: only the documents of new and changed files are added to the kept model, and
-  those of changed and deleted files taken out (`newsclean.dedup.incremental.add_documents`).
+  those of changed and deleted files taken out (`newsclean.dedup.incremental.add_documents`);
+  the run state lists those files (`RunState.ungrouped`), so no stage compares every stamp.
 
 Full and refresh leave `documents.jsonl`, `quarantine.jsonl` and `groups.json` in the work
 folder for the write stage to write everything; incremental leaves `changes.json` (the lines to
@@ -25,7 +26,7 @@ import json
 import logging
 import secrets
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from newsclean.dedup.incremental import (
     Arrival,
     GroupingModel,
     SignatureTee,
+    Split,
     add_documents,
     model_from_graph,
     refresh_grouping,
@@ -48,7 +50,7 @@ from newsclean.output import pack, write_atomic, write_jsonl
 from newsclean.records import CleanedDocument, Quarantined
 from newsclean.settings import Settings
 from newsclean.stages.write import output_stamps
-from newsclean.state import MODEL_DIR, ROWS_DIR, ROWS_LIST, FileStamp, RunState, model_file, rows_folder
+from newsclean.state import MODEL_DIR, ROWS_DIR, ROWS_LIST, RunState, model_file, rows_folder
 
 log = logging.getLogger("newsclean.group")
 
@@ -75,10 +77,6 @@ def _use_frequent_lines(repeated: RepeatedLines, frequent: dict[str, set[int]]) 
     repeated._frequent = frequent
 
 
-def _stamp(stamp: FileStamp) -> list[int]:
-    return [stamp.size, stamp.mtime_ns, stamp.ctime_ns]
-
-
 def group_batches(
     state_file: str, fingerprint: str, work_dir: str, settings: Settings, outputs_key: str = ""
 ) -> str:
@@ -90,7 +88,7 @@ def group_batches(
     map_large_blocks_apart(settings.dedup.large_block_bytes)
     with RunState.open(state_root, fingerprint) as state:
         parts = state.model_parts()
-        stamps = state.stamps()
+        changed, gone = state.ungrouped()
     previous: GroupingModel | None = None
     if parts.get(MODEL_KEY, b"").decode() == outputs_key and MODEL_BASE in parts and MODEL_LIVE in parts:
         try:
@@ -103,14 +101,12 @@ def group_batches(
             previous = None
     if previous is None:
         del parts
-        return _group_all(state_root, fingerprint, work_dir, settings, outputs_key, stamps, None, "full")
+        return _group_all(state_root, fingerprint, work_dir, settings, outputs_key, None, "full")
     published = json.loads(parts.get(MODEL_OUTPUTS, b"null")) == json.loads(
         json.dumps(output_stamps(state_root))
     )
     del parts
     release_freed_memory()
-    changed = sorted(p for p, st in stamps.items() if previous.stamps.get(p) != _stamp(st))
-    gone = sorted(p for p in previous.stamps if p not in stamps)
     reason = ""
     if not published:
         reason = "the outputs are not as the last run left them"
@@ -126,10 +122,8 @@ def group_batches(
             )
     if reason:
         log.info("regrouping with fresh statistics, cluster ids kept: %s", reason)
-        return _group_all(state_root, fingerprint, work_dir, settings, outputs_key, stamps, previous, reason)
-    return _group_new(
-        state_root, fingerprint, work_dir, settings, outputs_key, stamps, previous, changed, gone
-    )
+        return _group_all(state_root, fingerprint, work_dir, settings, outputs_key, previous, reason, changed)
+    return _group_new(state_root, fingerprint, work_dir, settings, outputs_key, previous, changed, gone)
 
 
 def _group_all(
@@ -138,11 +132,12 @@ def _group_all(
     work_dir: str,
     settings: Settings,
     outputs_key: str,
-    stamps: dict[str, FileStamp],
     previous: GroupingModel | None,
     reason: str,
+    changed: Sequence[str] = (),
 ) -> str:
-    """Full grouping, or a refresh when `previous` is given (ids kept).
+    """Full grouping, or a refresh when `previous` is given (ids kept; the documents of
+    `changed` files leave their clusters and come back as new).
 
     The state is read twice, so that no cleaned text is held while the event graph lives: first
     each document's metadata, signature and line keys, streamed into the event graph (each
@@ -153,20 +148,29 @@ def _group_all(
     tee = SignatureTee()
     places: dict[str, tuple[str, int]] = {}
 
+    changed_paths = set(changed)
+    renewed = (
+        frozenset(
+            previous.doc_id[r] for r in previous.row_of.values() if previous.doc_path[r] in changed_paths
+        )
+        if previous is not None
+        else frozenset()
+    )
     # Streamed: no signature outlives its use; the shingle sets wait in a file in work_dir.
     graph = event_graph(
         _signed(state_root, fingerprint, repeated, tee, places), settings.dedup, spill_dir=work_dir
     )
-    grouping, retired, born = _cluster(graph, previous, [])
+    grouping, retired, born, splits = _cluster(graph, previous, [], renewed)
     # Corpus-learned boilerplate needs the clusters (a line counts once per event), so it is
     # learned after grouping; it removes furniture lines only, which decide no grouping. A
     # document left with no text leaves the clustering (rare), before the graph goes.
     emptied = repeated.learn({doc_id: a.cluster_id for doc_id, a in grouping.assignments.items()})
     if emptied:
-        grouping, retired, born = _cluster(graph, previous, emptied)
+        grouping, retired, born, splits = _cluster(graph, previous, emptied, renewed)
     run = previous.run + 1 if previous is not None else 1
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    model = model_from_graph(graph, grouping, tee, places, run, born, when)
+    issued = [*previous.cluster_id, *previous.retired_ids] if previous is not None else []
+    model = model_from_graph(graph, grouping, tee, places, run, born, when, issued)
     del graph, tee, places
     release_freed_memory()
     documents: list[dict[str, Any]] = []
@@ -188,7 +192,6 @@ def _group_all(
     quarantine.extend(left_empty[doc_id] for doc_id in emptied)
     model.emptied = left_empty
     model.frequent = {outlet: sorted(lines) for outlet, lines in sorted(_frequent_lines(repeated).items())}
-    model.stamps = {path: _stamp(stamp) for path, stamp in sorted(stamps.items())}
     documents.sort(key=lambda d: d["id"])
     work = Path(work_dir)
     write_jsonl(work / "documents.jsonl", documents, pack)
@@ -201,12 +204,17 @@ def _group_all(
         "run": run,
         "new": float(model.live_docs - (previous.live_docs if previous is not None else 0)),
         "merged": float(len(retired)),
+        "split": float(sum(len(split.doc_ids) for split in splits)),
         "snapshot_run": run,
     }
     payload = {
         "assignments": {k: v.as_dict() for k, v in sorted(grouping.assignments.items())},
         "stats": stats,
         "merges": [{"retired_cluster_id": a, "into_cluster_id": b, "run": run} for a, b in retired],
+        "splits": [
+            {"from_cluster_id": x.from_id, "to_cluster_id": x.to_id, "document_ids": x.doc_ids, "run": run}
+            for x in splits
+        ],
     }
     write_atomic(work / "groups.json", json.dumps(payload, sort_keys=True))
     _leave_model(work, model, outputs_key, base=True)
@@ -214,14 +222,15 @@ def _group_all(
 
 
 def _cluster(
-    graph: EventGraph, previous: GroupingModel | None, leave_out: list[str]
-) -> tuple[Grouping, list[tuple[str, str]], dict[str, int]]:
-    """The full grouping's clusters (no model) or a refresh's (ids kept): (grouping, retired
-    ids with the id each went into, the run each kept cluster was made in)."""
+    graph: EventGraph, previous: GroupingModel | None, leave_out: list[str], renewed: frozenset[str]
+) -> tuple[Grouping, list[tuple[str, str | None]], dict[str, int], list[Split]]:
+    """The full grouping's clusters (no model) or a refresh's (ids kept; `renewed`: documents of
+    files changed since `previous`): (grouping, retired ids with the id each went into or None,
+    the run each kept cluster was made in, documents split off earlier clusters)."""
     if previous is None:
-        return (graph.grouping(leave_out=leave_out) if leave_out else graph.grouping()), [], {}
-    refreshed = refresh_grouping(graph, previous, leave_out)
-    return refreshed.grouping, refreshed.retired, refreshed.born
+        return (graph.grouping(leave_out=leave_out) if leave_out else graph.grouping()), [], {}, []
+    refreshed = refresh_grouping(graph, previous, leave_out, renewed)
+    return refreshed.grouping, refreshed.retired, refreshed.born, refreshed.splits
 
 
 def _signed(
@@ -279,7 +288,6 @@ def _group_new(
     work_dir: str,
     settings: Settings,
     outputs_key: str,
-    stamps: dict[str, FileStamp],
     model: GroupingModel,
     changed: list[str],
     gone: list[str],
@@ -323,11 +331,6 @@ def _group_new(
         changes = add_documents(model, arrivals, departures, read, settings.dedup, run)
     release_freed_memory()
     model.since_snapshot += len(arrivals)
-    # The files' stamps as the state has them now: only those of changed and gone files differ.
-    for path in gone:
-        model.stamps.pop(path, None)
-    for path in changed:
-        model.stamps[path] = _stamp(stamps[path])
     quarantine.extend(model.emptied[d] for d in sorted(model.emptied))
     work = Path(work_dir)
     records.sort(key=lambda d: d["id"])

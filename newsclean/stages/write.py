@@ -50,7 +50,14 @@ from newsclean.records import CleanedDocument
 from newsclean.report import canonical_markdown
 from newsclean.state import MODEL_DIR, ROWS_DIR, ROWS_LIST, model_folder, rows_folder, store_model
 
-OUTPUT_FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json", "merges.jsonl")
+OUTPUT_FILES = (
+    "documents.jsonl",
+    "canonical.jsonl",
+    "quarantine.jsonl",
+    "summary.json",
+    "merges.jsonl",
+    "splits.jsonl",
+)
 CANONICAL_DIR = "canonical"
 CURRENT = "current"  # <out>/current -> .newsclean/generations/<n>
 GENERATIONS = Path(".newsclean") / "generations"
@@ -282,14 +289,16 @@ def _record(document: dict[str, Any], assignment: dict[str, Any], debug_removals
     return record
 
 
-def _merges(grouped: Path, groups: dict[str, Any], previous: Path | None) -> list[bytes]:
-    """`merges.jsonl`: the earlier records (none after a full grouping, which starts ids
-    afresh), then this run's, one line each (`retired_cluster_id`, `into_cluster_id`, `run`)."""
+def _id_records(groups: dict[str, Any], previous: Path | None, name: str) -> list[bytes]:
+    """`merges.jsonl` or `splits.jsonl` (`name`): the earlier records (none after a full
+    grouping, which starts ids afresh), then this run's (`groups[name's stem]`), one line each.
+    A merge: `retired_cluster_id`, `into_cluster_id`, `run`; a split: `from_cluster_id`,
+    `to_cluster_id`, `document_ids`, `run`."""
     lines: list[bytes] = []
-    earlier = previous / "merges.jsonl" if previous is not None else None
+    earlier = previous / name if previous is not None else None
     if groups["stats"].get("mode") != "full" and earlier is not None and earlier.is_file():
         lines.append(earlier.read_bytes())
-    lines += [(dumps(m) + "\n").encode("utf-8") for m in groups.get("merges", [])]
+    lines += [(dumps(m) + "\n").encode("utf-8") for m in groups.get(name.removesuffix(".jsonl"), [])]
     return lines
 
 
@@ -343,7 +352,8 @@ def write_outputs(grouped_dir: str, out_dir: str, debug_removals: bool = False) 
         summary = _write_changes(grouped, groups, previous, new, debug_removals)
     else:
         summary = _write_all(grouped, groups, previous, new, debug_removals)
-    write_chunks(new / "merges.jsonl", _merges(grouped, groups, previous))
+    write_chunks(new / "merges.jsonl", _id_records(groups, previous, "merges.jsonl"))
+    write_chunks(new / "splits.jsonl", _id_records(groups, previous, "splits.jsonl"))
     content = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     write_atomic(new / "summary.json", content, same_as=previous / "summary.json" if previous else None)
     publish(out, new, previous)

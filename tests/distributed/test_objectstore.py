@@ -21,7 +21,14 @@ from newsclean.settings import RunSettings, Settings
 from newsclean.stages.write import published_generation, read_pointer
 
 LOG = logging.getLogger("test")
-FILES = ("documents.jsonl", "canonical.jsonl", "quarantine.jsonl", "summary.json", "merges.jsonl")
+FILES = (
+    "documents.jsonl",
+    "canonical.jsonl",
+    "quarantine.jsonl",
+    "summary.json",
+    "merges.jsonl",
+    "splits.jsonl",
+)
 SETTINGS = Settings(run=RunSettings(workers=2, batch_size=3, min_batch_files=1))
 
 

@@ -306,7 +306,7 @@ def test_outputs_are_switched_as_one_unit_and_stay_current(tmp_path: Path) -> No
     assert (out / "documents.jsonl").stat().st_ino != documents.st_ino
     assert sorted(p.name for p in out.iterdir()) == [
         ".newsclean", ".newsclean.lock", "canonical", "canonical.jsonl", "current",
-        "documents.jsonl", "merges.jsonl", "quarantine.jsonl", "summary.json",
+        "documents.jsonl", "merges.jsonl", "quarantine.jsonl", "splits.jsonl", "summary.json",
     ]  # fmt: skip
 
 

@@ -1496,8 +1496,9 @@ def refresh_grouping(
     settled with the earlier clusters (`settle`), so clusters only grow or merge; a cluster keeps
     the oldest id among the earlier ones it holds (the others are retired into it), a new one is
     named as the full grouping names it, and an earlier cluster none of whose documents is left
-    is retired into none. `leave_out` as `EventGraph.grouping`; `renewed`: documents of files
-    changed since `previous`, which left their clusters and come back as new ones."""
+    is retired into none. With `refresh_may_split`, the fresh clustering as it is instead of
+    settled, named by `match_clusters`. `leave_out` as `EventGraph.grouping`; `renewed`:
+    documents of files changed since `previous`, which left their clusters and come back as new."""
     s = graph.settings
     gone = frozenset(leave_out)
     renewed_ids = frozenset(renewed)

@@ -54,6 +54,15 @@ def replay_order(rows: list[dict[str, Any]], seed: int = 29) -> list[dict[str, A
     return dated + undated
 
 
+def _write_batch(raw: Path, k: int, part: list[dict[str, Any]]) -> None:
+    """Batch `k` of the replay as a JSON Lines file of its own in `raw`."""
+    with (raw / f"batch-{k:02d}.jsonl").open("w", encoding="utf-8") as handle:
+        for r in part:
+            record = {"id": r["id"], "title": r["title"], "text": r["text"], "date": r["date"]}
+            record |= {"source": r["source"], "url": r["url"]}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
 def _clusters(out: Path) -> dict[str, str]:
     """Cluster id by events-dev record id."""
     with (out / "documents.jsonl").open(encoding="utf-8") as handle:
@@ -119,11 +128,7 @@ def replay(
         part = ordered[k * size : (k + 1) * size]
         if not part:
             break
-        with (raw / f"batch-{k:02d}.jsonl").open("w", encoding="utf-8") as handle:
-            for r in part:
-                record = {"id": r["id"], "title": r["title"], "text": r["text"], "date": r["date"]}
-                record |= {"source": r["source"], "url": r["url"]}
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        _write_batch(raw, k, part)
         started = time.perf_counter()
         summary = run_pipeline(RunOptions(raw, out, settings), DirectExecutor(workers), LOG)
         seconds.append(time.perf_counter() - started)
@@ -178,11 +183,7 @@ def never_split_bound(
         part = ordered[k * size : (k + 1) * size]
         if not part:
             break
-        with (raw / f"batch-{k:02d}.jsonl").open("w", encoding="utf-8") as handle:
-            for r in part:
-                record = {"id": r["id"], "title": r["title"], "text": r["text"], "date": r["date"]}
-                record |= {"source": r["source"], "url": r["url"]}
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        _write_batch(raw, k, part)
         out = work / f"full-{k:02d}"
         run_pipeline(RunOptions(raw, out, settings, full=True), DirectExecutor(workers), LOG)
         groupings.append(_clusters(out))

@@ -549,6 +549,11 @@ class GroupingModel:
     def live_docs(self) -> int:
         return len(self.row_of)
 
+    def documents_of(self, paths: Iterable[str]) -> frozenset[str]:
+        """The ids of the live documents stored from these raw files."""
+        wanted = set(paths)
+        return frozenset(self.doc_id[r] for r in self.row_of.values() if self.doc_path[r] in wanted)
+
     def base_arrays(self) -> dict[str, np.ndarray]:
         """The snapshot: statistics and base LSH indexes (kept in the snapshot's row segment,
         `RowBlock.save(..., extra=...)`, and mapped when read: `from_bytes`)."""

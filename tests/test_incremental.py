@@ -35,6 +35,17 @@ INCREMENTAL = Settings(
 )
 
 
+def sharing(share: float, *, may_split: bool = False) -> Settings:
+    """`INCREMENTAL` with another refresh share (and refreshes that may split)."""
+    dedup = DedupSettings(snapshot_refresh_share=share, refresh_may_split=may_split)
+    return INCREMENTAL.model_copy(update={"dedup": dedup})
+
+
+def disk_full(*_args: object) -> None:
+    """A write stage that fails (patched in for `write_outputs`)."""
+    raise RuntimeError("the disk filled up")
+
+
 def run(raw: Path, out: Path, *, full: bool = False, settings: Settings | None = None) -> RunSummary:
     settings = settings or INCREMENTAL
     return run_pipeline(RunOptions(raw, out, settings, full=full), DirectExecutor(1), LOG)
@@ -156,10 +167,7 @@ def test_a_run_that_fails_before_writing_leaves_the_next_run_to_regroup(
     run(raw, out)
     add(raw, "late.txt", seed("002"))
 
-    def fail(*_args: object) -> None:
-        raise RuntimeError("the disk filled up")
-
-    monkeypatch.setattr(write_module, "write_outputs", fail)  # the run imports it when it writes
+    monkeypatch.setattr(write_module, "write_outputs", disk_full)  # the run imports it when it writes
     with pytest.raises(RuntimeError):
         run(raw, out)  # the state now holds late.txt; the outputs and the grouping model do not
     monkeypatch.undo()
@@ -183,10 +191,7 @@ def test_a_run_takes_the_changed_files_from_the_state_not_from_every_stamp(
     add(raw, "late.txt", seed("002"))
     (raw / "inputs" / "cp1252.txt").unlink()
 
-    def fail(*_args: object) -> None:
-        raise RuntimeError("the disk filled up")
-
-    monkeypatch.setattr(write_module, "write_outputs", fail)
+    monkeypatch.setattr(write_module, "write_outputs", disk_full)
     with pytest.raises(RuntimeError):
         run(raw, out)
     monkeypatch.undo()
@@ -352,10 +357,7 @@ def test_a_refresh_that_may_split_undoes_a_merge_whose_bridge_left_and_records_i
     for may_split in (False, True):
         raw, out = tmp_path / f"raw-{may_split}", tmp_path / f"out-{may_split}"
         raw.mkdir()
-        settings = Settings(
-            run=RunSettings(workers=1, batch_size=3),
-            dedup=DedupSettings(snapshot_refresh_share=0.01, refresh_may_split=may_split),
-        )
+        settings = sharing(0.01, may_split=may_split)
         (raw / "first.txt").write_text(seed("001"), encoding="utf-8")
         (raw / "other.txt").write_text(seed("000"), encoding="utf-8")
         (raw / "second.txt").write_text(ferry, encoding="utf-8")
@@ -398,9 +400,7 @@ def test_a_retired_id_is_never_issued_again(tmp_path: Path, share: float) -> Non
     cluster of its own, it gets another id, so `merges.jsonl` never leads a reader astray."""
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
-    settings = Settings(
-        run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=share)
-    )
+    settings = sharing(share)
     ferry = (INPUTS / "cp1252.txt").read_bytes().decode("cp1252")
     (raw / "first.txt").write_text(seed("001"), encoding="utf-8")
     (raw / "second.txt").write_text(ferry, encoding="utf-8")
@@ -430,9 +430,7 @@ def _doc(out: Path, source_path: str) -> str:
 def test_a_changed_file_moves_its_document_and_an_emptied_cluster_is_retired(
     tmp_path: Path, share: float, mode: str
 ) -> None:
-    settings = Settings(
-        run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=share)
-    )
+    settings = sharing(share)
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
     ferry = (INPUTS / "cp1252.txt").read_bytes().decode("cp1252")
@@ -462,9 +460,7 @@ def test_a_changed_file_moves_its_document_and_an_emptied_cluster_is_retired(
 def test_a_deleted_file_leaves_the_outputs_and_its_emptied_cluster_is_retired(
     tmp_path: Path, share: float, mode: str
 ) -> None:
-    settings = Settings(
-        run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=share)
-    )
+    settings = sharing(share)
     raw, out = make_raw(tmp_path), tmp_path / "out"
     run(raw, out, settings=settings)
     gone_doc = _doc(out, "inputs/cp1252.txt")
@@ -487,9 +483,7 @@ def test_a_refresh_regroups_with_fresh_statistics_and_keeps_ids(tmp_path: Path) 
     run(raw, out)
     before = clusters_of(out)
     add(raw, "new.txt", seed("004").replace("the", "this"))
-    refresh = Settings(
-        run=RunSettings(workers=1, batch_size=3), dedup=DedupSettings(snapshot_refresh_share=0.01)
-    )
+    refresh = sharing(0.01)
     # The share is a grouping setting: a first run under it groups everything afresh (ids too),
     # so the refresh is compared with the run before it under the same settings.
     run(raw, out, settings=refresh)

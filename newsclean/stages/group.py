@@ -148,14 +148,7 @@ def _group_all(
     tee = SignatureTee()
     places: dict[str, tuple[str, int]] = {}
 
-    changed_paths = set(changed)
-    renewed = (
-        frozenset(
-            previous.doc_id[r] for r in previous.row_of.values() if previous.doc_path[r] in changed_paths
-        )
-        if previous is not None
-        else frozenset()
-    )
+    renewed = previous.documents_of(changed) if previous is not None else frozenset()
     # Streamed: no signature outlives its use; the shingle sets wait in a file in work_dir.
     graph = event_graph(
         _signed(state_root, fingerprint, repeated, tee, places), settings.dedup, spill_dir=work_dir
@@ -295,7 +288,7 @@ def _group_new(
     """The incremental step: documents of `changed` files (new or changed) in, those of
     `changed` and `gone` files out."""
     leaving_paths = set(changed) | set(gone)
-    departures = {model.doc_id[r] for r in model.row_of.values() if model.doc_path[r] in leaving_paths}
+    departures = model.documents_of(leaving_paths)
     for doc_id in [d for d, q in model.emptied.items() if q["source_path"] in leaving_paths]:
         del model.emptied[doc_id]
     repeated = RepeatedLines(settings.cleaning)
